@@ -1,0 +1,171 @@
+"""Server-side batching: concurrent requests to one signature run as one batch.
+
+A small model spends most of a call in fixed per-call overhead (Python, op
+dispatch), so running 32 one-row requests as one 32-row call is far cheaper
+than 32 calls. `Batcher` queues requests; a worker takes the first one, waits
+at most `batch_timeout` for more (up to `max_batch_size` rows), concatenates
+them along dimension 0, runs once and hands each caller its rows back. This is
+TensorFlow Serving's `--enable_batching` (max_batch_size, batch_timeout_micros,
+num_batch_threads) for signatures whose inputs and outputs all have a leading
+batch dimension.
+
+Requests only share a batch when their non-batch dimensions and dtypes agree.
+A request whose deadline passes while queued is answered DEADLINE_EXCEEDED and
+never runs. If a batch fails on its data, each request in it is re-run alone,
+so one bad input does not fail its neighbours.
+"""
+
+import collections
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import grpc
+import numpy as np
+
+from serving import errors
+
+RunFn = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+class _Task:
+  __slots__ = ("deadline", "future", "inputs", "key", "rows")
+
+  def __init__(self, inputs: Mapping[str, np.ndarray], deadline: float | None):
+    self.inputs = inputs
+    self.rows = next(iter(inputs.values())).shape[0]
+    self.key = tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items()))
+    self.deadline = deadline
+    self.future: concurrent.futures.Future = concurrent.futures.Future()
+
+
+class Batcher:
+  """Batches calls to one signature.
+
+  Args:
+    run: runs the signature on a dict of batched numpy inputs.
+    max_batch_size: most rows in one call.
+    batch_timeout: seconds the first queued request waits for company.
+    num_threads: batches that may run at once.
+    on_batch: called with each batch's row count (for metrics).
+  """
+
+  def __init__(self, run: RunFn, *, max_batch_size: int = 32, batch_timeout: float = 0.001,
+               num_threads: int = 1, on_batch: Callable[[int], None] = lambda rows: None,
+               name: str = "batcher"):
+    if max_batch_size < 1:
+      raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+    self._run = run
+    self.max_batch_size = max_batch_size
+    self.batch_timeout = batch_timeout
+    self._on_batch = on_batch
+    self._queue: collections.deque[_Task] = collections.deque()
+    self._cond = threading.Condition()
+    self._closed = False
+    self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+                     for i in range(num_threads)]
+    for t in self._threads:
+      t.start()
+
+  def submit(self, inputs: Mapping[str, np.ndarray], deadline: float | None = None
+             ) -> dict[str, np.ndarray]:
+    """Runs `inputs` (rows along dim 0) as part of a batch; blocks for the result.
+
+    Args:
+      inputs: checked inputs, every one with the same leading dimension.
+      deadline: `time.monotonic()` time after which the caller no longer waits.
+    """
+    task = _Task(inputs, deadline)
+    with self._cond:
+      if self._closed:
+        # The version is being unloaded: requests that already hold it finish unbatched.
+        return self._run(inputs)
+      self._queue.append(task)
+      self._cond.notify()
+    timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    try:
+      return task.future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+      task.future.cancel()
+      raise errors.deadline_exceeded(
+          "deadline exceeded while the request waited for its batch; raise the client "
+          "timeout or lower --batch_timeout_micros") from None
+
+  def close(self) -> None:
+    """Finishes queued work, then stops the workers."""
+    with self._cond:
+      self._closed = True
+      self._cond.notify_all()
+    for t in self._threads:
+      t.join()
+
+  def _next_batch(self) -> list[_Task] | None:
+    with self._cond:
+      while not self._queue:
+        if self._closed:
+          return None
+        self._cond.wait()
+      batch = [self._queue.popleft()]
+      rows = batch[0].rows
+      flush_at = time.monotonic() + self.batch_timeout
+      while rows < self.max_batch_size:
+        if self._queue:
+          task = self._queue[0]
+          if task.key != batch[0].key or rows + task.rows > self.max_batch_size:
+            break
+          batch.append(self._queue.popleft())
+          rows += task.rows
+          continue
+        remaining = flush_at - time.monotonic()
+        if remaining <= 0 or self._closed:
+          break
+        self._cond.wait(remaining)
+      return batch
+
+  def _work(self) -> None:
+    while (batch := self._next_batch()) is not None:
+      now = time.monotonic()
+      live = []
+      for task in batch:
+        if not task.future.set_running_or_notify_cancel():
+          continue  # the caller gave up already
+        if task.deadline is not None and task.deadline <= now:
+          task.future.set_exception(errors.deadline_exceeded(
+              "deadline exceeded before the request ran; raise the client timeout"))
+          continue
+        live.append(task)
+      if live:
+        self._run_batch(live)
+
+  def _run_batch(self, tasks: list[_Task]) -> None:
+    if len(tasks) == 1:
+      inputs = tasks[0].inputs
+    else:
+      inputs = {k: np.concatenate([t.inputs[k] for t in tasks]) for k in tasks[0].inputs}
+    self._on_batch(sum(t.rows for t in tasks))
+    try:
+      outputs = self._run(inputs)
+    except errors.ServingError as e:
+      if len(tasks) > 1 and e.code == grpc.StatusCode.INVALID_ARGUMENT:
+        for task in tasks:  # find the bad request(s) instead of failing all
+          self._run_one(task)
+        return
+      for task in tasks:
+        task.future.set_exception(e)
+      return
+    except Exception as e:  # delivered to every caller
+      for task in tasks:
+        task.future.set_exception(e)
+      return
+    start = 0
+    for task in tasks:
+      stop = start + task.rows
+      task.future.set_result({k: v[start:stop] for k, v in outputs.items()})
+      start = stop
+
+  def _run_one(self, task: _Task) -> None:
+    try:
+      task.future.set_result(self._run(task.inputs))
+    except Exception as e:
+      task.future.set_exception(e)

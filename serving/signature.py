@@ -1,0 +1,128 @@
+"""One callable signature of a loaded SavedModel: input checks and execution.
+
+A `Signature` wraps a SavedModel signature (a concrete function taking named
+tensors and returning a dict of named tensors). It checks a request's inputs
+against the signature's `TensorSpec`s *before* running the graph, so a client
+gets "input 'x' has shape (2, 4) but the signature expects (None, 3)" rather
+than a TensorFlow stack trace, and it knows whether requests may be batched
+together (every input and output has a leading batch dimension).
+"""
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from serving import errors
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+  """A named signature of one model version.
+
+  Attributes:
+    model: model name (for messages).
+    version: model version (for messages).
+    name: signature key, e.g. "serving_default".
+    fn: the concrete function; called with keyword tensors.
+    inputs: input name -> TensorSpec.
+    outputs: output name -> TensorSpec.
+  """
+
+  model: str
+  version: int
+  name: str
+  fn: tf.types.experimental.ConcreteFunction
+  inputs: Mapping[str, tf.TensorSpec]
+  outputs: Mapping[str, tf.TensorSpec]
+
+  @classmethod
+  def from_function(cls, model: str, version: int, name: str, fn) -> "Signature":
+    _, kwargs = fn.structured_input_signature
+    outputs = fn.structured_outputs
+    if not isinstance(outputs, Mapping):
+      raise ValueError(f"signature {name!r} returns {type(outputs).__name__}, not a dict of tensors")
+    return cls(model, version, name, fn, dict(kwargs), dict(outputs))
+
+  @property
+  def batchable(self) -> bool:
+    """True when every input and output has an unknown leading (batch) dimension.
+
+    Only then can the server concatenate several requests along dim 0, run once
+    and split the outputs back by row count.
+    """
+    specs = [*self.inputs.values(), *self.outputs.values()]
+    return bool(self.inputs) and all(
+        s.shape.rank is not None and s.shape.rank >= 1 and s.shape[0] is None for s in specs)
+
+  def describe(self) -> str:
+    return f"signature {self.name!r} of model {self.model!r} version {self.version}"
+
+  def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Validates names, dtypes and shapes; returns the inputs in the signature's dtypes.
+
+    Raises:
+      ServingError(INVALID_ARGUMENT) naming the offending input and what was expected.
+    """
+    missing = sorted(set(self.inputs) - set(inputs))
+    unexpected = sorted(set(inputs) - set(self.inputs))
+    if missing or unexpected:
+      parts = []
+      if missing:
+        parts.append(f"missing input(s) {missing}")
+      if unexpected:
+        parts.append(f"unknown input(s) {unexpected}")
+      raise errors.invalid_argument(
+          f"{self.describe()}: {' and '.join(parts)}; it takes exactly "
+          f"{self._spec_list()} (see GetModelMetadata or GET /v1/models/{self.model}/metadata)")
+    checked = {}
+    batch_sizes = set()
+    for key, spec in self.inputs.items():
+      value = inputs[key]
+      dtype = _tf_dtype(value)
+      if dtype != spec.dtype:
+        raise errors.invalid_argument(
+            f"{self.describe()}: input {key!r} has dtype {dtype.name} but the signature expects "
+            f"{spec.dtype.name}; send {spec.dtype.name} values")
+      if not spec.shape.is_compatible_with(value.shape):
+        raise errors.invalid_argument(
+            f"{self.describe()}: input {key!r} has shape {tuple(value.shape)} but the signature "
+            f"expects {_shape_str(spec.shape)} (None = any size)")
+      if spec.shape.rank and spec.shape[0] is None:
+        batch_sizes.add(value.shape[0])
+      checked[key] = value
+    if len(batch_sizes) > 1 and self.batchable:
+      raise errors.invalid_argument(
+          f"{self.describe()}: inputs disagree on the batch size (dim 0): "
+          f"{ {k: v.shape[0] for k, v in checked.items()} }; send the same number of rows for each")
+    return checked
+
+  def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Runs the signature on checked inputs; returns numpy outputs."""
+    tensors = {k: tf.constant(v, dtype=self.inputs[k].dtype) for k, v in inputs.items()}
+    try:
+      outputs = self.fn(**tensors)
+    except tf.errors.InvalidArgumentError as e:
+      # Data-dependent failures inside the graph (undecodable image bytes, a
+      # check_numerics) are the client's input, not a server fault.
+      raise errors.invalid_argument(
+          f"{self.describe()} could not process the input: {e.message.splitlines()[0]}") from e
+    return {k: v.numpy() for k, v in outputs.items()}
+
+  def _spec_list(self) -> str:
+    return ", ".join(f"{k}: {s.dtype.name}{_shape_str(s.shape)}" for k, s in sorted(self.inputs.items()))
+
+
+def _tf_dtype(value: np.ndarray) -> tf.DType:
+  # Strings arrive as numpy object arrays of bytes (tf.make_ndarray) or as
+  # fixed-width bytes/str arrays (JSON): both are tf.string.
+  if value.dtype.kind in ("O", "S", "U"):
+    return tf.string
+  return tf.as_dtype(value.dtype)
+
+
+def _shape_str(shape: tf.TensorShape) -> str:
+  if shape.rank is None:
+    return "(any shape)"
+  return "(" + ", ".join("None" if d is None else str(d) for d in shape.as_list()) + (",)" if shape.rank == 1 else ")")
