@@ -1,0 +1,1 @@
+"""trellis vision: ResNet classifiers, raw-bytes exports and the image encoder."""
