@@ -1,0 +1,1 @@
+"""Sequence models: time-series forecasting (`timeseries/`), text (`text/`) and the event-sequence encoder."""

@@ -1,0 +1,1 @@
+"""Multivariate time-series forecasting: windows, models, the ETT protocol, raw-input exports."""

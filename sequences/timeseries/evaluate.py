@@ -1,0 +1,98 @@
+"""Forecast metrics beside the baseline, per horizon step and per channel, and forecast plots.
+
+The ETT protocol's figures are MSE and MAE over every (test window, step, channel) of the
+standardised test set, i.e. averaged over channels. An average over 96 steps hides that error grows
+with lead time, so `evaluate` also reports per-step and per-channel slices (DESIGN.md idea 6).
+
+    bazel run //sequences/timeseries:evaluate -- --workdir=/tmp/ts
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+
+def predict(model: tf.keras.Model, history: np.ndarray, batch_size: int = 512) -> np.ndarray:
+  """Forecasts for all windows in `history` [n, L, C] -> [n, H, C] (numpy)."""
+  return np.concatenate([model(history[i:i + batch_size], training=False).numpy()
+                         for i in range(0, len(history), batch_size)])
+
+
+def errors(truth: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
+  """MSE and MAE over every element (windows × steps × channels)."""
+  if truth.shape != forecast.shape:
+    raise ValueError(f"truth {truth.shape} and forecast {forecast.shape} differ in shape")
+  diff = forecast.astype(np.float64) - truth
+  return {"mse": float(np.mean(diff**2)), "mae": float(np.mean(np.abs(diff)))}
+
+
+def step_slices(truth: np.ndarray, forecast: np.ndarray,
+                steps: tuple[int, ...] = (1, 24, 48, 96, 192, 336, 720)) -> dict[int, float]:
+  """MSE at selected lead times (1-based step -> MSE over windows and channels)."""
+  per_step = np.mean((forecast.astype(np.float64) - truth) ** 2, axis=(0, 2))
+  return {s: float(per_step[s - 1]) for s in steps if s <= len(per_step)}
+
+
+def channel_slices(truth: np.ndarray, forecast: np.ndarray,
+                   columns: tuple[str, ...]) -> dict[str, float]:
+  """MSE per channel (column name -> MSE over windows and steps)."""
+  per_channel = np.mean((forecast.astype(np.float64) - truth) ** 2, axis=(0, 1))
+  return dict(zip(columns, map(float, per_channel), strict=True))
+
+
+def evaluate(model: tf.keras.Model, baseline: tf.keras.Model, history: np.ndarray,
+             truth: np.ndarray, columns: tuple[str, ...]) -> dict:
+  """The model's and the baseline's errors on standardised windows, with slices."""
+  forecast = predict(model, history)
+  base = predict(baseline, history)
+  return {
+      "model": errors(truth, forecast),
+      "baseline": errors(truth, base),
+      "model_mse_by_step": step_slices(truth, forecast),
+      "baseline_mse_by_step": step_slices(truth, base),
+      "model_mse_by_channel": channel_slices(truth, forecast, columns),
+      "baseline_mse_by_channel": channel_slices(truth, base, columns),
+      "windows": len(history),
+  }
+
+
+def format_report(name: str, baseline_name: str, result: dict) -> str:
+  """A short table: overall, per-step and per-channel MSE of model vs baseline."""
+  m, b = result["model"], result["baseline"]
+  lines = [f"{'':>16} {name:>12} {baseline_name:>14} {'ratio':>7}",
+           f"{'MSE':>16} {m['mse']:>12.4f} {b['mse']:>14.4f} {m['mse'] / b['mse']:>7.3f}",
+           f"{'MAE':>16} {m['mae']:>12.4f} {b['mae']:>14.4f} {m['mae'] / b['mae']:>7.3f}"]
+  for step, v in result["model_mse_by_step"].items():
+    bv = result["baseline_mse_by_step"][step]
+    lines.append(f"{'MSE step ' + str(step):>16} {v:>12.4f} {bv:>14.4f} {v / bv:>7.3f}")
+  for col, v in result["model_mse_by_channel"].items():
+    bv = result["baseline_mse_by_channel"][col]
+    lines.append(f"{'MSE ' + col[:12]:>16} {v:>12.4f} {bv:>14.4f} {v / max(bv, 1e-12):>7.3f}")
+  lines.append(f"({result['windows']} windows, standardised units)")
+  return "\n".join(lines)
+
+
+def plot_forecast(path: str | pathlib.Path, history: np.ndarray, truth: np.ndarray,
+                  forecasts: dict[str, np.ndarray], channel: int, title: str) -> None:
+  """Draws one window's history, actuals and forecasts of one channel to a PNG."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  lookback = len(history)
+  fig, ax = plt.subplots(figsize=(9, 3.2))
+  ax.plot(np.arange(lookback), history[:, channel], color="0.4", lw=1, label="history")
+  future = np.arange(lookback, lookback + len(truth))
+  ax.plot(future, truth[:, channel], color="black", lw=1.5, label="actual")
+  for name, f in forecasts.items():
+    ax.plot(future, f[:, channel], lw=1.2, label=name)
+  ax.set_title(title)
+  ax.set_xlabel("step")
+  ax.legend(loc="upper left", fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

@@ -1,0 +1,116 @@
+"""The `forecast` SavedModel: raw window [batch, L, channels] -> forecast [batch, H, channels].
+
+Clients send raw values in the series' own units; the graph z-scores them with the training
+statistics, runs the forecaster (which also normalises each window, RevIN) and maps the forecast
+back to raw units. Wrong shapes, NaNs and infinities fail inside the graph with a message naming
+the problem, so TF Serving and batch prediction report the same error as a local call.
+
+    bazel run //sequences/timeseries:export -- --workdir=/tmp/ts --export_root=/tmp/exports
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+from common import config as config_lib
+from common.export import publish
+from sequences.timeseries import models, train, windowing
+
+SIGNATURE = "forecast"
+DOMAIN = "sequences"
+
+
+class ForecastModule(tf.Module):
+  """Holds a trained forecaster and the training statistics; `forecast` is the served function."""
+
+  def __init__(self, model: models.Forecaster, scaler: windowing.Scaler,
+               columns: tuple[str, ...]):
+    super().__init__(name="forecaster")
+    self.model = model
+    self.lookback = model.config.lookback
+    self.horizon = model.config.horizon
+    self.channels = model.config.channels
+    self.columns = tuple(columns)
+    self.mean = tf.Variable(scaler.mean.reshape(1, 1, -1), trainable=False, name="train_mean")
+    self.std = tf.Variable(scaler.std.reshape(1, 1, -1), trainable=False, name="train_std")
+
+  # The spec leaves every dimension open so that a wrong window reaches the asserts below and gets
+  # a message naming L and the columns, not a bare signature mismatch.
+  @tf.function(input_signature=[tf.TensorSpec([None, None, None], tf.float32, name="window")])
+  def forecast(self, window):
+    """window: raw values [batch, L, channels] -> {"forecast": [batch, H, channels]} raw units."""
+    expected = f"[batch, {self.lookback}, {self.channels}] (columns {', '.join(self.columns)})"
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(window)[1], self.lookback,
+            message=f"window has the wrong length: expected {expected}; send the last "
+                    f"{self.lookback} rows, oldest first. Got shape"),
+        tf.debugging.assert_equal(
+            tf.shape(window)[2], self.channels,
+            message=f"window has the wrong number of channels: expected {expected}. Got shape"),
+        tf.debugging.assert_positive(
+            tf.shape(window)[0], message="window batch is empty: send at least one window"),
+    ]
+    with tf.control_dependencies(checks):
+      window = tf.debugging.assert_all_finite(
+          window, message="window contains NaN or infinity: impute missing values (e.g. carry "
+                          "the last observation forward) before asking for a forecast")
+    z = (window - self.mean) / self.std
+    z = tf.ensure_shape(z, [None, self.lookback, self.channels])
+    y = self.model(z, training=False)
+    return {"forecast": y * self.std + self.mean}
+
+
+def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
+           metrics: dict, baseline_metrics: dict, data_fingerprint: str) -> pathlib.Path:
+  """Publishes `module` as `<export_root>/<config.export.model_name>/<version>/`."""
+  return pathlib.Path(publish.export_saved_model(
+      module,
+      signatures={SIGNATURE: module.forecast.get_concrete_function()},
+      export_root=str(export_root),
+      model_name=config.export.model_name,
+      domain=DOMAIN,
+      config=config,
+      metrics=metrics,
+      baseline_metrics=baseline_metrics,
+      data_fingerprint=data_fingerprint))
+
+
+def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path:
+  """Exports a finished `train.train_and_evaluate` run with its test metrics."""
+  module = ForecastModule(result.model, result.data.scaler, result.data.series.columns)
+  return export(module, export_root, config, metrics=result.test["model"],
+                baseline_metrics=result.test["baseline"],
+                data_fingerprint=result.data.series.fingerprint)
+
+
+def export_from_workdir(workdir: str | pathlib.Path, export_root) -> pathlib.Path:
+  """Rebuilds the model a training run left in `workdir` and exports it."""
+  import json
+
+  workdir = pathlib.Path(workdir)
+  config = config_lib.read_saved(workdir)
+  scaler, columns = train.load_scaler(workdir)
+  model = train.create_model(config, len(columns))
+  if not model.is_baseline:
+    model.load_weights(str(workdir / train.CHECKPOINT)).expect_partial()
+  metrics_path = workdir / "metrics.json"
+  metrics = json.loads(metrics_path.read_text())["test"] if metrics_path.is_file() else {}
+  return export(ForecastModule(model, scaler, columns), export_root, config,
+                metrics=metrics.get("model", {}), baseline_metrics=metrics.get("baseline", {}),
+                data_fingerprint=_fingerprint(workdir))
+
+
+def _fingerprint(workdir: pathlib.Path) -> str:
+  import hashlib
+
+  return hashlib.sha256((workdir / train.SCALER_FILE).read_bytes()).hexdigest()[:16]
+
+
+def raw_forecast(module_or_loaded, window: np.ndarray) -> np.ndarray:
+  """Calls the `forecast` function of a ForecastModule or a loaded SavedModel on a raw window."""
+  fn = getattr(module_or_loaded, "signatures", {}).get(SIGNATURE) or module_or_loaded.forecast
+  return fn(window=tf.constant(window, tf.float32))["forecast"].numpy()

@@ -1,0 +1,96 @@
+"""From a config to batched tf.data windows: load the series, split by time, scale, window.
+
+    data = input_pipeline.prepare(config, data_dir)
+    train_ds = input_pipeline.make_dataset(data, "train", config.batch_size, training=True)
+
+The model is trained on z-scored values (statistics of the training rows only, as the ETT protocol
+prescribes); the export puts the same scaling inside the graph, so clients send raw values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+from common.data import pipeline
+from sequences.timeseries import loaders, windowing
+
+SOURCES = ("ett", "csv", "demand")
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+  """A series prepared for one (lookback, horizon): splits, train statistics and scaled values."""
+
+  series: loaders.Series
+  borders: windowing.Borders
+  scaler: windowing.Scaler
+  scaled: np.ndarray  # [T, C] z-scored with the training statistics
+  lookback: int
+  horizon: int
+  stride: int
+
+  @property
+  def channels(self) -> int:
+    return self.scaled.shape[1]
+
+  def num_windows(self, split: str) -> int:
+    stride = self.stride if split == "train" else 1
+    return windowing.num_windows(self.borders, split, self.lookback, self.horizon, stride)
+
+
+def load_series(data_config, data_dir: str | pathlib.Path | None) -> loaders.Series:
+  """The series named by `config.data` (source ett | csv | demand)."""
+  source = data_config.source
+  if source == "ett":
+    return loaders.load_ett(data_dir, data_config.name)
+  if source == "csv":
+    if not data_config.path:
+      raise ValueError("data.source=csv needs --config.data.path=/path/to/series.csv "
+                       "(header `timestamp,col1,col2,...`)")
+    return loaders.load_csv(data_config.path)
+  if source == "demand":
+    if not data_config.path:
+      raise ValueError("data.source=demand needs --config.data.path=<shop world directory> "
+                       "(the directory holding demand.csv)")
+    return loaders.load_demand(data_config.path)
+  raise ValueError(f"unknown data.source {source!r}; choose one of {SOURCES}")
+
+
+def prepare(config, data_dir: str | pathlib.Path | None = None,
+            series: loaders.Series | None = None) -> Data:
+  """Loads (unless `series` is given), splits by time and fits the scaler on the training rows."""
+  series = series if series is not None else load_series(config.data, data_dir)
+  if config.data.split == "ett":
+    borders = windowing.ett_borders(len(series), config.lookback)
+  elif config.data.split == "fraction":
+    borders = windowing.fraction_borders(len(series), config.lookback, config.horizon)
+  else:
+    raise ValueError(f"unknown data.split {config.data.split!r}; choose ett or fraction")
+  scaler = windowing.Scaler.fit(series.values, borders)
+  return Data(series=series, borders=borders, scaler=scaler,
+              scaled=scaler.transform(series.values), lookback=config.lookback,
+              horizon=config.horizon, stride=config.data.stride)
+
+
+def make_dataset(data: Data, split: str, batch_size: int, *, training: bool, seed: int = 0,
+                 input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+  """Batches of (history [B, L, C], future [B, H, C]) in standardised units.
+
+  Training windows use `data.stride` and are shuffled; evaluation uses every window (stride 1)
+  in time order, as the protocol does.
+  """
+  stride = data.stride if split == "train" else 1
+  ds = windowing.dataset(data.scaled, data.borders, split, data.lookback, data.horizon, stride)
+  return pipeline.build(ds, batch_size, training=training,
+                        shuffle_buffer=data.num_windows(split), cache=True,
+                        input_context=input_context, seed=seed)
+
+
+def arrays(data: Data, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """All windows of `split` as standardised numpy arrays (history [n, L, C], future [n, H, C])."""
+  starts = windowing.window_starts(data.borders, split, data.lookback, data.horizon)
+  return windowing.windows(data.scaled, starts, data.lookback, data.horizon)
