@@ -1,0 +1,164 @@
+"""Export a model as a versioned SavedModel in the TF Serving layout, and load one back.
+
+    export_dir = publish.export_saved_model(
+        model, signatures={"classify": classify_fn, "embed": embed_fn},
+        export_root="/exports", model_name="vision_resnet20", domain="vision",
+        config=cfg, metrics={"accuracy": 0.91}, baseline_metrics={"accuracy": 0.10},
+        data_fingerprint=fingerprint, assets={"labels.txt": labels_path})
+    # -> /exports/vision_resnet20/<next version>/
+    #      saved_model.pb  variables/  assets/labels.txt  assets.extra/metadata.json
+
+    loaded = publish.load(export_dir)   # imports recorded custom ops first
+    loaded.signatures["classify"](image_bytes=...)
+
+The version appears atomically (see `versions`): a server polling the model
+directory sees either nothing or the complete version with its metadata.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pathlib
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from common.export import metadata as metadata_lib
+from common.export import versions
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ExportError(ValueError):
+  """An export request is wrong in a way the caller can fix; the message says how."""
+
+
+def _import_custom_ops(custom_ops: Sequence[str], what: str) -> None:
+  for module in custom_ops:
+    try:
+      importlib.import_module(module)
+    except ImportError as e:
+      raise ExportError(
+          f"{what} needs custom ops from {module!r}, which does not import ({e}); install it "
+          f"(e.g. `pip install {module.replace('_', '-')}` pinned to the TensorFlow version) "
+          "in the environment that loads the model") from e
+
+
+def _check_request(signatures, model_name, domain, assets, custom_ops) -> None:
+  if not _NAME_RE.match(model_name or ""):
+    raise ExportError(f"model_name {model_name!r} must be letters, digits, '_', '.', '-' "
+                      "(it is a directory name and a TF Serving model name), e.g. "
+                      "'vision_resnet20'")
+  if not domain:
+    raise ExportError("domain must be set (e.g. 'vision', 'sequences', 'recsys')")
+  if not signatures:
+    raise ExportError("signatures is empty; pass {name: concrete_function}, e.g. "
+                      "{'classify': model.classify.get_concrete_function(tf.TensorSpec([None], "
+                      "tf.string))}")
+  for name, fn in signatures.items():
+    if not isinstance(fn, (tf.types.experimental.ConcreteFunction,
+                           tf.types.experimental.PolymorphicFunction)):
+      raise ExportError(f"signature {name!r} is a {type(fn).__name__}; pass a concrete function "
+                        "(fn.get_concrete_function(spec)) or a tf.function with input_signature")
+  for name, path in (assets or {}).items():
+    if "/" in name or name.startswith("."):
+      raise ExportError(f"asset name {name!r} must be a plain file name such as 'labels.txt'")
+    if not os.path.isfile(path):
+      raise ExportError(f"asset {name!r}: file {path} does not exist")
+  _import_custom_ops(custom_ops or [], "the exported model")
+
+
+def export_saved_model(
+    module: tf.Module,
+    signatures: Mapping[str, Any],
+    *,
+    export_root: str | os.PathLike,
+    model_name: str,
+    domain: str,
+    config: Any = None,
+    metrics: Mapping | None = None,
+    baseline_metrics: Mapping | None = None,
+    data_fingerprint: str | None = None,
+    assets: Mapping[str, str | os.PathLike] | None = None,
+    custom_ops: Sequence[str] = (),
+    default_signature: str | None = None,
+    version: int | None = None,
+    extra_metadata: Mapping | None = None,
+) -> pathlib.Path:
+  """Saves `module` with `signatures` as the next version of `model_name`, atomically.
+
+  Args:
+    module: the tf.Module / tf.keras.Model that owns the variables.
+    signatures: signature name -> concrete function (or tf.function with an
+      input_signature). Inputs should be the raw data a client has.
+    export_root: the directory TF Serving watches (holds one dir per model).
+    model_name: TF Serving model name; also the directory name.
+    domain: "vision", "sequences", "recsys", ...
+    config: the resolved training config (ConfigDict, dict or dataclass).
+    metrics: eval/test metrics of this model; baseline_metrics: the baseline's.
+    data_fingerprint: identifies the training data.
+    assets: extra files to copy into assets/ (name -> path), e.g. labels.txt.
+    custom_ops: modules whose ops the graph uses (e.g. "tensorflow_text"); they
+      are imported now (to fail early) and recorded so loaders import them.
+    default_signature: if set, also exported as "serving_default" (what TF
+      Serving clients get when they name no signature).
+    version: explicit version number; default: next integer.
+    extra_metadata: domain-specific metadata, stored under "extra".
+
+  Returns:
+    The published `<export_root>/<model_name>/<version>` directory.
+
+  Raises:
+    ExportError: a bad argument, with what to pass instead.
+  """
+  signatures = dict(signatures)
+  _check_request(signatures, model_name, domain, assets, custom_ops)
+  if default_signature is not None:
+    if default_signature not in signatures:
+      raise ExportError(f"default_signature {default_signature!r} is not one of "
+                        f"{sorted(signatures)}")
+    signatures.setdefault("serving_default", signatures[default_signature])
+  model_dir = pathlib.Path(export_root) / model_name
+  versions.remove_stale_staging(model_dir)
+  staging = versions.make_staging_dir(model_dir)
+  try:
+    tf.saved_model.save(module, str(staging), signatures=signatures)
+    for name, path in (assets or {}).items():
+      (staging / "assets").mkdir(exist_ok=True)
+      shutil.copyfile(path, staging / "assets" / name)
+    signature_specs = metadata_lib.signatures_from_saved_model(staging)
+
+    def write_metadata(number: int, directory: pathlib.Path) -> None:
+      metadata_lib.write(directory, metadata_lib.build(
+          model_name=model_name, version=number, domain=domain, signatures=signature_specs,
+          config=config, data_fingerprint=data_fingerprint, metrics=metrics,
+          baseline_metrics=baseline_metrics, custom_ops=list(custom_ops),
+          assets=sorted(assets or {}), extra=extra_metadata))
+
+    return versions.publish(staging, model_dir, version=version, before_rename=write_metadata)
+  finally:
+    # On success the staging dir was renamed away; on any failure, remove it.
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def load(export_dir: str | os.PathLike):
+  """Loads an export with `tf.saved_model.load`, importing its recorded custom ops first.
+
+  Args:
+    export_dir: a version directory, or a model directory (newest version).
+
+  Returns:
+    The loaded object; call `.signatures[name](**inputs)`.
+
+  Raises:
+    metadata.MetadataError: not an export with metadata.
+    ExportError: a recorded custom-op module is not installed.
+  """
+  version_dir = versions.resolve(export_dir)
+  meta = metadata_lib.read(version_dir)
+  _import_custom_ops(meta.get("custom_ops", []), f"{meta['model_name']} v{meta['version']}")
+  return tf.saved_model.load(str(version_dir))
