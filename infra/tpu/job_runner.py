@@ -1,0 +1,172 @@
+"""`tpuctl run`: get a slice, run the job on it, survive preemptions, give the slice back.
+
+    run(spec)
+      ├─ reuse the job's slice if tpuctl made it for this job (adopting its run id), else create
+      ├─ wait until READY — the startup script starts the job on every host at boot
+      ├─ poll: hosts' status markers (SUCCEEDED / FAILED) and the slice (preempted / gone)
+      │    └─ preempted → delete, re-create with attempt+1; the trainer resumes from the
+      │       checkpoint under checkpoint_dir
+      └─ delete the slice when the job ends, restarts run out, or the budget is spent
+
+The budget is wall-clock hours from the start of `run`, queueing included: it bounds what a
+forgotten job can cost. An interrupted `tpuctl run` (Ctrl-C, closed laptop) leaves the slice
+running; running it again re-attaches to the same run.
+"""
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+
+from infra.tpu import client as client_lib
+from infra.tpu import errors, startup_script, status_store
+from infra.tpu import spec as spec_lib
+
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
+RESTARTS_EXHAUSTED = "RESTARTS_EXHAUSTED"
+LOST = "LOST"  # internal: the slice was preempted or deleted under the job
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+  """How a run ended."""
+  state: str         # SUCCEEDED | FAILED | BUDGET_EXHAUSTED | RESTARTS_EXHAUSTED
+  run_id: str
+  attempts: int      # slices used: 1 + re-creations after preemption
+  hours: float       # wall-clock hours the run took
+  message: str
+
+
+class JobRunner:
+  """Runs one job spec to the end on Cloud TPU.
+
+  Args:
+    api: the Cloud TPU calls.
+    store: where the hosts' status markers are read.
+    poll_seconds: time between status polls while the job runs.
+    log: receives one line per event (creation, READY, preemption, end).
+    new_run_id: makes the id of a new run (a random 12-hex-digit id by default).
+  """
+
+  def __init__(self, api: client_lib.TpuApi, store: status_store.Store | None, *,
+               poll_seconds: float = 60.0, log: Callable[[str], None] = print,
+               new_run_id: Callable[[], str] | None = None):
+    self.api = api
+    self.store = store
+    self.clock = api.clock
+    self.poll_seconds = poll_seconds
+    self.log = log
+    self.new_run_id = new_run_id or (lambda: uuid.uuid4().hex[:12])
+
+  def _adopt(self, spec: spec_lib.JobSpec) -> tuple[str, int] | None:
+    """(run id, attempt) of a slice tpuctl already made for this job, or None if none exists.
+
+    Raises:
+      errors.TpuError: a slice of that name exists but belongs to something else.
+    """
+    node, name = self.api.get_node(spec), spec.node_name
+    if node is None and spec.uses_queued_resource:
+      # Still queued (or its node already deleted): the node it asks for carries our labels.
+      queued, name = self.api.get_queued_resource(spec), spec.queued_resource_name
+      if queued is not None and queued.tpu.node_spec:
+        node = queued.tpu.node_spec[0].node
+    if node is None:
+      return None
+    if node.labels.get("trellis-job") != spec.name or "trellis-run-id" not in node.metadata:
+      raise errors.TpuError(
+          f"{name} exists but was not created by tpuctl for job {spec.name}; delete it "
+          "(`gcloud compute tpus tpu-vm delete` / `queued-resources delete`) or rename the job")
+    return node.metadata["trellis-run-id"], int(node.metadata.get("trellis-attempt", "1"))
+
+  def _create(self, spec, run_id: str, attempt: int) -> None:
+    script = startup_script.render(spec, run_id=run_id, attempt=attempt)
+    node = self.api.node_message(spec, startup_script=script, run_id=run_id, attempt=attempt)
+    self.log(f"creating {spec.accelerator.name} slice {spec.name} "
+             f"({spec.accelerator.num_hosts} hosts, {spec.capacity}), attempt {attempt}")
+    self.api.create(spec, node)
+
+  def create_or_adopt(self, spec: spec_lib.JobSpec) -> tuple[str, int]:
+    """Creates the job's slice, or adopts the one a previous tpuctl made; (run id, attempt)."""
+    adopted = self._adopt(spec)
+    if adopted is not None:
+      run_id, attempt = adopted
+      self.log(f"re-attaching to run {run_id} on existing slice {spec.name} (attempt {attempt})")
+      return run_id, attempt
+    run_id = self.new_run_id()
+    self._create(spec, run_id, 1)
+    return run_id, 1
+
+  def run(self, spec: spec_lib.JobSpec) -> RunResult:
+    """Runs `spec` until it succeeds, fails, or its budget or restarts run out."""
+    start = self.clock.time()
+    deadline = start + spec.budget.max_hours * 3600
+    run_id, attempt = self.create_or_adopt(spec)
+
+    def finish(state: str, message: str) -> RunResult:
+      self.log(message)
+      self.log(f"deleting slice {spec.name}")
+      self.api.delete(spec)
+      return RunResult(state, run_id, attempt, (self.clock.time() - start) / 3600, message)
+
+    while True:
+      try:
+        self.api.wait_ready(spec, timeout=max(deadline - self.clock.time(), 0))
+        if self.api.dry_run:
+          return finish(SUCCEEDED, "(dry run: the job runs until every host reports SUCCEEDED)")
+        self.log(f"slice {spec.name} is READY; the job starts on "
+                 f"{spec.accelerator.num_hosts} hosts (attempt {attempt}, run {run_id})")
+        outcome, detail = self._watch(spec, run_id, deadline)
+      except errors.PreemptedError as e:
+        outcome, detail = LOST, str(e)
+      except errors.OperationTimeoutError:
+        outcome, detail = BUDGET_EXHAUSTED, "while waiting for the slice to become READY"
+
+      if outcome == SUCCEEDED:
+        return finish(SUCCEEDED, f"job {spec.name} succeeded on all "
+                      f"{spec.accelerator.num_hosts} hosts after {attempt} attempt(s)")
+      if outcome == FAILED:
+        return finish(FAILED, f"job {spec.name} failed on host(s) {detail}; see `tpuctl logs "
+                      f"JOB.yaml` ({status_store.logs_dir(spec.checkpoint_dir)})")
+      if outcome == BUDGET_EXHAUSTED or deadline - self.clock.time() <= 0:
+        return finish(BUDGET_EXHAUSTED,
+                      f"budget of {spec.budget.max_hours:g} h is spent before the job finished "
+                      f"({detail}); checkpoints stay in {spec.checkpoint_dir}: raise "
+                      "budget.max_hours and `tpuctl run` again to resume")
+      if attempt > spec.budget.max_restarts:
+        return finish(RESTARTS_EXHAUSTED,
+                      f"slice {spec.name} was lost ({detail}) {attempt} times; "
+                      f"budget.max_restarts is {spec.budget.max_restarts}: raise it, or use "
+                      "capacity: reserved or on-demand")
+      self.log(f"slice {spec.name} was lost ({detail}); re-creating it, training resumes "
+               f"from {spec.checkpoint_dir}")
+      self.api.delete(spec)
+      attempt += 1
+      self._create(spec, run_id, attempt)
+
+  def _watch(self, spec: spec_lib.JobSpec, run_id: str, deadline: float) -> tuple[str, str]:
+    """Polls until the job ends, the slice is lost, or the deadline passes.
+
+    Returns:
+      (outcome, detail): (SUCCEEDED, ""), (FAILED, failed hosts), (LOST, why), or
+      (BUDGET_EXHAUSTED, "").
+    """
+    last = None
+    while True:
+      # Markers first: a job that finished just before a preemption has finished.
+      status = status_store.read_job_status(self.store, spec.checkpoint_dir,
+                                            spec.accelerator.num_hosts, run_id)
+      summary = status.summary(spec.accelerator.num_hosts)
+      if summary != last:
+        self.log(f"job {spec.name}: {summary}")
+        last = summary
+      if status.state == SUCCEEDED:
+        return SUCCEEDED, ""
+      if status.state == FAILED:
+        return FAILED, str(sorted(w for w, m in status.workers.items() if m["state"] == FAILED))
+      if (lost := self.api.slice_lost(spec)) is not None:
+        return LOST, lost
+      remaining = deadline - self.clock.time()
+      if remaining <= 0:
+        return BUDGET_EXHAUSTED, "while the job was running"
+      self.clock.sleep(min(self.poll_seconds, remaining))

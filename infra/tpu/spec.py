@@ -1,0 +1,285 @@
+"""The job spec: one YAML file that says which slice to get and what to run on it.
+
+Job specs are data, not code (DESIGN.md): a team checks `infra/tpu/jobs/<job>.yaml` in beside
+the config it trains. `load` reads one into a typed, frozen `JobSpec` and checks everything it
+can *before* a single request goes to Cloud TPU, because a mistake found after a pod slice is
+provisioned costs money and queue time. All problems are reported at once, each naming the
+field and the fix.
+
+    name: resnet50-v4-32            # the node (and queued resource) id
+    project: my-project
+    zone: us-central2-b
+    accelerator_type: v4-32         # see accelerators.py
+    runtime_version: tpu-vm-tf-2.16.1-pod-pjrt
+    capacity: spot                  # spot | reserved | on-demand
+    network: {network: default, subnetwork: default, enable_external_ips: false}
+    service_account: trainer@my-project.iam.gserviceaccount.com
+    labels: {team: vision}
+    code:
+      repo: https://github.com/my-org/trellis.git
+      revision: 0123abcd...           # a commit: a re-created slice must run the same code
+      target: //vision:train
+      args: [--config=vision/configs/resnet50_tpu_pod.py, --workdir={checkpoint_dir}/workdir]
+    checkpoint_dir: gs://my-bucket/trellis/resnet50-v4-32
+    budget: {max_hours: 12, max_restarts: 5}
+
+`{checkpoint_dir}` in `code.args` is replaced by `checkpoint_dir`, so the trainer's work
+directory (and with it `BackupAndRestore`'s state) is where a re-created slice will look.
+"""
+
+import dataclasses
+import pathlib
+import re
+from typing import Any
+
+import yaml
+
+from infra.tpu import accelerators
+
+CAPACITIES = ("spot", "reserved", "on-demand")
+
+_TOP_LEVEL = ("name", "project", "zone", "accelerator_type", "runtime_version", "capacity",
+              "network", "service_account", "labels", "code", "checkpoint_dir", "budget")
+_NODE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_PROJECT = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+_ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_BAZEL_LABEL = re.compile(r"^//[A-Za-z0-9_/.+-]*:[A-Za-z0-9_.+-]+$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class SpecError(ValueError):
+  """A job spec that cannot be run; the message lists every problem and its fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+  network: str = "default"
+  subnetwork: str = "default"
+  enable_external_ips: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Code:
+  """What each host runs: `bazel run <target> -- <args>` at `revision` of `repo`."""
+  repo: str
+  revision: str
+  target: str
+  args: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+  max_hours: float
+  max_restarts: int = 10  # preemptions survived before giving up
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+  """A validated job spec; build it with `load` or `parse`."""
+  name: str
+  project: str
+  zone: str
+  accelerator: accelerators.AcceleratorType
+  runtime_version: str
+  capacity: str
+  network: Network
+  service_account: str | None
+  labels: dict[str, str]
+  code: Code
+  checkpoint_dir: str
+  budget: Budget
+
+  @property
+  def parent(self) -> str:
+    return f"projects/{self.project}/locations/{self.zone}"
+
+  @property
+  def node_name(self) -> str:
+    return f"{self.parent}/nodes/{self.name}"
+
+  @property
+  def queued_resource_name(self) -> str:
+    return f"{self.parent}/queuedResources/{self.name}"
+
+  @property
+  def uses_queued_resource(self) -> bool:
+    """Pod slices and spot capacity go through the queue, which is how Cloud TPU hands them out."""
+    return self.accelerator.is_pod_slice or self.capacity == "spot"
+
+
+class _Problems:
+  """Collects problems so that one run of `tpuctl` reports all of them."""
+
+  def __init__(self, source: str):
+    self.source = source
+    self.items: list[str] = []
+
+  def add(self, field: str, message: str) -> None:
+    self.items.append(f"  {field}: {message}")
+
+  def raise_if_any(self) -> None:
+    if self.items:
+      raise SpecError(f"job spec {self.source} is not valid:\n" + "\n".join(self.items))
+
+
+def _string(raw: dict, key: str, problems: _Problems, prefix: str = "",
+            required: bool = True, default: str | None = None) -> str | None:
+  value = raw.get(key)
+  if value is None or value == "":
+    if required:
+      problems.add(prefix + key, "is missing; add it to the job spec")
+    return default
+  if not isinstance(value, str | int | float) or isinstance(value, bool):
+    problems.add(prefix + key, f"must be a string, got {type(value).__name__}")
+    return default
+  return str(value)
+
+
+def _mapping(raw: Any, field: str, problems: _Problems) -> dict:
+  if raw is None:
+    return {}
+  if not isinstance(raw, dict):
+    problems.add(field, f"must be a mapping (key: value lines), got {type(raw).__name__}")
+    return {}
+  return raw
+
+
+def _unknown(raw: dict, known: tuple[str, ...], prefix: str, problems: _Problems) -> None:
+  for key in raw:
+    if key not in known:
+      problems.add(prefix + str(key), f"unknown field; known fields are: {', '.join(known)}")
+
+
+def parse(raw: Any, source: str = "<spec>") -> JobSpec:
+  """Validates a decoded YAML document and returns the typed spec.
+
+  Args:
+    raw: the mapping `yaml.safe_load` returned.
+    source: where it came from, for error messages.
+
+  Raises:
+    SpecError: listing every invalid or missing field with its fix.
+  """
+  problems = _Problems(source)
+  if not isinstance(raw, dict):
+    problems.add("<top level>", "the job spec must be a YAML mapping; see infra/tpu/jobs/")
+    problems.raise_if_any()
+  _unknown(raw, _TOP_LEVEL, "", problems)
+
+  name = _string(raw, "name", problems)
+  if name and not _NODE_ID.match(name):
+    problems.add("name", f"{name!r} is not a valid TPU node id: use 1-63 lowercase letters, "
+                 "digits and hyphens, starting with a letter (e.g. resnet50-v4-32)")
+  project = _string(raw, "project", problems)
+  if project and not _PROJECT.match(project):
+    problems.add("project", f"{project!r} is not a project id (6-30 lowercase letters, digits, "
+                 "hyphens); use the id, not the display name or number")
+  zone = _string(raw, "zone", problems)
+  if zone and not _ZONE.match(zone):
+    problems.add("zone", f"{zone!r} is not a zone such as us-central2-b; "
+                 "`gcloud compute tpus locations list` lists TPU zones")
+  accelerator = None
+  if (accel_text := _string(raw, "accelerator_type", problems)) is not None:
+    try:
+      accelerator = accelerators.parse(accel_text)
+    except accelerators.AcceleratorTypeError as e:
+      problems.add("accelerator_type", str(e))
+  runtime_version = _string(raw, "runtime_version", problems)
+  capacity = _string(raw, "capacity", problems, required=False, default="on-demand")
+  if capacity not in CAPACITIES:
+    problems.add("capacity", f"{capacity!r} is not one of {', '.join(CAPACITIES)}")
+
+  net_raw = _mapping(raw.get("network"), "network", problems)
+  _unknown(net_raw, ("network", "subnetwork", "enable_external_ips"), "network.", problems)
+  external = net_raw.get("enable_external_ips", False)
+  if not isinstance(external, bool):
+    problems.add("network.enable_external_ips", f"must be true or false, got {external!r}")
+  network = Network(
+      network=_string(net_raw, "network", problems, "network.", False, "default"),
+      subnetwork=_string(net_raw, "subnetwork", problems, "network.", False, "default"),
+      enable_external_ips=bool(external))
+
+  service_account = _string(raw, "service_account", problems, required=False)
+  if service_account and not _EMAIL.match(service_account):
+    problems.add("service_account", f"{service_account!r} is not a service account email "
+                 "(NAME@PROJECT.iam.gserviceaccount.com); leave it out for the default one")
+
+  labels = {}
+  for key, value in _mapping(raw.get("labels"), "labels", problems).items():
+    key, value = str(key), str(value)
+    if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+      problems.add(f"labels.{key}", f"{key}={value!r}: Cloud labels are lowercase letters, "
+                   "digits, _ and -, keys start with a letter, both at most 63 characters")
+    labels[key] = value
+
+  code_raw = _mapping(raw.get("code"), "code", problems)
+  if "code" not in raw:
+    problems.add("code", "is missing; add code: {repo, revision, target, args}")
+  _unknown(code_raw, ("repo", "revision", "target", "args"), "code.", problems)
+  repo = _string(code_raw, "repo", problems, "code.")
+  revision = _string(code_raw, "revision", problems, "code.")
+  if revision and not _SHA.match(revision):
+    problems.add("code.revision", f"{revision!r} is not a commit id; pin one (`git rev-parse "
+                 "HEAD`) so a slice re-created after preemption runs the same code")
+  target = _string(code_raw, "target", problems, "code.")
+  if target and not _BAZEL_LABEL.match(target):
+    problems.add("code.target", f"{target!r} is not a Bazel target such as //vision:train")
+  args = code_raw.get("args") or []
+  if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
+    problems.add("code.args", "must be a list of strings, e.g. [--config=vision/configs/x.py]")
+    args = []
+
+  checkpoint_dir = _string(raw, "checkpoint_dir", problems)
+  if checkpoint_dir:
+    checkpoint_dir = checkpoint_dir.rstrip("/")
+    if accelerator is not None and accelerator.is_pod_slice and not checkpoint_dir.startswith(
+        "gs://"):
+      problems.add("checkpoint_dir", f"{checkpoint_dir!r} is not a gs:// path, but "
+                   f"{accelerator.name} is a pod slice of {accelerator.num_hosts} hosts: they "
+                   "share checkpoints, logs and status only through Cloud Storage; use "
+                   "gs://BUCKET/PATH")
+    elif not checkpoint_dir.startswith(("gs://", "file://")):
+      problems.add("checkpoint_dir", f"{checkpoint_dir!r} must be gs://BUCKET/PATH (or "
+                   "file:///PATH on a single host, which a preemption loses)")
+
+  budget_raw = _mapping(raw.get("budget"), "budget", problems)
+  _unknown(budget_raw, ("max_hours", "max_restarts"), "budget.", problems)
+  max_hours = budget_raw.get("max_hours")
+  if max_hours is None:
+    problems.add("budget.max_hours", "is missing; say how long the slice may run, e.g. "
+                 "budget: {max_hours: 12}; the slice is deleted when it runs out")
+  elif isinstance(max_hours, bool) or not isinstance(max_hours, int | float) or max_hours <= 0:
+    problems.add("budget.max_hours", f"must be a positive number of hours, got {max_hours!r}")
+  max_restarts = budget_raw.get("max_restarts", 10)
+  if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
+    problems.add("budget.max_restarts", f"must be a whole number >= 0, got {max_restarts!r}")
+
+  problems.raise_if_any()
+  args = tuple(str(a).replace("{checkpoint_dir}", checkpoint_dir) for a in args)
+  return JobSpec(
+      name=name, project=project, zone=zone, accelerator=accelerator,
+      runtime_version=runtime_version, capacity=capacity, network=network,
+      service_account=service_account, labels=labels,
+      code=Code(repo=repo, revision=revision,
+                target=target, args=args),
+      checkpoint_dir=checkpoint_dir,
+      budget=Budget(max_hours=float(max_hours), max_restarts=max_restarts))
+
+
+def load(path: str | pathlib.Path) -> JobSpec:
+  """Reads and validates a job spec file.
+
+  Raises:
+    SpecError: the file is missing, is not YAML, or has invalid fields.
+  """
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise SpecError(f"job spec {path} does not exist; see infra/tpu/jobs/ for examples")
+  try:
+    raw = yaml.safe_load(path.read_text())
+  except yaml.YAMLError as e:
+    raise SpecError(f"job spec {path} is not valid YAML: {e}") from e
+  return parse(raw, source=str(path))
