@@ -136,9 +136,8 @@ class VersionWatcher:
         "model": name, "version": version, "signatures": sorted(servable.signatures),
         "warmup_requests": warmups})
 
-  def start(self) -> None:
-    """Loads what is there now (blocking), then polls in a background thread."""
-    self.poll_once()
+  def start_polling(self) -> None:
+    """Polls in a background thread (call `poll_once` first to load synchronously)."""
     self._thread = threading.Thread(target=self._run, name="version-watcher", daemon=True)
     self._thread.start()
 

@@ -1,0 +1,126 @@
+"""Starts the model server on an export root.
+
+    bazel run //serving:server -- --export_root=/tmp/trellis/exports
+    bazel run //serving:server -- --export_root=... --models=vision_resnet20 \
+        --enable_batching --max_batch_size=32 --batch_timeout_micros=1000
+
+Domains start it on their own exports from their `serve.py`:
+
+    server_main.main(default_model_names=["vision_resnet20"])
+
+Flags use argparse (not absl) so `main` can be called more than once in one
+process (domain serve targets, tests) without global flag state.
+"""
+
+import argparse
+import os
+import pathlib
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from serving import logs
+from serving.inference import BatchingOptions
+from serving.server import ModelServer, ServerOptions
+from serving.version_watcher import VersionPolicy
+
+
+def _pins(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
+  pins = {}
+  for value in values:
+    name, sep, versions = value.partition(":")
+    try:
+      pins[name] = tuple(int(v) for v in versions.split(","))
+      if not sep or not name:
+        raise ValueError
+    except ValueError:
+      raise argparse.ArgumentTypeError(
+          f"--pin {value!r} is not MODEL:VERSION[,VERSION...], e.g. --pin vision_resnet20:3") from None
+  return pins
+
+
+def build_parser(default_export_root=None, default_model_names=None) -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(prog="server", description=__doc__.splitlines()[0])
+  p.add_argument("--export_root", default=default_export_root or os.environ.get("TRELLIS_EXPORT_ROOT"),
+                 help="directory holding <model>/<version>/saved_model.pb (env TRELLIS_EXPORT_ROOT)")
+  p.add_argument("--models", default=",".join(default_model_names or []),
+                 help="comma-separated model names to serve; empty = every model found")
+  p.add_argument("--host", default="localhost",
+                 help="interface to bind; 0.0.0.0 exposes the server to the network")
+  p.add_argument("--port", type=int, default=8500, help="gRPC port (0 = any free port)")
+  p.add_argument("--rest_port", type=int, default=8501, help="REST port (0 = any, -1 = no REST)")
+  p.add_argument("--num_latest_versions", type=int, default=1,
+                 help="serve the newest N loadable versions of each model")
+  p.add_argument("--pin", action="append", default=[], metavar="MODEL:V[,V]",
+                 help="serve exactly these versions of MODEL (repeatable)")
+  p.add_argument("--poll_seconds", type=float, default=2.0,
+                 help="how often to look for new versions; 0 disables hot reload")
+  p.add_argument("--enable_batching", action="store_true",
+                 help="batch concurrent requests to signatures with a batch dimension")
+  p.add_argument("--max_batch_size", type=int, default=32)
+  p.add_argument("--batch_timeout_micros", type=int, default=1000,
+                 help="how long the first request of a batch waits for more")
+  p.add_argument("--num_batch_threads", type=int, default=1)
+  p.add_argument("--max_request_bytes", type=int, default=16 * 1024 * 1024)
+  p.add_argument("--max_concurrent_requests", type=int, default=256)
+  p.add_argument("--num_threads", type=int, default=16, help="gRPC handler threads")
+  p.add_argument("--bearer_token_file", help="file holding the token clients must send")
+  p.add_argument("--tls_cert", help="PEM certificate chain (with --tls_key enables TLS)")
+  p.add_argument("--tls_key", help="PEM private key")
+  p.add_argument("--grace_seconds", type=float, default=10.0,
+                 help="on SIGTERM/SIGINT, how long in-flight requests may take to finish")
+  p.add_argument("--log_level", default="INFO")
+  return p
+
+
+def options_from_args(args: argparse.Namespace) -> ServerOptions:
+  if not args.export_root:
+    raise SystemExit("error: --export_root is required (or set TRELLIS_EXPORT_ROOT); it is the "
+                     "directory `bazel run //<domain>:export` published to")
+  root = pathlib.Path(args.export_root)
+  if not root.is_dir():
+    raise SystemExit(f"error: --export_root {root} is not a directory; export a model first "
+                     "(e.g. `bazel run //vision:export`) or fix the path")
+  token = None
+  if args.bearer_token_file:
+    token = pathlib.Path(args.bearer_token_file).read_text().strip()
+    if not token:
+      raise SystemExit(f"error: --bearer_token_file {args.bearer_token_file} is empty")
+  try:
+    policy = VersionPolicy(num_latest=args.num_latest_versions, pinned=_pins(args.pin))
+  except (ValueError, argparse.ArgumentTypeError) as e:
+    raise SystemExit(f"error: {e}") from None
+  return ServerOptions(
+      export_root=root,
+      model_names=tuple(m for m in args.models.split(",") if m) or None,
+      host=args.host, port=args.port, rest_port=None if args.rest_port < 0 else args.rest_port,
+      policy=policy, poll_seconds=args.poll_seconds,
+      batching=BatchingOptions(enabled=args.enable_batching, max_batch_size=args.max_batch_size,
+                               batch_timeout=args.batch_timeout_micros / 1e6,
+                               num_threads=args.num_batch_threads),
+      max_request_bytes=args.max_request_bytes,
+      max_concurrent_requests=args.max_concurrent_requests, num_threads=args.num_threads,
+      bearer_token=token, tls_cert=args.tls_cert, tls_key=args.tls_key)
+
+
+def main(argv: Sequence[str] | None = None, *, default_export_root: str | None = None,
+         default_model_names: Sequence[str] | None = None) -> int:
+  """Parses flags, serves until SIGTERM/SIGINT, then shuts down gracefully."""
+  args = build_parser(default_export_root, default_model_names).parse_args(
+      sys.argv[1:] if argv is None else argv)
+  logs.setup(args.log_level)
+  server = ModelServer(options_from_args(args)).start()
+  # Ports are printed on stdout so scripts (and tests) that ask for port 0 can find them.
+  print(f"grpc_port={server.port} rest_port={server.rest_port}", flush=True)
+  stop = threading.Event()
+  for sig in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(sig, lambda *_: stop.set())
+  while not stop.wait(1.0):  # a timed wait lets the signal handler run promptly
+    pass
+  server.stop(args.grace_seconds)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
