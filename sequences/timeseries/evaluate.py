@@ -96,3 +96,31 @@ def plot_forecast(path: str | pathlib.Path, history: np.ndarray, truth: np.ndarr
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
+
+
+def main(argv):
+  """Re-evaluates a training run's model on its test split (needs the same data as training)."""
+  del argv
+  from absl import flags
+
+  from sequences.timeseries import input_pipeline, train
+
+  config, model, _, columns = train.load_trained(flags.FLAGS.workdir)
+  data = input_pipeline.prepare(config, flags.FLAGS.data_dir)
+  baseline = train.create_model(config, len(columns), name=config.baseline)
+  history, truth = input_pipeline.arrays(data, flags.FLAGS.split)
+  result = evaluate(model, baseline, history, truth, columns)
+  print(f"{data.series.name} {flags.FLAGS.split}: {config.model} vs {config.baseline} "
+        f"(lookback {config.lookback}, horizon {config.horizon})")
+  print(format_report(config.model, config.baseline, result))
+
+
+if __name__ == "__main__":
+  from absl import app, flags
+
+  from common.data import data_dir as data_dir_lib
+
+  flags.DEFINE_string("workdir", None, "A finished training run's workdir.", required=True)
+  flags.DEFINE_enum("split", "test", ["validation", "test"], "Which split to evaluate.")
+  data_dir_lib.define_flag()
+  app.run(main)

@@ -15,7 +15,6 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from common import config as config_lib
 from common.export import publish
 from sequences.timeseries import models, train, windowing
 
@@ -92,11 +91,7 @@ def export_from_workdir(workdir: str | pathlib.Path, export_root) -> pathlib.Pat
   import json
 
   workdir = pathlib.Path(workdir)
-  config = config_lib.read_saved(workdir)
-  scaler, columns = train.load_scaler(workdir)
-  model = train.create_model(config, len(columns))
-  if not model.is_baseline:
-    model.load_weights(str(workdir / train.CHECKPOINT)).expect_partial()
+  config, model, scaler, columns = train.load_trained(workdir)
   metrics_path = workdir / "metrics.json"
   metrics = json.loads(metrics_path.read_text())["test"] if metrics_path.is_file() else {}
   return export(ForecastModule(model, scaler, columns), export_root, config,
@@ -114,3 +109,18 @@ def raw_forecast(module_or_loaded, window: np.ndarray) -> np.ndarray:
   """Calls the `forecast` function of a ForecastModule or a loaded SavedModel on a raw window."""
   fn = getattr(module_or_loaded, "signatures", {}).get(SIGNATURE) or module_or_loaded.forecast
   return fn(window=tf.constant(window, tf.float32))["forecast"].numpy()
+
+
+def main(argv):
+  del argv
+  from absl import flags
+
+  print("exported to", export_from_workdir(flags.FLAGS.workdir, flags.FLAGS.export_root))
+
+
+if __name__ == "__main__":
+  from absl import app, flags
+
+  flags.DEFINE_string("workdir", None, "A finished training run's workdir.", required=True)
+  flags.DEFINE_string("export_root", None, "Where to publish (TF Serving layout).", required=True)
+  app.run(main)

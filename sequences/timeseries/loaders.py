@@ -115,9 +115,9 @@ def load_ett(data_dir: str | pathlib.Path | None, name: str = "ETTh1") -> Series
     raise ValueError(f"unknown ETT file {name!r}; choose one of {sorted(ETT_SHA256)}")
   root = data_dir_lib.resolve(None if data_dir is None else str(data_dir))
   path = data_dir_lib.require(
-      root / "ett", f"{name}.csv",
-      hint="copy ETT-small/{0}.csv from https://github.com/zhouhaoyi/ETDataset there "
-           "(see ../shared/data/ett/PROVENANCE.md)".format(name))
+      root, f"ett/{name}.csv",
+      hint=f"copy ETT-small/{name}.csv from https://github.com/zhouhaoyi/ETDataset there "
+           "(see ../shared/data/ett/PROVENANCE.md)")
   download.verify_sha256(path, ETT_SHA256[name])
   series = load_csv(path, name)
   if series.columns != ETT_COLUMNS:

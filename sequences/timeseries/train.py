@@ -19,6 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 from common import config as config_lib
+from common.distribute import strategy as strategy_lib
+from common.training import fit as fit_lib
+from common.training import seeds
 from sequences.timeseries import evaluate as evaluate_lib
 from sequences.timeseries import input_pipeline, loaders, models
 
@@ -51,26 +54,25 @@ def create_model(config, channels: int, name: str | None = None) -> models.Forec
   return models.create(name or config.model, model_config(config, channels))
 
 
-def _callbacks(config, workdir: pathlib.Path) -> list[tf.keras.callbacks.Callback]:
-  lr, decay = config.learning_rate, config.lr_decay
-  callbacks = [tf.keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay**epoch),
-               tf.keras.callbacks.CSVLogger(str(workdir / "history.csv"))]
-  if config.early_stopping_patience:
-    callbacks.append(tf.keras.callbacks.EarlyStopping(
-        patience=config.early_stopping_patience, restore_best_weights=True))
-  return callbacks
-
-
-def fit(model: models.Forecaster, data: input_pipeline.Data, config,
+def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
         workdir: pathlib.Path, verbose: int = 2) -> int:
-  """Trains `model` in place; returns the number of epochs run."""
-  model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate), loss="mse",
-                metrics=["mae"])
-  train_ds = input_pipeline.make_dataset(data, "train", config.batch_size, training=True,
-                                         seed=config.seed)
+  """Compiles and trains `model` (built under `strategy`) in place; returns the epochs run."""
+  lr, decay = config.learning_rate, config.lr_decay
+  with strategy.scope():
+    model.compile(optimizer=tf.keras.optimizers.Adam(lr), loss="mse", metrics=["mae"],
+                  steps_per_execution=strategy_lib.steps_per_execution(config.distribution))
+
+  def dataset_fn(input_context):
+    return input_pipeline.make_dataset(data, "train", config.batch_size, training=True,
+                                       seed=config.seed, input_context=input_context)
+
+  train_ds = strategy_lib.distribute(strategy, dataset_fn, config.batch_size)
   val_ds = input_pipeline.make_dataset(data, "validation", 512, training=False)
-  history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      callbacks=_callbacks(config, workdir), verbose=verbose)
+  history = fit_lib.fit(
+      model, train_ds, epochs=config.epochs, workdir=str(workdir / "train"),
+      validation_data=val_ds, early_stopping_patience=config.early_stopping_patience or None,
+      extra_callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay**epoch)],
+      verbose=verbose)
   return len(history.epoch)
 
 
@@ -93,26 +95,39 @@ def load_scaler(workdir: pathlib.Path):
   return scaler, tuple(d["columns"])
 
 
+def load_trained(workdir: str | pathlib.Path):
+  """(config, model, scaler, columns) of a finished training run in `workdir`."""
+  workdir = pathlib.Path(workdir)
+  config = config_lib.read_saved(workdir)
+  scaler, columns = load_scaler(workdir)
+  model = create_model(config, len(columns))
+  if not model.is_baseline:
+    model.load_weights(str(workdir / CHECKPOINT)).expect_partial()
+  return config, model, scaler, columns
+
+
 def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
                        series: loaders.Series | None = None, verbose: int = 2) -> TrainResult:
   """Trains `config.model`, evaluates it and `config.baseline` on validation and test.
 
-  Writes to `workdir`: config.json/config.txt, the weights (checkpoint/), scaler.json,
-  history.csv, metrics.json and forecast.png (one test window of the last channel).
+  Writes to `workdir`: config.json/config.txt, the final weights (checkpoint/), scaler.json,
+  train/ (common.training.fit's backups, epoch checkpoints, TensorBoard, train_log.csv), metrics.json and forecast.png (one test window of the last channel).
   """
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   config_lib.save(config, workdir)
-  tf.keras.utils.set_random_seed(config.seed)
+  strategy = strategy_lib.create(config.distribution)
+  seeds.set_all(config.seed)
   data = input_pipeline.prepare(config, data_dir, series=series)
   save_scaler(data.scaler, data.series.columns, workdir)
 
-  model = create_model(config, data.channels)
+  with strategy.scope():
+    model = create_model(config, data.channels)
   baseline = create_model(config, data.channels, name=config.baseline)
   start = time.time()
   epochs_run = 0
   if not model.is_baseline:
-    epochs_run = fit(model, data, config, workdir, verbose)
+    epochs_run = fit(model, data, config, strategy, workdir, verbose)
   train_seconds = time.time() - start
   model.save_weights(str(workdir / CHECKPOINT))
 

@@ -13,6 +13,7 @@ a minute on 2 CPU cores; see sequences/timeseries/README.md for the measured tab
 import ml_collections
 
 from common import config as config_lib
+from common.distribute import config as distribute_config
 
 
 def get_config():
@@ -48,9 +49,8 @@ def get_config():
   config.early_stopping_patience = 3  # epochs without validation improvement; 0 = off
   config.seed = 0
 
-  config.distribution = ml_collections.ConfigDict()
-  config.distribution.kind = "default"  # default | mirrored | multi_worker | tpu | horovod
-  config.distribution.precision = "float32"
+  # default | mirrored | multi_worker | tpu | horovod, e.g. --config.distribution.kind=mirrored
+  config.distribution = distribute_config.get_config()
 
   config.export = ml_collections.ConfigDict()
   config.export.model_name = "timeseries_forecaster"
