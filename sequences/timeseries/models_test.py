@@ -78,7 +78,7 @@ def test_bad_configs_say_what_to_change():
     models.create("Prophet", _config())
   with pytest.raises(ValueError, match="lookback >= season"):
     models.create("SeasonalNaive", _config(season=64))
-  with pytest.raises(ValueError, match="model.horizon"):
+  with pytest.raises(ValueError, match=r"model\.horizon"):
     _config(horizon=0)
   with pytest.raises(ValueError, match="odd"):
     layers.MovingAverage(4)
