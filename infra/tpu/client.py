@@ -16,7 +16,6 @@ emulator, plaintext, no credentials), or Google's endpoint when none is given an
 inside a test.
 """
 
-import contextlib
 import os
 import sys
 from typing import TextIO
@@ -180,16 +179,23 @@ class TpuApi:
     what = f"create {spec.accelerator.name} slice {spec.name} in {spec.zone}"
     self._wait(self._call(rpc, request, spec, what), spec, what)
 
-  def delete(self, spec: spec_lib.JobSpec) -> None:
-    """Deletes the job's queued resource (with its nodes) or node; absent ones are fine."""
+  def delete(self, spec: spec_lib.JobSpec, missing_ok: bool = True) -> None:
+    """Deletes the job's queued resource (with its nodes) or node.
+
+    Raises:
+      errors.NotFoundError: there is nothing to delete and not `missing_ok`.
+    """
     if spec.uses_queued_resource:
       request = tpu_v2.DeleteQueuedResourceRequest(name=spec.queued_resource_name, force=True)
       rpc, what = "DeleteQueuedResource", f"delete queued resource {spec.queued_resource_name}"
     else:
       request = tpu_v2.DeleteNodeRequest(name=spec.node_name)
       rpc, what = "DeleteNode", f"delete node {spec.node_name}"
-    with contextlib.suppress(errors.NotFoundError):
+    try:
       self._wait(self._call(rpc, request, spec, what), spec, what)
+    except errors.NotFoundError:
+      if not missing_ok:
+        raise
 
   def wait_ready(self, spec: spec_lib.JobSpec, timeout: float) -> tpu_v2.Node | None:
     """Waits for the queued resource (if any) to be ACTIVE and the node to be READY.

@@ -71,7 +71,7 @@ mark RUNNING
     || {{ git fetch --quiet origin {revision} && git checkout --quiet --force {revision}; }}
   # TPU VM images ship an older Python; trellis pins 3.11.
   command -v python3.11 >/dev/null \
-    || { apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv; }
+    || {{ apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv; }}
   make setup
   export TRELLIS_TPU=local TRELLIS_NUM_WORKERS={num_hosts} TRELLIS_JOB={name} \
     TRELLIS_ATTEMPT="$ATTEMPT" TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"

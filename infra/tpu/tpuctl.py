@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
         print(startup_script.render(spec, run_id=DRY_RUN_ID, attempt=1), file=out, end="")
       return code
     if args.command == "delete":
-      api.delete(spec)
+      api.delete(spec, missing_ok=False)
       if not args.dry_run:
         log(f"deleted slice {spec.name}")
       return 0

@@ -1,0 +1,107 @@
+"""Tests for job spec validation: every problem is found before a request is sent."""
+
+import copy
+import pathlib
+
+import pytest
+import yaml
+
+from infra.tpu import spec as spec_lib
+
+EXAMPLE = pathlib.Path(__file__).parent / "jobs" / "resnet50_v4_32.yaml"
+
+
+def example() -> dict:
+  return yaml.safe_load(EXAMPLE.read_text())
+
+
+def problems(raw: dict) -> str:
+  with pytest.raises(spec_lib.SpecError) as info:
+    spec_lib.parse(raw, source="job.yaml")
+  return str(info.value)
+
+
+def test_example_pod_job_loads():
+  spec = spec_lib.load(EXAMPLE)
+  assert spec.accelerator.name == "v4-32" and spec.accelerator.num_hosts == 4
+  assert spec.capacity == "spot" and spec.uses_queued_resource
+  assert spec.node_name == "projects/my-trellis-project/locations/us-central2-b/nodes/resnet50-v4-32"
+  assert spec.code.target == "//vision:train"
+  # {checkpoint_dir} puts the trainer's workdir where a re-created slice will look.
+  assert "--workdir=gs://my-trellis-checkpoints/resnet50-v4-32/workdir" in spec.code.args
+  assert spec.budget.max_hours == 12 and spec.budget.max_restarts == 5
+
+
+def test_missing_field_is_named_with_the_fix():
+  raw = example()
+  del raw["project"]
+  del raw["budget"]
+  message = problems(raw)
+  assert "project: is missing; add it to the job spec" in message
+  assert "budget.max_hours: is missing" in message
+
+
+def test_bad_accelerator_type_lists_the_sizes_that_exist():
+  raw = example()
+  raw["accelerator_type"] = "v4-24"
+  assert "accelerator_type: accelerator_type 'v4-24': v4 slices do not come with 24" in problems(
+      raw)
+
+
+def test_pod_slice_needs_a_gs_checkpoint_dir():
+  raw = example()
+  raw["checkpoint_dir"] = "file:///tmp/ckpt"
+  message = problems(raw)
+  assert "checkpoint_dir: 'file:///tmp/ckpt' is not a gs:// path" in message
+  assert "v4-32 is a pod slice of 4 hosts" in message and "use gs://BUCKET/PATH" in message
+
+
+def test_single_host_may_use_a_local_checkpoint_dir_but_not_a_bare_path():
+  raw = example()
+  raw.update(accelerator_type="v4-8", capacity="on-demand", checkpoint_dir="file:///tmp/ckpt")
+  spec = spec_lib.parse(raw)
+  assert not spec.accelerator.is_pod_slice and not spec.uses_queued_resource
+  raw["checkpoint_dir"] = "/tmp/ckpt"
+  assert "must be gs://BUCKET/PATH (or file:///PATH" in problems(raw)
+
+
+def test_every_problem_is_reported_at_once():
+  raw = example()
+  raw["zone"] = "us-central2"
+  raw["capacity"] = "cheap"
+  raw["code"]["revision"] = "main"
+  raw["code"]["target"] = "vision:train"
+  raw["labels"]["Team"] = "Vision"
+  raw["colour"] = "blue"
+  raw["budget"]["max_hours"] = -1
+  message = problems(raw)
+  assert message.startswith("job spec job.yaml is not valid:")
+  for expected in ("zone: 'us-central2' is not a zone",
+                   "capacity: 'cheap' is not one of spot, reserved, on-demand",
+                   "code.revision: 'main' is not a commit id; pin one",
+                   "code.target: 'vision:train' is not a Bazel target",
+                   "labels.Team",
+                   "colour: unknown field; known fields are: name, project",
+                   "budget.max_hours: must be a positive number of hours, got -1"):
+    assert expected in message
+
+
+def test_wrong_shapes_are_errors_not_crashes():
+  raw = example()
+  raw["code"] = ["//vision:train"]
+  raw["network"] = "default"
+  message = problems(raw)
+  assert "code: must be a mapping" in message and "network: must be a mapping" in message
+  raw = copy.deepcopy(example())
+  raw["code"]["args"] = "--config=x.py"
+  assert "code.args: must be a list of strings" in problems(raw)
+  assert "must be a YAML mapping" in problems(["not", "a", "mapping"])
+
+
+def test_load_reports_missing_files_and_bad_yaml(tmp_path):
+  with pytest.raises(spec_lib.SpecError, match="does not exist; see infra/tpu/jobs/"):
+    spec_lib.load(tmp_path / "nope.yaml")
+  bad = tmp_path / "bad.yaml"
+  bad.write_text("name: [unclosed\n")
+  with pytest.raises(spec_lib.SpecError, match="is not valid YAML"):
+    spec_lib.load(bad)
