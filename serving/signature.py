@@ -39,11 +39,15 @@ class Signature:
 
   @classmethod
   def from_function(cls, model: str, version: int, name: str, fn) -> "Signature":
-    _, kwargs = fn.structured_input_signature
+    args, kwargs = fn.structured_input_signature
+    # Loaded signatures take keyword tensors; a fresh tf.function's concrete
+    # function lists them positionally, named by their TensorSpecs.
+    inputs = dict(kwargs) | {spec.name: spec for spec in args}
     outputs = fn.structured_outputs
     if not isinstance(outputs, Mapping):
       raise ValueError(f"signature {name!r} returns {type(outputs).__name__}, not a dict of tensors")
-    return cls(model, version, name, fn, dict(kwargs), dict(outputs))
+    outputs = {k: tf.TensorSpec(v.shape, v.dtype, k) for k, v in outputs.items()}
+    return cls(model, version, name, fn, inputs, outputs)
 
   @property
   def batchable(self) -> bool:

@@ -1,0 +1,87 @@
+"""Input checks of a signature and TF Serving's REST JSON encoding."""
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from serving import errors, rest_json
+from serving.signature import Signature
+
+
+@tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"),
+                              tf.TensorSpec([None], tf.string, name="tag")])
+def _fn(x, tag):
+  return {"y": tf.reduce_sum(x, axis=1), "tag_bytes": tag, "tag": tf.strings.upper(tag)}
+
+
+@pytest.fixture(scope="module")
+def sig():
+  return Signature.from_function("m", 1, "serving_default", _fn.get_concrete_function())
+
+
+def _good():
+  return {"x": np.ones((2, 3), np.float32), "tag": np.array([b"a", b"b"], object)}
+
+
+def test_batchable_and_runs(sig):
+  assert sig.batchable
+  out = sig.run(sig.check_inputs(_good()))
+  np.testing.assert_allclose(out["y"], [3.0, 3.0])
+  assert list(out["tag"]) == [b"A", b"B"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.pop("tag"), "missing input(s) ['tag']"),
+    (lambda d: d.update(extra=np.ones(2)), "unknown input(s) ['extra']"),
+    (lambda d: d.update(x=np.ones((2, 3), np.float64)), "input 'x' has dtype float64 but the "
+                                                         "signature expects float32"),
+    (lambda d: d.update(x=np.ones((2, 4), np.float32)), "input 'x' has shape (2, 4) but the "
+                                                        "signature expects (None, 3)"),
+    (lambda d: d.update(tag=np.array([1, 2])), "input 'tag' has dtype int64"),
+    (lambda d: d.update(tag=np.array([b"a"], object)), "inputs disagree on the batch size"),
+])
+def test_bad_inputs_name_the_problem(sig, change, message):
+  inputs = _good()
+  change(inputs)
+  with pytest.raises(errors.ServingError) as e:
+    sig.check_inputs(inputs)
+  assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+  assert message in e.value.message
+  assert "signature 'serving_default' of model 'm' version 1" in e.value.message
+
+
+def test_rest_rows_with_b64_and_utf8(sig):
+  body = {"instances": [{"x": [1, 2, 3], "tag": {"b64": "aGk="}}, {"x": [0, 0, 1], "tag": "yo"}]}
+  inputs, fmt = rest_json.request_to_inputs(body, sig)
+  assert fmt == "row"
+  assert inputs["x"].dtype == np.float32 and inputs["x"].shape == (2, 3)
+  assert list(inputs["tag"]) == [b"hi", b"yo"]
+  reply = rest_json.outputs_to_response(sig.run(sig.check_inputs(inputs)), fmt)
+  # string outputs: UTF-8 text, except names ending in _bytes which are base64 (TF Serving's rule)
+  assert reply == {"predictions": [
+      {"y": 6.0, "tag_bytes": {"b64": "aGk="}, "tag": "HI"},
+      {"y": 1.0, "tag_bytes": {"b64": "eW8="}, "tag": "YO"}]}
+
+
+def test_rest_columnar(sig):
+  inputs, fmt = rest_json.request_to_inputs({"inputs": {"x": [[1, 1, 1]], "tag": ["a"]}}, sig)
+  reply = rest_json.outputs_to_response(sig.run(sig.check_inputs(inputs)), fmt)
+  assert fmt == "columnar" and reply["outputs"]["y"] == [3.0]
+
+
+@pytest.mark.parametrize("body, message", [
+    ([1, 2], "must be a JSON object"),
+    ({"instances": [], "inputs": {}}, "exactly one of"),
+    ({"instances": []}, "non-empty list"),
+    ({"instances": [[1, 2, 3]]}, "each instance must be an object"),
+    ({"instances": [{"x": [1, 2, 3], "tag": "a"}, {"x": [1, 2, 3]}]}, "missing from some instances"),
+    ({"instances": [{"x": [1, 2], "tag": "a"}, {"x": [1, 2, 3], "tag": "b"}]}, "cannot be read as float32"),
+    ({"instances": [{"x": ["a", "b", "c"], "tag": "a"}]}, "cannot be read as float32"),
+    ({"instances": [{"x": [1, 2, 3], "tag": {"b64": "%%"}}]}, "invalid base64"),
+])
+def test_rest_bad_bodies(sig, body, message):
+  with pytest.raises(errors.ServingError) as e:
+    rest_json.request_to_inputs(body, sig)
+  assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+  assert message in e.value.message
