@@ -1,0 +1,156 @@
+"""Finding and initialising Cloud TPUs, failing fast with a clear error when there is none.
+
+Three ways to name a TPU (`distribution.tpu.name`):
+
+* `local`: the TPU chips attached to this TPU VM (single host).
+* a TPU or pod-slice name (`my-v4-32`): looked up through the Cloud TPU API with google-cloud-tpu
+  (`projects/<project>/locations/<zone>/nodes/<name>`); every worker of a pod slice becomes a task
+  of the cluster spec.
+* explicit worker addresses: `grpc://10.0.0.2:8470[,grpc://10.0.0.3:8470...]`.
+
+TensorFlow blocks without a deadline when a TPU worker accepts connections but never answers, and
+its own name lookup waits on the GCE metadata server. Every network step here therefore has a
+timeout and a message that says what was tried and what to do instead.
+"""
+
+import concurrent.futures
+import glob
+import socket
+import urllib.parse
+
+import tensorflow as tf
+
+_DEFAULT_PORT = 8470
+_NO_TPU_HINT = ("On a machine without a TPU use distribution.kind=default, mirrored or "
+                "multi_worker instead of tpu.")
+
+
+class TPUUnavailableError(RuntimeError):
+  """No TPU could be reached with the given settings."""
+
+
+def local_tpu_devices() -> list[str]:
+  """Device files of TPU chips attached to this VM (/dev/accel* before v5, /dev/vfio/* since)."""
+  return sorted(glob.glob("/dev/accel*") + [p for p in glob.glob("/dev/vfio/*") if p != "/dev/vfio/vfio"])
+
+
+def worker_addresses(name: str, zone: str = "", project: str = "", *, timeout_s: float = 60.0,
+                     client=None) -> list[str]:
+  """Returns `host:port` of every TPU worker that `name` stands for.
+
+  Args:
+    name: a `grpc://host:port` list (comma-separated) or a Cloud TPU node name.
+    zone: the node's zone (required for a node name).
+    project: the node's GCP project (required for a node name).
+    timeout_s: deadline for the Cloud TPU API call.
+    client: a `google.cloud.tpu_v2.TpuClient` (or anything with its `get_node`); made if None.
+
+  Raises:
+    TPUUnavailableError: the node cannot be looked up, does not exist or is not READY.
+    ValueError: a node name without zone/project.
+  """
+  if name.startswith("grpc://"):
+    addresses = []
+    for part in name.split(","):
+      parsed = urllib.parse.urlparse(part.strip())
+      if not parsed.hostname:
+        raise ValueError(f"distribution.tpu.name has a malformed address {part!r}; "
+                         "write grpc://host:port[,grpc://host:port...]")
+      addresses.append(f"{parsed.hostname}:{parsed.port or _DEFAULT_PORT}")
+    return addresses
+  if not zone or not project:
+    raise ValueError(
+        f"distribution.tpu.name={name!r} is a Cloud TPU node name, which needs "
+        "distribution.tpu.zone and distribution.tpu.project (e.g. "
+        "--config.distribution.tpu.zone=us-central2-b --config.distribution.tpu.project=my-proj); "
+        "on the TPU VM itself use distribution.tpu.name=local.")
+  from google.cloud import tpu_v2  # Only named TPUs need the Cloud API client.
+
+  node_path = f"projects/{project}/locations/{zone}/nodes/{name}"
+  try:
+    client = client or tpu_v2.TpuClient()
+    node = client.get_node(name=node_path, timeout=timeout_s)
+  except Exception as e:  # google.api_core / google.auth raise many types; all mean the same here.
+    raise TPUUnavailableError(
+        f"Could not look up TPU {node_path} through the Cloud TPU API: {type(e).__name__}: {e}. "
+        "Check the name, zone and project (`gcloud compute tpus tpu-vm list --zone=...`) and "
+        f"that credentials are set up (`gcloud auth application-default login`). {_NO_TPU_HINT}"
+    ) from e
+  state = tpu_v2.Node.State(node.state).name if node.state else "STATE_UNSPECIFIED"
+  if state != "READY":
+    raise TPUUnavailableError(f"TPU {node_path} is {state}, not READY; wait for it or recreate it "
+                              "(bazel run //infra/tpu:...).")
+  if not node.network_endpoints:
+    raise TPUUnavailableError(f"TPU {node_path} reports no network endpoints.")
+  return [f"{ep.ip_address}:{ep.port or _DEFAULT_PORT}" for ep in node.network_endpoints]
+
+
+def check_reachable(addresses: list[str], timeout_s: float) -> None:
+  """Raises TPUUnavailableError unless every `host:port` accepts a TCP connection in time."""
+  for address in addresses:
+    host, port = address.rsplit(":", 1)
+    try:
+      with socket.create_connection((host, int(port)), timeout=timeout_s):
+        pass
+    except OSError as e:
+      raise TPUUnavailableError(
+          f"TPU worker {address} is not reachable ({e}). Is the TPU running and is this machine "
+          f"in its network? {_NO_TPU_HINT}") from e
+
+
+def cluster_resolver(cfg, *, client=None) -> tf.distribute.cluster_resolver.TPUClusterResolver:
+  """Builds the `TPUClusterResolver` for `cfg` (the `distribution.tpu` block).
+
+  Named TPUs are resolved to worker addresses here (with a deadline) rather than by TensorFlow's
+  resolver, which needs the retired `cloud-tpu-client` and can wait forever on GCE metadata.
+  """
+  if cfg.name == "local":
+    return tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
+  addresses = worker_addresses(cfg.name, cfg.zone, cfg.project, timeout_s=cfg.timeout_s,
+                               client=client)
+  return tf.distribute.cluster_resolver.TPUClusterResolver(
+      tpu=",".join(f"grpc://{a}" for a in addresses))
+
+
+def _run_with_deadline(fn, timeout_s: float, what: str):
+  # A daemon thread: if TensorFlow blocks forever, the process can still report and exit.
+  pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+  future = pool.submit(fn)
+  pool.shutdown(wait=False)
+  try:
+    return future.result(timeout=timeout_s)
+  except concurrent.futures.TimeoutError:
+    raise TPUUnavailableError(f"{what} did not finish within {timeout_s:.0f} s "
+                              "(distribution.tpu.timeout_s). " + _NO_TPU_HINT) from None
+
+
+def initialize(cfg, *, client=None) -> tf.distribute.TPUStrategy:
+  """Resolves the TPU, connects to it, initialises the TPU system and returns a `TPUStrategy`.
+
+  Raises:
+    TPUUnavailableError: no TPU at `cfg.name`, with what was tried and what to do.
+  """
+  resolver = cluster_resolver(cfg, client=client)
+  if cfg.name == "local":
+    if not local_tpu_devices():
+      raise TPUUnavailableError(
+          "distribution.tpu.name=local but this machine has no TPU chips (no /dev/accel* or "
+          "/dev/vfio/* devices). Run on a TPU VM, or name a remote TPU with "
+          f"distribution.tpu.name/zone/project. {_NO_TPU_HINT}")
+  else:
+    addresses = [task for tasks in resolver.cluster_spec().as_dict().values() for task in tasks]
+    check_reachable(addresses, cfg.timeout_s)
+    tf.config.experimental_connect_to_cluster(resolver)
+
+  def init():
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+  try:
+    return _run_with_deadline(init, cfg.timeout_s, f"Initialising the TPU system at {cfg.name!r}")
+  except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnavailableError,
+          ValueError) as e:
+    first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise TPUUnavailableError(
+        f"TensorFlow could not initialise the TPU at {cfg.name!r}: {first_line}. On a TPU VM "
+        f"install the TPU build of TensorFlow (tensorflow-tpu / libtpu). {_NO_TPU_HINT}") from e

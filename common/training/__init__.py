@@ -1,0 +1,1 @@
+"""Training glue shared by every domain: the `fit` helper and reproducible seeds."""
