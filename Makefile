@@ -12,7 +12,7 @@ BAZEL_FLAGS = --test_env=TRELLIS_REQUIREMENTS=$(REQ_HASH)
 DATA_DIR ?= $(abspath ../shared/data)
 WORKDIR ?= /tmp/trellis
 
-.PHONY: setup bazel venv test test-fast lint demo clean lock
+.PHONY: setup bazel venv test test-fast lint demo clean lock horovod
 
 setup: bazel venv
 
@@ -29,11 +29,15 @@ $(STAMP): requirements.txt tools/setup/trellis_env.pth
 	cp tools/setup/trellis_env.pth $(SITE)/trellis_env.pth
 	@touch $(STAMP)
 
-test: setup lint
+test: setup lint horovod
 	TRELLIS_DATA_DIR=$(DATA_DIR) bazel test $(BAZEL_FLAGS) //...
 
 test-fast: setup
 	TRELLIS_DATA_DIR=$(DATA_DIR) bazel test $(BAZEL_FLAGS) --config=fast //...
+
+# Horovod 0.28.1 built from source against our TensorFlow (Gloo, no MPI); skipped once importable.
+horovod: venv
+	@third_party/horovod/build.sh
 
 lint: venv
 	$(VENV)/bin/ruff check .
