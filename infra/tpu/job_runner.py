@@ -113,7 +113,11 @@ class JobRunner:
       try:
         self.api.wait_ready(spec, timeout=max(deadline - self.clock.time(), 0))
         if self.api.dry_run:
-          return finish(SUCCEEDED, "(dry run: the job runs until every host reports SUCCEEDED)")
+          return finish(SUCCEEDED, (
+              f"then every {self.poll_seconds:g} s: read the hosts' markers under "
+              f"{status_store.status_dir(spec.checkpoint_dir)}, and get the slice to notice a "
+              "preemption (delete it, create it again with attempt 2); when every host "
+              f"reports SUCCEEDED, one FAILED, or after {spec.budget.max_hours:g} h:"))
         self.log(f"slice {spec.name} is READY; the job starts on "
                  f"{spec.accelerator.num_hosts} hosts (attempt {attempt}, run {run_id})")
         outcome, detail = self._watch(spec, run_id, deadline)

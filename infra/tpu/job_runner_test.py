@@ -1,0 +1,237 @@
+"""End-to-end `tpuctl run` scenarios: the real TpuClient, the fake Cloud TPU API, simulated hosts.
+
+`Hosts` stands in for what the startup script and the trainer do on the slice: when the fake
+server makes a node READY, every host marks RUNNING and resumes from the step checkpointed
+in the `--workdir` the node's startup script was given; each runner poll is one training step;
+at `total_steps` every host marks SUCCEEDED. Time is a fake clock, so hours pass instantly.
+"""
+
+import contextlib
+import dataclasses
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+from infra.tpu import client as client_lib
+from infra.tpu import errors, fake_tpu_server, job_runner, operations, status_store
+from infra.tpu import spec as spec_lib
+
+EXAMPLE = pathlib.Path(__file__).parent / "jobs" / "resnet50_v4_32.yaml"
+
+
+class Clock(operations.Clock):
+  """Fake time; each sleep lets the simulated hosts work."""
+
+  def __init__(self):
+    self.now, self.on_sleep = 0.0, []
+
+  def time(self):
+    return self.now
+
+  def sleep(self, seconds):
+    self.now += seconds
+    for hook in self.on_sleep:
+      hook()
+
+
+class Hosts:
+  """The hosts of whatever slice the fake server has READY for the job."""
+
+  def __init__(self, store, spec, total_steps=6, fail_worker=None):
+    self.store, self.spec = store, spec
+    self.total_steps, self.fail_worker = total_steps, fail_worker
+    self.running = None    # (run_id, attempt, workdir) while a slice runs the job
+    self.starts = []       # (attempt, step resumed from)
+
+  def _checkpoint(self, workdir):
+    return f"{workdir}/checkpoint.json"
+
+  def step(self, workdir=None) -> int:
+    text = self.store.read(self._checkpoint(workdir or self.running[2]))
+    return json.loads(text)["step"] if text else 0
+
+  def _mark(self, state, worker, exit_code=None):
+    run_id, attempt, _ = self.running
+    self.store.write(f"{status_store.status_dir(self.spec.checkpoint_dir)}/worker-{worker}.json",
+                     json.dumps({"state": state, "worker": worker, "run_id": run_id,
+                                 "attempt": attempt, "exit_code": exit_code}))
+
+  def boot(self, node):
+    """What the startup script does at boot, from what the node was actually given."""
+    script = node.metadata["startup-script"]
+    workdir = re.search(r"--workdir=(\S+)", script)[1]
+    self.running = (node.metadata["trellis-run-id"], int(node.metadata["trellis-attempt"]),
+                    workdir)
+    self.starts.append((self.running[1], self.step()))
+    for worker in range(self.spec.accelerator.num_hosts):
+      self._mark("RUNNING", worker)
+
+  def train_one_step(self):
+    if self.running is None:
+      return
+    step = self.step() + 1
+    self.store.write(self._checkpoint(self.running[2]), json.dumps({"step": step}))
+    if self.fail_worker is not None and step == 2:
+      self._mark("FAILED", self.fail_worker, exit_code=1)
+      self.running = None
+    elif step >= self.total_steps:
+      for worker in range(self.spec.accelerator.num_hosts):
+        self._mark("SUCCEEDED", worker, exit_code=0)
+      self.running = None
+
+  def preempted(self):
+    self.running = None
+
+
+@dataclasses.dataclass
+class World:
+  spec: spec_lib.JobSpec
+  fake: fake_tpu_server.FakeTpuServer
+  hosts: Hosts
+  clock: Clock
+  runner: job_runner.JobRunner
+  lines: list[str]
+
+
+def make_spec(**changes):
+  raw = yaml.safe_load(EXAMPLE.read_text())
+  raw.update(changes)
+  return spec_lib.parse(raw)
+
+
+@pytest.fixture
+def world(tmp_path):
+  """A fake API, a bucket mirror, hosts and a runner for the example pod job."""
+
+  def build(spec=None, **hosts_kwargs):
+    spec = spec or make_spec()
+    store = status_store.LocalDirStore(tmp_path / "bucket")
+    hosts = Hosts(store, spec, **hosts_kwargs)
+    fake = servers.enter_context(fake_tpu_server.FakeTpuServer(on_node_ready=hosts.boot))
+    clock = Clock()
+    clock.on_sleep.append(hosts.train_one_step)
+    api = client_lib.TpuApi(fake.client(), clock=clock, backoff=operations.Backoff(5, 30, 2))
+    lines = []
+    runner = job_runner.JobRunner(api, store, poll_seconds=600, log=lines.append)
+    return World(spec, fake, hosts, clock, runner, lines)
+
+  with contextlib.ExitStack() as servers:
+    yield build
+
+
+def test_create_ready_job_done_delete(world):
+  w = world()
+  spec, fake, hosts, runner, lines = w.spec, w.fake, w.hosts, w.runner, w.lines
+  result = runner.run(spec)
+  assert result.state == job_runner.SUCCEEDED and result.attempts == 1
+  assert hosts.starts == [(1, 0)]
+  rpcs = fake.rpcs()
+  assert rpcs.count("CreateQueuedResource") == 1 and rpcs[-2:] == ["DeleteQueuedResource",
+                                                                   "GetOperation"]
+  assert fake.queued == {} and fake.nodes == {}  # the slice is given back
+  assert any("succeeded on all 4 hosts" in line for line in lines)
+  assert 0 < result.hours < 2  # 6 polls of 10 minutes plus provisioning
+
+
+def test_preemption_recreates_the_slice_and_training_resumes_from_its_checkpoint(world):
+  w = world(total_steps=6)
+  spec, fake, hosts, clock, runner, lines = w.spec, w.fake, w.hosts, w.clock, w.runner, w.lines
+
+  def preempt_at_step_3():
+    if hosts.running and hosts.step() == 3 and hosts.running[1] == 1:
+      fake.preempt(spec.name)
+      hosts.preempted()
+
+  clock.on_sleep.append(preempt_at_step_3)
+  result = runner.run(spec)
+  assert result.state == job_runner.SUCCEEDED and result.attempts == 2
+  # The second slice started from step 3, not 0, and training ended at step 6.
+  assert hosts.starts == [(1, 0), (2, 3)]
+  assert hosts.step("gs://my-trellis-checkpoints/resnet50-v4-32/workdir") == 6
+  creates = [r for rpc, r in fake.requests if rpc == "CreateQueuedResource"]
+  assert len(creates) == 2
+  first, second = (c.queued_resource.tpu.node_spec[0].node for c in creates)
+  assert first.metadata["trellis-run-id"] == second.metadata["trellis-run-id"]
+  assert (first.metadata["trellis-attempt"], second.metadata["trellis-attempt"]) == ("1", "2")
+  assert "ATTEMPT=2" in second.metadata["startup-script"]
+  rpcs = fake.rpcs()
+  assert rpcs.count("DeleteQueuedResource") == 2  # the preempted one, then at the end
+  assert rpcs.index("DeleteQueuedResource") < len(rpcs) - rpcs[::-1].index("CreateQueuedResource")
+  assert any("was lost (its queued resource is SUSPENDED); re-creating it" in x for x in lines)
+  assert fake.queued == {} and fake.nodes == {}
+
+
+def test_a_failing_host_ends_the_run_and_deletes_the_slice(world):
+  w = world(fail_worker=2)
+  spec, fake, runner = w.spec, w.fake, w.runner
+  result = runner.run(spec)
+  assert result.state == job_runner.FAILED
+  assert "failed on host(s) [2]" in result.message and "tpuctl logs" in result.message
+  assert fake.queued == {} and fake.nodes == {}
+
+
+def test_the_budget_deletes_the_slice_when_it_runs_out(world):
+  spec = make_spec(budget={"max_hours": 1})
+  w = world(spec, total_steps=100)
+  spec, fake, clock, runner = w.spec, w.fake, w.clock, w.runner
+  result = runner.run(spec)
+  assert result.state == job_runner.BUDGET_EXHAUSTED
+  assert clock.now == pytest.approx(3600)  # stopped exactly at the budget
+  assert "raise budget.max_hours and `tpuctl run` again to resume" in result.message
+  assert fake.queued == {} and fake.nodes == {}
+
+
+def test_restarts_run_out_after_repeated_preemptions(world):
+  spec = make_spec(budget={"max_hours": 12, "max_restarts": 1})
+  w = world(spec, total_steps=100)
+  spec, fake, hosts, clock, runner = w.spec, w.fake, w.hosts, w.clock, w.runner
+
+  def preempt_every_second_step():
+    if hosts.running and hosts.step() % 2 == 0:
+      fake.preempt(spec.name)
+      hosts.preempted()
+
+  clock.on_sleep.append(preempt_every_second_step)
+  result = runner.run(spec)
+  assert result.state == job_runner.RESTARTS_EXHAUSTED and result.attempts == 2
+  assert "budget.max_restarts is 1" in result.message
+  assert fake.queued == {} and fake.nodes == {}
+
+
+def test_a_second_run_reattaches_to_the_slice_of_the_first(world):
+  w = world()
+  spec, fake, runner, lines = w.spec, w.fake, w.runner, w.lines
+  run_id, _ = runner.create_or_adopt(spec)  # e.g. `tpuctl create`, or a run cut off
+  result = runner.run(spec)
+  assert result.run_id == run_id and result.state == job_runner.SUCCEEDED
+  assert fake.rpcs().count("CreateQueuedResource") == 1
+  assert any(f"re-attaching to run {run_id}" in line for line in lines)
+
+
+def test_a_foreign_node_with_the_same_name_is_not_touched(world):
+  spec = make_spec(accelerator_type="v4-8", capacity="on-demand")
+  w = world(spec)
+  spec, fake, runner = w.spec, w.fake, w.runner
+  api = runner.api
+  foreign = api.node_message(spec, startup_script="", run_id="x")
+  del foreign.labels["trellis-job"]
+  api.create(spec, foreign)
+  sent = len(fake.requests)
+  with pytest.raises(errors.TpuError, match="was not created by tpuctl for job resnet50-v4-32"):
+    runner.run(spec)
+  assert [rpc for rpc in fake.rpcs()[sent:]] == ["GetNode"]  # looked, created and deleted nothing
+
+
+def test_single_host_job_uses_create_node_and_ignores_an_old_runs_failure(world):
+  spec = make_spec(accelerator_type="v4-8", capacity="on-demand")
+  w = world(spec)
+  spec, fake, hosts, runner = w.spec, w.fake, w.hosts, w.runner
+  hosts.store.write(f"{status_store.status_dir(spec.checkpoint_dir)}/worker-0.json",
+                    json.dumps({"state": "FAILED", "worker": 0, "run_id": "last-week"}))
+  result = runner.run(spec)
+  assert result.state == job_runner.SUCCEEDED
+  assert "CreateNode" in fake.rpcs() and "CreateQueuedResource" not in fake.rpcs()
+  assert fake.nodes == {}

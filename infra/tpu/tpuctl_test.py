@@ -1,0 +1,120 @@
+"""Tests for the tpuctl command line against the fake Cloud TPU API."""
+
+import io
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+from infra.tpu import fake_tpu_server, tpuctl
+
+HERE = pathlib.Path(__file__).parent
+EXAMPLE = HERE / "jobs" / "resnet50_v4_32.yaml"
+
+
+def write_spec(tmp_path, **changes) -> str:
+  raw = yaml.safe_load(EXAMPLE.read_text())
+  for key, value in changes.items():
+    if value is None:
+      del raw[key]
+    else:
+      raw[key] = value
+  path = tmp_path / "job.yaml"
+  path.write_text(yaml.safe_dump(raw))
+  return str(path)
+
+
+def run(*argv) -> tuple[int, str]:
+  out = io.StringIO()
+  code = tpuctl.main(list(argv), out=out)
+  return code, out.getvalue()
+
+
+@pytest.mark.parametrize("changes, says", [
+    ({"accelerator_type": "v4-48"}, "accelerator_type: accelerator_type 'v4-48': v4 slices do "
+                                    "not come with 48 cores; use one of: 8, 16, 32"),
+    ({"zone": None}, "zone: is missing; add it to the job spec"),
+    ({"checkpoint_dir": "file:///data/ckpt"}, "checkpoint_dir: 'file:///data/ckpt' is not a "
+                                              "gs:// path, but v4-32 is a pod slice of 4 hosts"),
+])
+@pytest.mark.parametrize("command", ["run", "create", "delete"])
+def test_bad_specs_are_rejected_before_any_request(tmp_path, capsys, changes, says, command):
+  path = write_spec(tmp_path, **changes)
+  with fake_tpu_server.FakeTpuServer() as fake:
+    code, _ = run(command, path, "--endpoint", fake.address)
+    assert fake.requests == []  # nothing reached the API
+  assert code == 2
+  assert says in capsys.readouterr().err
+
+
+def test_dry_run_sends_nothing_and_the_readme_shows_its_output():
+  with fake_tpu_server.FakeTpuServer() as fake:
+    code, out = run("run", "infra/tpu/jobs/resnet50_v4_32.yaml", "--dry-run",
+                    "--endpoint", fake.address)
+    assert fake.requests == []
+  assert code == 0
+  lines = out.splitlines()
+  requests = [line.split(" ")[0] for line in lines if re.fullmatch(r"[A-Z]\w+ \{", line)]
+  assert requests == ["GetNode", "GetQueuedResource", "CreateQueuedResource",
+                      "DeleteQueuedResource"]
+  assert "exec bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in out
+  # README.md's TPU section must be this exact output, so it never goes stale.
+  assert out in (HERE / "README.md").read_text(), (
+      "infra/tpu/README.md is out of date: paste the output of "
+      "`bazel run //infra/tpu:tpuctl -- run infra/tpu/jobs/resnet50_v4_32.yaml --dry-run`")
+
+
+def test_quota_error_reaches_the_user_with_the_fix(tmp_path, capsys):
+  with fake_tpu_server.FakeTpuServer(quota={"v4": 8}) as fake:
+    code, _ = run("create", str(EXAMPLE), "--endpoint", fake.address)
+    assert fake.rpcs()[-1] == "CreateQueuedResource"
+  err = capsys.readouterr().err
+  assert code == 2
+  assert err.startswith("tpuctl: error: cannot create v4-32 slice resnet50-v4-32 in "
+                        "us-central2-b: TPU quota exhausted for v4-32")
+  assert "request more quota" in err
+
+
+def test_deleting_a_slice_that_does_not_exist_says_so(capsys):
+  with fake_tpu_server.FakeTpuServer() as fake:
+    code, _ = run("delete", str(EXAMPLE), "--endpoint", fake.address)
+  err = capsys.readouterr().err
+  assert code == 2
+  assert "cannot delete queued resource projects/my-trellis-project/locations/us-central2-b/" \
+         "queuedResources/resnet50-v4-32: not found" in err
+  assert "Check project and zone" in err
+
+
+def test_create_status_logs_delete(tmp_path):
+  bucket = tmp_path / "bucket"
+  common = ["--store-root", str(bucket)]
+  with fake_tpu_server.FakeTpuServer(operation_polls=0, creating_polls=0,
+                                     queued_polls=0) as fake:
+    endpoint = ["--endpoint", fake.address]
+    code, out = run("create", str(EXAMPLE), *endpoint, *common)
+    assert code == 0 and "slice resnet50-v4-32 is up" in out
+    run_id = next(iter(fake.nodes.values())).metadata["trellis-run-id"]
+    # What two of the four hosts' startup scripts would have written by now.
+    ckpt = bucket / "my-trellis-checkpoints" / "resnet50-v4-32" / "tpuctl"
+    (ckpt / "status").mkdir(parents=True)
+    (ckpt / "logs").mkdir()
+    for worker, state in ((0, "RUNNING"), (1, "SUCCEEDED")):
+      (ckpt / "status" / f"worker-{worker}.json").write_text(json.dumps(
+          {"state": state, "worker": worker, "run_id": run_id, "attempt": 1}))
+      (ckpt / "logs" / f"worker-{worker}.log").write_text(f"epoch 1/90 on host {worker}\n")
+
+    code, out = run("status", str(EXAMPLE), *endpoint, *common)
+    assert code == 0
+    assert "queued resource: ACTIVE" in out and "node: READY" in out
+    assert "job: RUNNING: 1/4 hosts succeeded, 1 running, 0 failed" in out
+    assert "host 1: SUCCEEDED (attempt 1" in out
+
+    code, out = run("logs", str(EXAMPLE), "--worker", "1", *endpoint, *common)
+    assert code == 0 and "epoch 1/90 on host 1" in out and "host 0" not in out
+
+    code, out = run("delete", str(EXAMPLE), *endpoint, *common)
+    assert code == 0 and fake.nodes == {} and fake.queued == {}
+    code, out = run("status", str(EXAMPLE), *endpoint, *common)
+    assert "queued resource: none" in out and "node: none" in out
