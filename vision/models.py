@@ -54,8 +54,8 @@ class ModelConfig:
   num_classes: int
   image_size: int = 32
   weight_decay: float = 0.0
-  mean: Sequence[float] = IMAGENET_MEAN
-  std: Sequence[float] = IMAGENET_STD
+  mean: tuple[float, ...] = IMAGENET_MEAN
+  std: tuple[float, ...] = IMAGENET_STD
   zero_init_residual: bool = True
 
 

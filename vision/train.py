@@ -1,0 +1,223 @@
+"""Training and evaluation of a ResNet classifier, as plain functions (flax examples style).
+
+    create_model(cfg, num_classes, mean, std)     → the Keras ResNet (float32 logits)
+    create_optimizer(cfg, steps_per_epoch)        → SGD + Nesterov, linear-scaled LR, warm-up, cosine
+    channel_statistics(ds, image_size)            → per-channel mean/std for in-model normalisation
+    train_and_evaluate(cfg, workdir, data_dir)    → trains, tests, writes the run, returns a summary
+
+A run directory holds everything `evaluate` and `export` need:
+
+    <workdir>/config.json, config.txt   the resolved config (common.config.save)
+    <workdir>/model_info.json           class names, normalisation statistics, data fingerprint
+    <workdir>/final/weights.*           the trained weights (TF checkpoint)
+    <workdir>/summary.json              test accuracy beside the majority baseline, timings
+    <workdir>/checkpoints/, backup/, tensorboard/, train_log.csv   from common.training.fit
+"""
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from common import config as config_lib
+from common.distribute import strategy as strategy_lib
+from common.training import fit as fit_lib
+from common.training import seeds
+from vision import datasets, input_pipeline, models
+
+MODEL_INFO = "model_info.json"
+FINAL_WEIGHTS = os.path.join("final", "weights")
+
+
+def model_config(cfg, num_classes: int, mean, std) -> models.ModelConfig:
+  """The typed model boundary: the network never sees the config system."""
+  fields = dict(cfg.resnet.to_dict(), num_classes=num_classes, mean=tuple(mean), std=tuple(std))
+  return config_lib.to_dataclass(fields, models.ModelConfig, path="resnet")
+
+
+def create_model(cfg, num_classes: int, mean, std) -> tf.keras.Model:
+  return models.create(cfg.model, model_config(cfg, num_classes, mean, std))
+
+
+def learning_rate_schedule(cfg, steps_per_epoch: int):
+  """Linear warm-up to `lr x batch/256`, then cosine (or step) decay over the run."""
+  peak = cfg.optimizer.learning_rate * cfg.batch_size / 256
+  total = cfg.num_epochs * steps_per_epoch
+  warmup = round(cfg.optimizer.warmup_epochs * steps_per_epoch)
+  if cfg.optimizer.schedule == "cosine":
+    decay = tf.keras.optimizers.schedules.CosineDecay(peak, max(1, total - warmup))
+  elif cfg.optimizer.schedule == "step":
+    bounds = [int(f * total) - warmup for f in (0.3, 0.6, 0.8)]
+    decay = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+        bounds, [peak, peak * 0.1, peak * 0.01, peak * 0.001])
+  else:
+    raise ValueError(f"optimizer.schedule={cfg.optimizer.schedule!r}: use 'cosine' or 'step'")
+  return WarmUp(peak, warmup, decay)
+
+
+class WarmUp(tf.keras.optimizers.schedules.LearningRateSchedule):
+  """Linear warm-up from 0 to `peak` over `warmup_steps`, then `decay(step - warmup_steps)`.
+
+  Large batches need it: the first steps of a freshly initialised ResNet at lr 1.6
+  otherwise diverge (Goyal et al. 2017, sec. 2.2).
+  """
+
+  def __init__(self, peak, warmup_steps, decay):
+    super().__init__()
+    self.peak, self.warmup_steps, self.decay = peak, warmup_steps, decay
+
+  def __call__(self, step):
+    step = tf.cast(step, tf.float32)
+    warm = self.peak * step / max(1, self.warmup_steps)
+    return tf.where(step < self.warmup_steps, warm, self.decay(step - self.warmup_steps))
+
+  def get_config(self):
+    return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+            "decay": tf.keras.optimizers.schedules.serialize(self.decay)}
+
+
+def create_optimizer(cfg, steps_per_epoch: int) -> tf.keras.optimizers.Optimizer:
+  return tf.keras.optimizers.SGD(learning_rate_schedule(cfg, steps_per_epoch),
+                                 momentum=cfg.optimizer.momentum, nesterov=True)
+
+
+def channel_statistics(ds: tf.data.Dataset, image_size: int, max_images: int = 2048):
+  """Per-channel mean and std of decoded training images (what the model subtracts/divides)."""
+  from vision import preprocessing
+
+  images = ds.take(max_images).map(
+      lambda e, y: preprocessing.decode_and_resize(e, image_size),
+      num_parallel_calls=tf.data.AUTOTUNE).batch(256)
+  total, total_sq, count = np.zeros(3), np.zeros(3), 0
+  for batch in images.as_numpy_iterator():
+    pixels = batch.reshape(-1, 3).astype(np.float64)
+    total += pixels.sum(0)
+    total_sq += (pixels**2).sum(0)
+    count += len(pixels)
+  if not count:
+    raise ValueError("the training split is empty: check the data source and split fractions")
+  mean = total / count
+  std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-6))
+  # A constant channel (e.g. grayscale replicated) must not divide by ~0.
+  return mean.tolist(), np.maximum(std, 1.0).tolist()
+
+
+def compile_model(model, cfg, steps_per_epoch):
+  model.compile(
+      optimizer=create_optimizer(cfg, steps_per_epoch),
+      loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                   label_smoothing=cfg.label_smoothing),
+      metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")],
+      steps_per_execution=strategy_lib.steps_per_execution(cfg.distribution))
+
+
+def predict_labels(model, ds, cfg, image_size, batch_size=256, steps=None):
+  """(true labels, predicted class ids, probabilities) over an unbatched split."""
+  batches = input_pipeline.create_split(ds, cfg.data, image_size=image_size,
+                                        batch_size=batch_size, training=False)
+  if steps:
+    batches = batches.take(steps)
+  predict = tf.function(lambda x: tf.nn.softmax(model(x, training=False)))
+  labels, probs = [], []
+  for images, y in batches:
+    labels.append(y.numpy())
+    probs.append(predict(images).numpy())
+  probs = np.concatenate(probs) if probs else np.zeros([0, model.output.shape[-1]])
+  labels = np.concatenate(labels) if labels else np.zeros([0], np.int64)
+  return labels, probs.argmax(-1), probs
+
+
+def load_run(workdir):
+  """(config, model_info, model with trained weights) of a finished training run, in float32."""
+  cfg = config_lib.read_saved(workdir)
+  info_path = os.path.join(workdir, MODEL_INFO)
+  if not os.path.exists(info_path) or not tf.io.gfile.glob(
+      os.path.join(workdir, FINAL_WEIGHTS) + ".index"):
+    raise FileNotFoundError(
+        f"{workdir} has no finished training run ({MODEL_INFO} and {FINAL_WEIGHTS}.* are written "
+        "when training ends); run `bazel run //vision:train -- --workdir=...` first")
+  with open(info_path) as f:
+    info = json.load(f)
+  tf.keras.mixed_precision.set_global_policy("float32")
+  model = create_model(cfg, len(info["class_names"]), info["mean"], info["std"])
+  model.load_weights(os.path.join(workdir, FINAL_WEIGHTS)).expect_partial()
+  return cfg, info, model
+
+
+def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
+  """Trains `cfg.model` on `cfg.data`, evaluates on the test split, writes the run to `workdir`.
+
+  Returns:
+    A summary: test accuracy and the majority baseline's, sizes, class names, timings.
+  """
+  t0 = time.time()
+  seeds.set_all(cfg.seed)
+  tf.io.gfile.makedirs(workdir)
+  config_lib.save(cfg, workdir)
+  strategy = strategy_lib.create(cfg.distribution)
+  data = datasets.load(cfg.data, data_dir)
+  size = cfg.resnet.image_size
+  if cfg.data.normalization == "dataset":
+    mean, std = channel_statistics(data.train, size)
+  elif cfg.data.normalization == "imagenet":
+    mean, std = list(models.IMAGENET_MEAN), list(models.IMAGENET_STD)
+  else:
+    raise ValueError(f"data.normalization={cfg.data.normalization!r}: use 'dataset' or 'imagenet'")
+  info = {"class_names": data.class_names, "mean": mean, "std": std,
+          "data_fingerprint": data.fingerprint, "model": cfg.model, "image_size": size}
+  with tf.io.gfile.GFile(os.path.join(workdir, MODEL_INFO), "w") as f:
+    json.dump(info, f, indent=2)
+
+  steps_per_epoch = cfg.steps_per_epoch or math.ceil(data.sizes["train"] / cfg.batch_size)
+  if not steps_per_epoch:
+    raise ValueError("config.steps_per_epoch is 0 and the train size is unknown (TFRecords): set "
+                     "--config.steps_per_epoch=<train images // batch_size>")
+  static = strategy_lib.is_tpu(strategy)
+
+  def train_fn(ctx):
+    return input_pipeline.create_split(
+        data.train, cfg.data, image_size=size, batch_size=cfg.batch_size, training=True,
+        num_classes=data.num_classes, input_context=ctx, drop_remainder=static, repeat=True,
+        seed=cfg.seed)
+
+  def eval_fn(ctx):
+    return input_pipeline.create_split(
+        data.validation, cfg.data, image_size=size, batch_size=cfg.batch_size, training=False,
+        num_classes=data.num_classes, input_context=ctx, drop_remainder=static)
+
+  train_ds = strategy_lib.distribute(strategy, train_fn, cfg.batch_size)
+  val_ds = strategy_lib.distribute(strategy, eval_fn, cfg.batch_size)
+  with strategy.scope():
+    model = create_model(cfg, data.num_classes, mean, std)
+    compile_model(model, cfg, steps_per_epoch)
+  t_train = time.time()
+  history = fit_lib.fit(model, train_ds, epochs=cfg.num_epochs, workdir=workdir,
+                        validation_data=val_ds, steps_per_epoch=steps_per_epoch,
+                        validation_steps=cfg.eval_steps or None, verbose=2)
+  train_seconds = time.time() - t_train
+  if strategy_lib.is_chief():
+    model.save_weights(os.path.join(workdir, FINAL_WEIGHTS))
+
+  labels, predicted, _ = predict_labels(model, data.test, cfg, size, steps=cfg.eval_steps or None)
+  baseline = float(np.mean(labels == data.majority_class)) if len(labels) else float("nan")
+  summary = {
+      "model": cfg.model, "data": cfg.data.source, "data_fingerprint": data.fingerprint,
+      "sizes": data.sizes, "class_names": data.class_names,
+      "test_accuracy": float(np.mean(labels == predicted)) if len(labels) else float("nan"),
+      "majority_baseline_accuracy": baseline, "majority_class": data.class_names[data.majority_class],
+      "test_examples": len(labels), "epochs": cfg.num_epochs, "steps_per_epoch": steps_per_epoch,
+      "train_seconds": round(train_seconds, 1), "total_seconds": round(time.time() - t0, 1),
+      "final_train_accuracy": float(history.history["accuracy"][-1]) if history.history else None,
+      "final_validation_accuracy": (float(history.history["val_accuracy"][-1])
+                                    if history.history.get("val_accuracy") else None),
+      "workdir": str(workdir),
+  }
+  if strategy_lib.is_chief():
+    with tf.io.gfile.GFile(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=2)
+  print(f"test accuracy {summary['test_accuracy']:.4f} on {len(labels)} images "
+        f"(majority baseline {baseline:.4f}); trained in {train_seconds:.0f} s")
+  return summary
