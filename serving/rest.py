@@ -80,10 +80,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       return
     if body_length > self.server.max_request_bytes:
       self.close_connection = True  # the unread body would be taken for the next request
-      self._send_error(errors.ServingError(
-          grpc.StatusCode.RESOURCE_EXHAUSTED,
+      self._send_json(413, {"error": (
           f"request body is {body_length} bytes, over the server's limit of "
-          f"{self.server.max_request_bytes} (--max_request_bytes); send fewer instances per request"))
+          f"{self.server.max_request_bytes} (--max_request_bytes); send fewer instances per request")})
       return
     raw = self.rfile.read(body_length) if body_length else b""
     if not self._authorized():
