@@ -13,7 +13,8 @@ Behaviour, kept close to the real service where tests depend on it:
 - `quota` limits the total size per family (v4: TensorCores) per zone; exceeding it answers
   RESOURCE_EXHAUSTED with the quota's name, as Cloud TPU does.
 - `no_capacity_zones`: create operations there fail with the service's stockout message.
-- `preempt(node_id)`: the node becomes PREEMPTED and its queued resource SUSPENDED.
+- `preempt(node_id)`: the node becomes PREEMPTED and its queued resource SUSPENDED;
+  `fail_queued(node_id, code, message)`: the queued request ends FAILED with that error.
 - Every request is recorded in `requests` as (rpc, message).
 """
 
@@ -113,6 +114,16 @@ class FakeTpuServer:
             state = self.queued[node.queued_resource].state
             state.state = _QueuedState.SUSPENDED
             state.state_initiator = tpu_v2.QueuedResourceState.StateInitiator.SERVICE
+
+  def fail_queued(self, node_id: str, code: int, message: str) -> None:
+    """The queued request for `node_id` ends FAILED with `code` (a google.rpc.Code)."""
+    with self._lock:
+      for name, queued in self.queued.items():
+        if name.endswith("/queuedResources/" + node_id):
+          queued.state = tpu_v2.QueuedResourceState(
+              state=_QueuedState.FAILED,
+              failed_data=tpu_v2.QueuedResourceState.FailedData(
+                  error=status_pb2.Status(code=code, message=message)))
 
   # --- handlers -----------------------------------------------------------------------------
 

@@ -125,6 +125,12 @@ class JobRunner:
         outcome, detail = LOST, str(e)
       except errors.OperationTimeoutError:
         outcome, detail = BUDGET_EXHAUSTED, "while waiting for the slice to become READY"
+      except errors.TpuError as e:
+        # e.g. the queued request FAILED for lack of capacity: a slice left behind would be
+        # re-attached by the next run, or bill nobody's job.
+        self.log(f"{e}\ndeleting slice {spec.name} before giving up")
+        self.api.delete(spec)
+        raise
 
       if outcome == SUCCEEDED:
         return finish(SUCCEEDED, f"job {spec.name} succeeded on all "

@@ -14,6 +14,7 @@ import re
 
 import pytest
 import yaml
+from google.rpc import code_pb2
 
 from infra.tpu import client as client_lib
 from infra.tpu import errors, fake_tpu_server, job_runner, operations, status_store
@@ -235,3 +236,15 @@ def test_single_host_job_uses_create_node_and_ignores_an_old_runs_failure(world)
   assert result.state == job_runner.SUCCEEDED
   assert "CreateNode" in fake.rpcs() and "CreateQueuedResource" not in fake.rpcs()
   assert fake.nodes == {}
+
+
+def test_a_queued_request_that_fails_is_deleted_and_explained(world):
+  w = world()
+  spec, fake, runner = w.spec, w.fake, w.runner
+  fake.queued_polls = 10  # still waiting for capacity when the service gives up on it
+  w.clock.on_sleep.append(lambda: fake.fail_queued(
+      spec.name, code_pb2.RESOURCE_EXHAUSTED, "There is no more capacity in the zone"))
+  with pytest.raises(errors.CapacityError, match="another zone"):
+    runner.run(spec)
+  assert fake.queued == {} and fake.nodes == {}
+  assert fake.rpcs()[-2:] == ["DeleteQueuedResource", "GetOperation"]
