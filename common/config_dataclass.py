@@ -27,11 +27,9 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from common.config_file import ConfigError
+
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-  """A config is wrong in a way the user can fix; the message says how."""
 
 
 def to_dataclass(config: Any, cls: type[T], *, path: str = "") -> T:

@@ -2,6 +2,10 @@
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from typing import Literal
 
 import ml_collections
@@ -48,6 +52,32 @@ def test_variant_assigning_a_misspelled_field_fails_naming_it_and_the_line():
   assert "learnng_rate" in message
   assert "misspelled_variant.py:8" in message  # the offending line
   assert "misspelling" in message
+
+
+def test_variant_reading_a_misspelled_sub_config_fails_with_a_suggestion():
+  with pytest.raises(config_lib.ConfigError,
+                     match=r"misspelled_parent_variant.py:8.*\n.*no field 'optimzer' "
+                           r"\(a misspelling\? did you mean 'optimizer'\?\)"):
+    config_lib.load("common/testdata/config/misspelled_parent_variant.py")
+
+
+def test_bad_override_in_a_real_main_is_a_usage_error_without_traceback():
+  # What a user sees from `bazel run //x:train -- --config.bach_size=3`.
+  script = textwrap.dedent(f"""
+      from absl import app
+      from common import config as config_lib
+      _CONFIG = config_lib.DEFINE_config_file("config", default={DEFAULT!r})
+      app.run(lambda argv: print(config_lib.resolve(_CONFIG.value).batch_size))
+  """)
+  env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+  ok = subprocess.run([sys.executable, "-c", script, "--config.batch_size=3"],
+                      capture_output=True, text=True, env=env, check=False)
+  assert ok.returncode == 0 and ok.stdout.strip().endswith("3"), ok.stderr
+  bad = subprocess.run([sys.executable, "-c", script, "--config.bach_size=3"],
+                       capture_output=True, text=True, env=env, check=False)
+  assert bad.returncode == 1
+  assert "FATAL Flags parsing error" in bad.stderr and "Did you mean --config.batch_size" in bad.stderr
+  assert "Traceback" not in bad.stderr
 
 
 def test_variant_assigning_a_wrong_type_fails():
@@ -105,13 +135,13 @@ def test_wrong_typed_value_on_command_line_names_field_type_and_example():
   with pytest.raises(flags.Error) as e:
     _parse(["train", "--config.batch_size=lots"])
   message = str(e.value)
-  assert "'batch_size' expects a int" in message
+  assert "'batch_size' expects int" in message
   assert "got 'lots'" in message
   assert "Example: --config.batch_size=128" in message
 
 
 def test_float_for_int_field_is_rejected():
-  with pytest.raises(config_lib.ConfigError, match="'batch_size' expects a int"):
+  with pytest.raises(config_lib.ConfigError, match="'batch_size' expects int"):
     config_lib.load(DEFAULT, ["batch_size=1.5"])
 
 
