@@ -38,6 +38,12 @@ class RunResult:
   message: str
 
 
+def _hosts(spec: spec_lib.JobSpec) -> str:
+  if spec.reporting_hosts == spec.accelerator.num_hosts:
+    return f"all {spec.accelerator.num_hosts} hosts" if spec.reporting_hosts > 1 else "1 host"
+  return f"worker 0 of {spec.accelerator.num_hosts} hosts"
+
+
 class JobRunner:
   """Runs one job spec to the end on Cloud TPU.
 
@@ -118,8 +124,8 @@ class JobRunner:
               f"{status_store.status_dir(spec.checkpoint_dir)}, and get the slice to notice a "
               "preemption (delete it, create it again with attempt 2); when every host "
               f"reports SUCCEEDED, one FAILED, or after {spec.budget.max_hours:g} h:"))
-        self.log(f"slice {spec.name} is READY; the job starts on "
-                 f"{spec.accelerator.num_hosts} hosts (attempt {attempt}, run {run_id})")
+        self.log(f"slice {spec.name} is READY; the job starts on {_hosts(spec)} "
+                 f"(attempt {attempt}, run {run_id})")
         outcome, detail = self._watch(spec, run_id, deadline)
       except errors.PreemptedError as e:
         outcome, detail = LOST, str(e)
@@ -133,8 +139,8 @@ class JobRunner:
         raise
 
       if outcome == SUCCEEDED:
-        return finish(SUCCEEDED, f"job {spec.name} succeeded on all "
-                      f"{spec.accelerator.num_hosts} hosts after {attempt} attempt(s)")
+        return finish(SUCCEEDED, f"job {spec.name} succeeded ({_hosts(spec)}) after "
+                      f"{attempt} attempt(s)")
       if outcome == FAILED:
         return finish(FAILED, f"job {spec.name} failed on host(s) {detail}; see `tpuctl logs "
                       f"JOB.yaml` ({status_store.logs_dir(spec.checkpoint_dir)})")
@@ -165,8 +171,8 @@ class JobRunner:
     while True:
       # Markers first: a job that finished just before a preemption has finished.
       status = status_store.read_job_status(self.store, spec.checkpoint_dir,
-                                            spec.accelerator.num_hosts, run_id)
-      summary = status.summary(spec.accelerator.num_hosts)
+                                            spec.reporting_hosts, run_id)
+      summary = status.summary(spec.reporting_hosts)
       if summary != last:
         self.log(f"job {spec.name}: {summary}")
         last = summary

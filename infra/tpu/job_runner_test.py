@@ -67,7 +67,7 @@ class Hosts:
     self.running = (node.metadata["trellis-run-id"], int(node.metadata["trellis-attempt"]),
                     workdir)
     self.starts.append((self.running[1], self.step()))
-    for worker in range(self.spec.accelerator.num_hosts):
+    for worker in range(self.spec.reporting_hosts):
       self._mark("RUNNING", worker)
 
   def train_one_step(self):
@@ -79,7 +79,7 @@ class Hosts:
       self._mark("FAILED", self.fail_worker, exit_code=1)
       self.running = None
     elif step >= self.total_steps:
-      for worker in range(self.spec.accelerator.num_hosts):
+      for worker in range(self.spec.reporting_hosts):
         self._mark("SUCCEEDED", worker, exit_code=0)
       self.running = None
 
@@ -123,8 +123,14 @@ def world(tmp_path):
     yield build
 
 
-def test_create_ready_job_done_delete(world):
-  w = world()
+@pytest.mark.parametrize("launch, reporting, says", [
+    ("worker0", 1, "succeeded (worker 0 of 4 hosts)"),
+    ("every_host", 4, "succeeded (all 4 hosts)"),
+])
+def test_create_ready_job_done_delete(world, launch, reporting, says):
+  raw = yaml.safe_load(EXAMPLE.read_text())
+  raw["code"]["launch"] = launch
+  w = world(spec_lib.parse(raw))
   spec, fake, hosts, runner, lines = w.spec, w.fake, w.hosts, w.runner, w.lines
   result = runner.run(spec)
   assert result.state == job_runner.SUCCEEDED and result.attempts == 1
@@ -133,7 +139,9 @@ def test_create_ready_job_done_delete(world):
   assert rpcs.count("CreateQueuedResource") == 1 and rpcs[-2:] == ["DeleteQueuedResource",
                                                                    "GetOperation"]
   assert fake.queued == {} and fake.nodes == {}  # the slice is given back
-  assert any("succeeded on all 4 hosts" in line for line in lines)
+  assert any(says in line for line in lines)
+  markers = hosts.store.list(status_store.status_dir(spec.checkpoint_dir))
+  assert len(markers) == reporting
   assert 0 < result.hours < 2  # 6 polls of 10 minutes plus provisioning
 
 

@@ -19,12 +19,24 @@ field and the fix.
       repo: https://github.com/my-org/trellis.git
       revision: 0123abcd...           # a commit: a re-created slice must run the same code
       target: //vision:train
-      args: [--config=vision/configs/resnet50_tpu_pod.py, --workdir={checkpoint_dir}/workdir]
+      launch: worker0               # worker0 | every_host, see below
+      args: [--config=vision/configs/resnet50_tpu_pod.py, --workdir={checkpoint_dir}/workdir,
+             --config.distribution.tpu.name={name}, --config.distribution.tpu.zone={zone},
+             --config.distribution.tpu.project={project}]
     checkpoint_dir: gs://my-bucket/trellis/resnet50-v4-32
     budget: {max_hours: 12, max_restarts: 5}
 
-`{checkpoint_dir}` in `code.args` is replaced by `checkpoint_dir`, so the trainer's work
-directory (and with it `BackupAndRestore`'s state) is where a re-created slice will look.
+`{checkpoint_dir}`, `{name}`, `{zone}` and `{project}` in `code.args` are replaced by those
+fields: the trainer's work directory (and with it `BackupAndRestore`'s state) is then where a
+re-created slice will look, and the trainer can name its own slice.
+
+`code.launch` says which hosts run the target. TensorFlow on a pod slice (the `-pod` runtime
+images) runs the program once, on worker 0, which drives every host's TPUs through the TPU
+runtime's servers: that is `worker0` (the default), with the trainer told the slice's name
+(`--config.distribution.tpu.name={name}`; common/distribute/tpu.py resolves its hosts).
+`every_host` runs the target on every host with `TPU_WORKER_ID` set, for programs that are
+themselves multi-host (one process per host, `TPUClusterResolver(tpu="local")`). On a single
+host the two are the same.
 """
 
 import dataclasses
@@ -37,6 +49,9 @@ import yaml
 from infra.tpu import accelerators
 
 CAPACITIES = ("spot", "reserved", "on-demand")
+LAUNCHES = ("worker0", "every_host")
+# Placeholders `code.args` may use; each is replaced by the spec field of that name.
+ARG_PLACEHOLDERS = ("checkpoint_dir", "name", "zone", "project")
 
 _TOP_LEVEL = ("name", "project", "zone", "accelerator_type", "runtime_version", "capacity",
               "network", "service_account", "labels", "code", "checkpoint_dir", "budget")
@@ -63,11 +78,12 @@ class Network:
 
 @dataclasses.dataclass(frozen=True)
 class Code:
-  """What each host runs: `bazel run <target> -- <args>` at `revision` of `repo`."""
+  """What runs: `bazel run <target> -- <args>` at `revision` of `repo`, on `launch` hosts."""
   repo: str
   revision: str
   target: str
   args: tuple[str, ...] = ()
+  launch: str = "worker0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +119,11 @@ class JobSpec:
   @property
   def queued_resource_name(self) -> str:
     return f"{self.parent}/queuedResources/{self.name}"
+
+  @property
+  def reporting_hosts(self) -> int:
+    """Hosts that run the target and write a status marker."""
+    return 1 if self.code.launch == "worker0" else self.accelerator.num_hosts
 
   @property
   def uses_queued_resource(self) -> bool:
@@ -218,7 +239,7 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
   code_raw = _mapping(raw.get("code"), "code", problems)
   if "code" not in raw:
     problems.add("code", "is missing; add code: {repo, revision, target, args}")
-  _unknown(code_raw, ("repo", "revision", "target", "args"), "code.", problems)
+  _unknown(code_raw, ("repo", "revision", "target", "args", "launch"), "code.", problems)
   repo = _string(code_raw, "repo", problems, "code.")
   revision = _string(code_raw, "revision", problems, "code.")
   if revision and not _SHA.match(revision):
@@ -227,6 +248,11 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
   target = _string(code_raw, "target", problems, "code.")
   if target and not _BAZEL_LABEL.match(target):
     problems.add("code.target", f"{target!r} is not a Bazel target such as //vision:train")
+  launch = _string(code_raw, "launch", problems, "code.", required=False, default="worker0")
+  if launch not in LAUNCHES:
+    problems.add("code.launch", f"{launch!r} is not one of {', '.join(LAUNCHES)}: worker0 for "
+                 "TensorFlow programs (one process drives the slice), every_host for programs "
+                 "that start one process per host")
   args = code_raw.get("args") or []
   if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
     problems.add("code.args", "must be a list of strings, e.g. [--config=vision/configs/x.py]")
@@ -258,13 +284,20 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
     problems.add("budget.max_restarts", f"must be a whole number >= 0, got {max_restarts!r}")
 
   problems.raise_if_any()
-  args = tuple(str(a).replace("{checkpoint_dir}", checkpoint_dir) for a in args)
+  fields = {"checkpoint_dir": checkpoint_dir, "name": name, "zone": zone, "project": project}
+
+  def substitute(arg) -> str:
+    arg = str(arg)
+    for key in ARG_PLACEHOLDERS:
+      arg = arg.replace("{" + key + "}", fields[key])
+    return arg
+
+  args = tuple(substitute(a) for a in args)
   return JobSpec(
       name=name, project=project, zone=zone, accelerator=accelerator,
       runtime_version=runtime_version, capacity=capacity, network=network,
       service_account=service_account, labels=labels,
-      code=Code(repo=repo, revision=revision,
-                target=target, args=args),
+      code=Code(repo=repo, revision=revision, target=target, args=args, launch=launch),
       checkpoint_dir=checkpoint_dir,
       budget=Budget(max_hours=float(max_hours), max_restarts=max_restarts))
 

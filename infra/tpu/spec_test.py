@@ -29,7 +29,23 @@ def test_example_pod_job_loads():
   assert spec.code.target == "//vision:train"
   # {checkpoint_dir} puts the trainer's workdir where a re-created slice will look.
   assert "--workdir=gs://my-trellis-checkpoints/resnet50-v4-32/workdir" in spec.code.args
+  # ...and tells the trainer which slice it is on.
+  assert spec.code.args[-3:] == ("--config.distribution.tpu.name=resnet50-v4-32",
+                                 "--config.distribution.tpu.zone=us-central2-b",
+                                 "--config.distribution.tpu.project=my-trellis-project")
   assert spec.budget.max_hours == 12 and spec.budget.max_restarts == 5
+
+
+def test_launch_decides_which_hosts_run_and_report():
+  raw = example()
+  spec = spec_lib.parse(raw)
+  assert spec.code.launch == "worker0" and spec.reporting_hosts == 1  # TF drives the pod
+  raw["code"]["launch"] = "every_host"
+  assert spec_lib.parse(raw).reporting_hosts == 4
+  del raw["code"]["launch"]
+  assert spec_lib.parse(raw).code.launch == "worker0"
+  raw["code"]["launch"] = "all"
+  assert "code.launch: 'all' is not one of worker0, every_host" in problems(raw)
 
 
 def test_missing_field_is_named_with_the_fix():

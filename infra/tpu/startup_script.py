@@ -5,13 +5,15 @@ including after a preemption re-creates the slice. The script:
 
 1. works out which host it is: `TPU_WORKER_ID` if the image sets it, else the metadata
    server's `agent-worker-number`, else the `-w-<i>` suffix TPU VM hostnames carry;
-2. writes `RUNNING` to `<checkpoint_dir>/tpuctl/status/worker-<i>.json`;
-3. fetches the code at the pinned revision, runs `make setup`, then
-   `bazel run <target> -- <args>`, with the worker environment set (`TPU_WORKER_ID`, and
-   `TRELLIS_TPU=local` for the trainers' `TPUClusterResolver(tpu="local")`: on a TPU VM each
-   host drives its own chips and the runtime joins the hosts into one slice);
-4. copies the log to `<checkpoint_dir>/tpuctl/logs/worker-<i>.log` every minute and at the end;
-5. writes `SUCCEEDED` or `FAILED` (with the exit code).
+2. with `code.launch: worker0` on a pod slice, every host but worker 0 stops here: their TPUs
+   are served by the TPU runtime to worker 0's TensorFlow program, which gets
+   `TPU_LOAD_LIBRARY=0` so that it does not claim its own host's chips directly;
+   with `every_host`, every host goes on, each with its `TPU_WORKER_ID`;
+3. writes `RUNNING` to `<checkpoint_dir>/tpuctl/status/worker-<i>.json`;
+4. fetches the code at the pinned revision, runs `make setup`, then
+   `bazel run <target> -- <args>`;
+5. copies the log to `<checkpoint_dir>/tpuctl/logs/worker-<i>.log` every minute and at the end;
+6. writes `SUCCEEDED` or `FAILED` (with the exit code).
 
 Training resumes after a preemption because the trainer's work directory is under
 `checkpoint_dir` (see spec.py's `{checkpoint_dir}`), where `BackupAndRestore` finds its state.
@@ -59,7 +61,7 @@ mark() {{
     | put "$CHECKPOINT_DIR/tpuctl/status/worker-$TPU_WORKER_ID.json"
 }}
 upload_log() {{ put "$CHECKPOINT_DIR/tpuctl/logs/worker-$TPU_WORKER_ID.log" < "$LOG_FILE"; }}
-
+{launch_block}
 mkdir -p "$(dirname "$LOG_FILE")"
 mark RUNNING
 (
@@ -73,8 +75,8 @@ mark RUNNING
   command -v python3.11 >/dev/null \
     || {{ apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv; }}
   make setup
-  export TRELLIS_TPU=local TRELLIS_NUM_WORKERS={num_hosts} TRELLIS_JOB={name} \
-    TRELLIS_ATTEMPT="$ATTEMPT" TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"
+  export TRELLIS_NUM_HOSTS={num_hosts} TRELLIS_JOB={name} TRELLIS_ATTEMPT="$ATTEMPT" \
+    TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"{pod_env}
   exec bazel run {target} --{args}
 ) > "$LOG_FILE" 2>&1 &
 job=$!
@@ -94,6 +96,15 @@ exit "$code"
 """
 
 
+_WORKER0_ONLY = r"""
+# TensorFlow on a pod slice: worker 0 runs the program; the other hosts' TPU runtime serves it.
+if [[ "$TPU_WORKER_ID" != 0 ]]; then
+  echo "trellis job {name}: host $TPU_WORKER_ID serves its TPUs to worker 0, which runs the job"
+  exit 0
+fi
+"""
+
+
 def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int) -> str:
   """The startup script for one attempt of one run of `spec`.
 
@@ -104,7 +115,14 @@ def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int) -> str:
   """
   q = shlex.quote
   args = "".join(" " + q(a) for a in spec.code.args)
+  pod_worker0 = spec.code.launch == "worker0" and spec.accelerator.is_pod_slice
+  launch_block = ""
+  pod_env = ""
+  if pod_worker0:
+    launch_block = _WORKER0_ONLY.format(name=spec.name)
+    pod_env = " TPU_LOAD_LIBRARY=0"
   return _TEMPLATE.format(
+      launch_block=launch_block, pod_env=pod_env,
       name=spec.name, run_id=q(run_id), attempt=int(attempt),
       checkpoint_dir=q(spec.checkpoint_dir), repo=q(spec.code.repo),
       revision=q(spec.code.revision), target=q(spec.code.target), args=args,

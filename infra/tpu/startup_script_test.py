@@ -22,8 +22,11 @@ STUBS = {
     # git clone URL DIR makes DIR a "repository"; checkout and fetch succeed.
     "git": 'if [ "$1" = clone ]; then mkdir -p "$4/.git"; fi; echo "git $*" >> "$STUB_LOG"',
     "make": 'echo "make $*" >> "$STUB_LOG"',
-    "bazel": 'echo "bazel $*"; echo "worker=$TPU_WORKER_ID tpu=$TRELLIS_TPU hosts=$TRELLIS_NUM_WORKERS"; '
-             'exit "${FAKE_EXIT:-0}"',
+    "bazel": 'echo "bazel $*"; echo "worker=$TPU_WORKER_ID hosts=$TRELLIS_NUM_HOSTS '
+             'load_library=${TPU_LOAD_LIBRARY:-unset}"; exit "${FAKE_EXIT:-0}"',
+    # gcloud storage cp - gs://B/P writes $BUCKETS/B/P, standing in for Cloud Storage.
+    "gcloud": '[ "$1 $2 $3 $4" = "storage cp --quiet -" ] || exit 2; dest="$BUCKETS/${5#gs://}"; '
+              'mkdir -p "$(dirname "$dest")"; cat > "$dest"',
     "python3.11": "exit 0",
     "curl": "exit 7",  # no metadata server here
     "apt-get": "echo apt-get must not run; exit 1",
@@ -48,6 +51,7 @@ def run_script(tmp_path, script: str, **env) -> subprocess.CompletedProcess:
   environment = {
       "PATH": f"{stubs}:/usr/bin:/bin", "HOME": str(tmp_path), "STUB_LOG": str(tmp_path / "stubs.log"),
       "TRELLIS_CODE_DIR": str(tmp_path / "code"), "TRELLIS_LOG_FILE": str(tmp_path / "job.log"),
+      "BUCKETS": str(tmp_path / "buckets"),
       **env}
   return subprocess.run(["bash", str(path)], env=environment, capture_output=True, text=True,
                         timeout=60, check=False)
@@ -60,7 +64,7 @@ def test_renders_the_pinned_revision_target_and_quoted_args():
   assert ("exec bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py "
           "--workdir=gs://my-trellis-checkpoints/resnet50-v4-32/workdir") in script
   assert "RUN_ID=abc123\nATTEMPT=2\n" in script
-  assert "TRELLIS_NUM_WORKERS=4" in script
+  assert "TRELLIS_NUM_HOSTS=4" in script
   subprocess.run(["bash", "-n"], input=script, text=True, check=True)  # it parses
 
 
@@ -85,7 +89,7 @@ def test_a_successful_job_leaves_a_log_and_a_succeeded_marker(tmp_path):
   assert marker["run_id"] == "run7" and marker["attempt"] == 1
   log = store.read(f"{ckpt}/tpuctl/logs/worker-0.log")
   assert "bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in log
-  assert "worker=0 tpu=local hosts=1" in log
+  assert "worker=0 hosts=1 load_library=unset" in log
   steps = (tmp_path / "stubs.log").read_text()
   assert "make setup" in steps and "git checkout --quiet --force 6570d5c8" in steps
 
@@ -110,3 +114,37 @@ def test_a_failing_job_leaves_a_failed_marker_with_its_exit_code(tmp_path):
   assert result.returncode == 3
   marker = json.loads((tmp_path / "ckpt/tpuctl/status/worker-0.json").read_text())
   assert marker["state"] == "FAILED" and marker["exit_code"] == 3
+
+
+def pod_spec(launch: str) -> spec_lib.JobSpec:
+  raw = yaml.safe_load(EXAMPLE.read_text())
+  raw["code"]["launch"] = launch
+  return spec_lib.parse(raw)
+
+
+def test_tensorflow_pod_runs_the_job_on_worker0_only(tmp_path):
+  script = startup_script.render(pod_spec("worker0"), run_id="r", attempt=1)
+  store = status_store.LocalDirStore(tmp_path / "buckets")
+  status = "gs://my-trellis-checkpoints/resnet50-v4-32/tpuctl/status"
+  other = run_script(tmp_path, script, TPU_WORKER_ID="1")
+  assert other.returncode == 0 and "serves its TPUs to worker 0" in other.stdout
+  assert store.list(status) == [] and not (tmp_path / "stubs.log").exists()  # ran nothing
+  first = run_script(tmp_path, script, TPU_WORKER_ID="0")
+  assert first.returncode == 0, first.stderr
+  assert store.list(status) == [f"{status}/worker-0.json"]  # through `gcloud storage cp`
+  log = store.read("gs://my-trellis-checkpoints/resnet50-v4-32/tpuctl/logs/worker-0.log")
+  # Worker 0's TensorFlow reaches the chips through the TPU runtime, like the other hosts'.
+  assert "worker=0 hosts=4 load_library=0" in log
+  assert "--config.distribution.tpu.name=resnet50-v4-32" in log
+
+
+def test_every_host_launch_runs_the_job_on_each_host(tmp_path):
+  script = startup_script.render(pod_spec("every_host"), run_id="r", attempt=1)
+  result = run_script(tmp_path, script, TPU_WORKER_ID="2")
+  assert result.returncode == 0, result.stderr
+  store = status_store.LocalDirStore(tmp_path / "buckets")
+  marker = json.loads(store.read(
+      "gs://my-trellis-checkpoints/resnet50-v4-32/tpuctl/status/worker-2.json"))
+  assert marker["state"] == "SUCCEEDED" and marker["worker"] == 2
+  log = store.read("gs://my-trellis-checkpoints/resnet50-v4-32/tpuctl/logs/worker-2.log")
+  assert "worker=2 hosts=4 load_library=unset" in log

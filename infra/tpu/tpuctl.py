@@ -73,12 +73,15 @@ def _status(spec, api, store, out) -> int:
                  f"{len(node.network_endpoints)} endpoint(s), run {node.metadata.get('trellis-run-id', '?')}, "
                  f"attempt {node.metadata.get('trellis-attempt', '?')}")
   run_id = node.metadata.get("trellis-run-id") if node is not None else None
-  job = status_store.read_job_status(store, spec.checkpoint_dir, spec.accelerator.num_hosts,
-                                     run_id)
-  lines.append(f"job: {job.summary(spec.accelerator.num_hosts)}")
+  job = status_store.read_job_status(store, spec.checkpoint_dir, spec.reporting_hosts, run_id)
+  lines.append(f"job: {job.summary(spec.reporting_hosts)}")
   for worker, marker in sorted(job.workers.items()):
-    lines.append(f"  host {worker}: {marker['state']} (attempt {marker.get('attempt')}, "
-                 f"exit {marker.get('exit_code')}, {marker.get('time')})")
+    details = [f"attempt {marker.get('attempt', '?')}"]
+    if marker.get("exit_code") is not None:
+      details.append(f"exit {marker['exit_code']}")
+    if marker.get("time"):
+      details.append(marker["time"])
+    lines.append(f"  host {worker}: {marker['state']} ({', '.join(details)})")
   print("\n".join(lines), file=out)
   return 0
 

@@ -88,12 +88,14 @@ def test_deleting_a_slice_that_does_not_exist_says_so(capsys):
 
 
 def test_create_status_logs_delete(tmp_path):
+  raw = yaml.safe_load(EXAMPLE.read_text())
+  job = write_spec(tmp_path, code={**raw["code"], "launch": "every_host"})  # 4 hosts report
   bucket = tmp_path / "bucket"
   common = ["--store-root", str(bucket)]
   with fake_tpu_server.FakeTpuServer(operation_polls=0, creating_polls=0,
                                      queued_polls=0) as fake:
     endpoint = ["--endpoint", fake.address]
-    code, out = run("create", str(EXAMPLE), *endpoint, *common)
+    code, out = run("create", job, *endpoint, *common)
     assert code == 0 and "slice resnet50-v4-32 is up" in out
     run_id = next(iter(fake.nodes.values())).metadata["trellis-run-id"]
     # What two of the four hosts' startup scripts would have written by now.
@@ -102,19 +104,20 @@ def test_create_status_logs_delete(tmp_path):
     (ckpt / "logs").mkdir()
     for worker, state in ((0, "RUNNING"), (1, "SUCCEEDED")):
       (ckpt / "status" / f"worker-{worker}.json").write_text(json.dumps(
-          {"state": state, "worker": worker, "run_id": run_id, "attempt": 1}))
+          {"state": state, "worker": worker, "run_id": run_id, "attempt": 1,
+           "exit_code": 0 if state == "SUCCEEDED" else None, "time": "2026-01-01T00:00:00Z"}))
       (ckpt / "logs" / f"worker-{worker}.log").write_text(f"epoch 1/90 on host {worker}\n")
 
-    code, out = run("status", str(EXAMPLE), *endpoint, *common)
+    code, out = run("status", job, *endpoint, *common)
     assert code == 0
     assert "queued resource: ACTIVE" in out and "node: READY" in out
     assert "job: RUNNING: 1/4 hosts succeeded, 1 running, 0 failed" in out
-    assert "host 1: SUCCEEDED (attempt 1" in out
+    assert "host 1: SUCCEEDED (attempt 1, exit 0, 2026-01-01T00:00:00Z)" in out
 
-    code, out = run("logs", str(EXAMPLE), "--worker", "1", *endpoint, *common)
+    code, out = run("logs", job, "--worker", "1", *endpoint, *common)
     assert code == 0 and "epoch 1/90 on host 1" in out and "host 0" not in out
 
-    code, out = run("delete", str(EXAMPLE), *endpoint, *common)
+    code, out = run("delete", job, *endpoint, *common)
     assert code == 0 and fake.nodes == {} and fake.queued == {}
-    code, out = run("status", str(EXAMPLE), *endpoint, *common)
+    code, out = run("status", job, *endpoint, *common)
     assert "queued resource: none" in out and "node: none" in out
