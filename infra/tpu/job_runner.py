@@ -2,10 +2,10 @@
 
     run(spec)
       ├─ reuse the job's slice if tpuctl made it for this job (adopting its run id), else create
-      ├─ wait until READY — the startup script starts the job on every host at boot
+      ├─ wait until READY — the startup script starts the job at boot (spec.code.launch)
       ├─ poll: hosts' status markers (SUCCEEDED / FAILED) and the slice (preempted / gone)
-      │    └─ preempted → delete, re-create with attempt+1; the trainer resumes from the
-      │       checkpoint under checkpoint_dir
+      │    └─ preempted → delete, re-create with attempt+1 (waiting out a full zone); the
+      │       trainer resumes from the checkpoint under checkpoint_dir
       └─ delete the slice when the job ends, restarts run out, or the budget is spent
 
 The budget is wall-clock hours from the start of `run`, queueing included: it bounds what a
@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 
 from infra.tpu import client as client_lib
-from infra.tpu import errors, startup_script, status_store
+from infra.tpu import errors, operations, startup_script, status_store
 from infra.tpu import spec as spec_lib
 
 SUCCEEDED = "SUCCEEDED"
@@ -53,17 +53,20 @@ class JobRunner:
     poll_seconds: time between status polls while the job runs.
     log: receives one line per event (creation, READY, preemption, end).
     new_run_id: makes the id of a new run (a random 12-hex-digit id by default).
+    capacity_backoff: delays between attempts to re-create a lost slice in a full zone.
   """
 
   def __init__(self, api: client_lib.TpuApi, store: status_store.Store | None, *,
                poll_seconds: float = 60.0, log: Callable[[str], None] = print,
-               new_run_id: Callable[[], str] | None = None):
+               new_run_id: Callable[[], str] | None = None,
+               capacity_backoff: operations.Backoff = operations.Backoff(60, 900, 2)):
     self.api = api
     self.store = store
     self.clock = api.clock
     self.poll_seconds = poll_seconds
     self.log = log
     self.new_run_id = new_run_id or (lambda: uuid.uuid4().hex[:12])
+    self.capacity_backoff = capacity_backoff
 
   def _adopt(self, spec: spec_lib.JobSpec) -> tuple[str, int] | None:
     """(run id, attempt) of a slice tpuctl already made for this job, or None if none exists.
@@ -158,7 +161,32 @@ class JobRunner:
                f"from {spec.checkpoint_dir}")
       self.api.delete(spec)
       attempt += 1
-      self._create(spec, run_id, attempt)
+      try:
+        self._recreate(spec, run_id, attempt, deadline)
+      except errors.OperationTimeoutError:
+        return finish(BUDGET_EXHAUSTED,
+                      f"budget of {spec.budget.max_hours:g} h is spent while the zone had no "
+                      f"capacity to re-create the slice; checkpoints stay in "
+                      f"{spec.checkpoint_dir}: `tpuctl run` again later to resume")
+
+  def _recreate(self, spec, run_id: str, attempt: int, deadline: float) -> None:
+    """Creates the slice again after a loss; a zone out of capacity is retried until `deadline`.
+
+    Capacity taken back by a preemption is often short for a while: unlike a first `run`,
+    which reports the error so the user can pick another zone, a run already under way waits.
+    """
+
+    def try_create():
+      try:
+        self._create(spec, run_id, attempt)
+        return True
+      except errors.CapacityError as e:
+        self.log(f"{e}; trying again")
+        return None
+
+    operations.poll_until(try_create, what=f"capacity to re-create {spec.name}",
+                          timeout=max(deadline - self.clock.time(), 0),
+                          backoff=self.capacity_backoff, clock=self.clock)
 
   def _watch(self, spec: spec_lib.JobSpec, run_id: str, deadline: float) -> tuple[str, str]:
     """Polls until the job ends, the slice is lost, or the deadline passes.

@@ -173,6 +173,29 @@ def test_preemption_recreates_the_slice_and_training_resumes_from_its_checkpoint
   assert fake.queued == {} and fake.nodes == {}
 
 
+def test_after_a_preemption_a_full_zone_is_waited_out(world):
+  w = world()
+  spec, fake, hosts, runner, lines = w.spec, w.fake, w.hosts, w.runner, w.lines
+  sleeps_without_capacity = []
+
+  def preempt_at_step_2_and_take_the_capacity():
+    if hosts.running and hosts.step() == 2 and hosts.running[1] == 1:
+      fake.preempt(spec.name)
+      hosts.preempted()
+      fake.no_capacity_zones = (spec.zone,)
+    elif fake.no_capacity_zones:
+      sleeps_without_capacity.append(w.clock.now)
+      if len(sleeps_without_capacity) == 2:
+        fake.no_capacity_zones = ()  # capacity is back after two waits
+
+  w.clock.on_sleep.append(preempt_at_step_2_and_take_the_capacity)
+  result = runner.run(spec)
+  assert result.state == job_runner.SUCCEEDED and result.attempts == 2
+  assert fake.rpcs().count("CreateQueuedResource") == 4  # first, refused twice, then granted
+  assert sum("no free capacity" in line and "trying again" in line for line in lines) == 2
+  assert hosts.starts == [(1, 0), (2, 2)]
+
+
 def test_a_failing_host_ends_the_run_and_deletes_the_slice(world):
   w = world(fail_worker=2)
   spec, fake, runner = w.spec, w.fake, w.runner

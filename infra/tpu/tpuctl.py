@@ -13,7 +13,7 @@ through `gcloud storage`. Without `--endpoint` it uses tpu.googleapis.com with y
 application-default credentials (`gcloud auth application-default login`).
 
 Exit status: 0 done, 1 the job failed or ran out of budget or restarts, 2 bad input or an API
-error (the message says what to do).
+error (the message says what to do), 130 interrupted (the slice is left for `run` to re-attach).
 """
 
 import argparse
@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None, out=None) -> int:
   except (spec_lib.SpecError, errors.TpuError, status_store.StoreError) as e:
     print(f"tpuctl: error: {e}", file=sys.stderr)
     return 2
+  except KeyboardInterrupt:
+    print(f"tpuctl: interrupted; a slice already created keeps running (and billing): "
+          f"`tpuctl run {args.job}` re-attaches, `tpuctl delete {args.job}` gives it back",
+          file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":
