@@ -19,6 +19,7 @@ The command runs in the directory `bazel run` was started from, so relative path
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -83,10 +84,8 @@ class _Worker:
 
   def signal(self, sig: int) -> None:
     if self.process.poll() is None:
-      try:
+      with contextlib.suppress(ProcessLookupError):  # it exited in the meantime
         os.killpg(self.process.pid, sig)
-      except ProcessLookupError:
-        pass
 
   def finish_output(self, timeout: float = 2.0) -> None:
     self._thread.join(timeout)

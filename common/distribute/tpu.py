@@ -13,9 +13,9 @@ its own name lookup waits on the GCE metadata server. Every network step here th
 timeout and a message that says what was tried and what to do instead.
 """
 
-import concurrent.futures
 import glob
 import socket
+import threading
 import urllib.parse
 
 import tensorflow as tf
@@ -113,15 +113,25 @@ def cluster_resolver(cfg, *, client=None) -> tf.distribute.cluster_resolver.TPUC
 
 
 def _run_with_deadline(fn, timeout_s: float, what: str):
-  # A daemon thread: if TensorFlow blocks forever, the process can still report and exit.
-  pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-  future = pool.submit(fn)
-  pool.shutdown(wait=False)
-  try:
-    return future.result(timeout=timeout_s)
-  except concurrent.futures.TimeoutError:
+  # A daemon thread (not an executor, whose workers are joined at exit): if TensorFlow blocks
+  # forever, the caller still gets the error and the process can exit.
+  outcome = {}
+
+  def target():
+    try:
+      outcome["value"] = fn()
+    except BaseException as e:  # re-raised in the caller's thread
+      outcome["error"] = e
+
+  thread = threading.Thread(target=target, name="tpu-init", daemon=True)
+  thread.start()
+  thread.join(timeout_s)
+  if thread.is_alive():
     raise TPUUnavailableError(f"{what} did not finish within {timeout_s:.0f} s "
-                              "(distribution.tpu.timeout_s). " + _NO_TPU_HINT) from None
+                              "(distribution.tpu.timeout_s). " + _NO_TPU_HINT)
+  if "error" in outcome:
+    raise outcome["error"]
+  return outcome["value"]
 
 
 def initialize(cfg, *, client=None) -> tf.distribute.TPUStrategy:
@@ -140,14 +150,16 @@ def initialize(cfg, *, client=None) -> tf.distribute.TPUStrategy:
   else:
     addresses = [task for tasks in resolver.cluster_spec().as_dict().values() for task in tasks]
     check_reachable(addresses, cfg.timeout_s)
-    tf.config.experimental_connect_to_cluster(resolver)
 
   def init():
+    if cfg.name != "local":
+      tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
 
   try:
-    return _run_with_deadline(init, cfg.timeout_s, f"Initialising the TPU system at {cfg.name!r}")
+    return _run_with_deadline(init, cfg.timeout_s,
+                              f"Connecting to and initialising the TPU system at {cfg.name!r}")
   except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnavailableError,
           ValueError) as e:
     first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
