@@ -79,6 +79,8 @@ def summarize(path: str | os.PathLike) -> str:
       f"  data          {meta.get('data_fingerprint') or 'not recorded'}",
       f"  custom ops    {', '.join(meta.get('custom_ops') or []) or 'none'}"
       + ("  (import before loading; publish.load does)" if meta.get("custom_ops") else ""),
+      *([f"  non-core ops  {', '.join(meta['custom_op_names'])}"]
+        if meta.get("custom_op_names") else []),
       f"  assets        {', '.join(meta.get('assets') or []) or 'none'}",
       "",
       "signatures",

@@ -15,6 +15,7 @@ for files about a model that the graph does not use. Ours records:
     created_at         UTC ISO-8601
     tensorflow_version
     custom_ops         modules to import before loading (e.g. "tensorflow_text")
+    custom_op_names    the non-core op types the graph uses (e.g. "TFText>WhitespaceTokenizeWithOffsetsV2")
     assets             names of extra files copied into assets/
     extra              free-form, domain-specific
 
@@ -119,10 +120,31 @@ def signatures_from_saved_model(saved_model_dir: str | os.PathLike) -> dict[str,
   return result
 
 
+def non_core_ops(saved_model_dir: str | os.PathLike) -> list[str]:
+  """Op types the SavedModel's graph uses that stock TensorFlow does not register.
+
+  Such ops come from libraries like tensorflow_text, which must be imported
+  before the model loads (and which a stock TF Serving lacks). `tf.raw_ops`
+  lists exactly the core ops.
+  """
+  import tensorflow as tf
+  from tensorflow.core.protobuf import saved_model_pb2
+
+  proto = saved_model_pb2.SavedModel()
+  proto.ParseFromString((pathlib.Path(saved_model_dir) / "saved_model.pb").read_bytes())
+  ops = set()
+  for graph in proto.meta_graphs:
+    ops.update(node.op for node in graph.graph_def.node)
+    for function in graph.graph_def.library.function:
+      ops.update(node.op for node in function.node_def)
+  return sorted(ops - set(dir(tf.raw_ops)))
+
+
 def build(*, model_name: str, version: int, domain: str, signatures: dict, config: Any = None,
           data_fingerprint: str | None = None, metrics: Mapping | None = None,
           baseline_metrics: Mapping | None = None, custom_ops: list[str] | None = None,
-          assets: list[str] | None = None, extra: Mapping | None = None) -> dict:
+          assets: list[str] | None = None, extra: Mapping | None = None,
+          custom_op_names: list[str] | None = None) -> dict:
   """Assembles the metadata dict (see the module docstring for the fields)."""
   import tensorflow as tf
 
@@ -142,6 +164,7 @@ def build(*, model_name: str, version: int, domain: str, signatures: dict, confi
       "created_at": utc_now_iso(),
       "tensorflow_version": tf.__version__,
       "custom_ops": list(custom_ops or []),
+      "custom_op_names": list(custom_op_names or []),
       "assets": list(assets or []),
       "extra": to_json_value(extra or {}, "extra"),
   }

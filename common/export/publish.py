@@ -22,10 +22,12 @@ import os
 import pathlib
 import re
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import tensorflow as tf
+from absl import logging
 
 from common.export import metadata as metadata_lib
 from common.export import versions
@@ -46,6 +48,26 @@ def _import_custom_ops(custom_ops: Sequence[str], what: str) -> None:
           f"{what} needs custom ops from {module!r}, which does not import ({e}); install it "
           f"(e.g. `pip install {module.replace('_', '-')}` pinned to the TensorFlow version) "
           "in the environment that loads the model") from e
+
+
+# Libraries whose ops exports may use, and how their op names look in a graph.
+_KNOWN_OP_LIBRARIES = {"tensorflow_text": "TFText>"}
+
+
+def _custom_op_modules(op_names: Sequence[str], custom_ops: Sequence[str]) -> list[str]:
+  """The modules to record: as given, or inferred when the graph needs some and none were given."""
+  custom_ops = list(custom_ops)
+  if not op_names or custom_ops:
+    return custom_ops
+  inferred = [module for module, prefix in _KNOWN_OP_LIBRARIES.items()
+              if module in sys.modules and any(op.startswith(prefix) for op in op_names)]
+  if not inferred:
+    raise ExportError(
+        f"the graph uses ops that core TensorFlow does not have ({', '.join(op_names)}); pass "
+        "custom_ops=[<module that registers them>] so loaders import it first")
+  # Recording it here is what lets the server (and publish.load) load the model.
+  logging.info("export uses %s ops; recording custom_ops=%s", ", ".join(op_names), inferred)
+  return inferred
 
 
 def _check_request(signatures, model_name, domain, assets, custom_ops) -> None:
@@ -104,6 +126,8 @@ def export_saved_model(
     assets: extra files to copy into assets/ (name -> path), e.g. labels.txt.
     custom_ops: modules whose ops the graph uses (e.g. "tensorflow_text"); they
       are imported now (to fail early) and recorded so loaders import them.
+      When omitted and the graph uses tensorflow_text ops, it is recorded
+      automatically; other non-core ops without custom_ops are an error.
     default_signature: if set, also exported as "serving_default" (what TF
       Serving clients get when they name no signature).
     version: explicit version number; default: next integer.
@@ -131,13 +155,15 @@ def export_saved_model(
       (staging / "assets").mkdir(exist_ok=True)
       shutil.copyfile(path, staging / "assets" / name)
     signature_specs = metadata_lib.signatures_from_saved_model(staging)
+    op_names = metadata_lib.non_core_ops(staging)
+    custom_ops = _custom_op_modules(op_names, custom_ops)
 
     def write_metadata(number: int, directory: pathlib.Path) -> None:
       metadata_lib.write(directory, metadata_lib.build(
           model_name=model_name, version=number, domain=domain, signatures=signature_specs,
           config=config, data_fingerprint=data_fingerprint, metrics=metrics,
           baseline_metrics=baseline_metrics, custom_ops=list(custom_ops),
-          assets=sorted(assets or {}), extra=extra_metadata))
+          assets=sorted(assets or {}), extra=extra_metadata, custom_op_names=op_names))
 
     return versions.publish(staging, model_dir, version=version, before_rename=write_metadata)
   finally:

@@ -191,3 +191,35 @@ def test_source_revision_env_override_and_non_repo(monkeypatch, tmp_path):
 def test_to_json_value_rejects_objects_naming_the_key():
   with pytest.raises(metadata.MetadataError, match=r"metrics.model is a object"):
     metadata.to_json_value({"model": object()}, "metrics")
+
+
+class Tokens(tf.Module):
+  """Counts whitespace tokens with tensorflow-text, an op stock TensorFlow lacks."""
+
+  def __init__(self):
+    super().__init__()
+    import tensorflow_text as tf_text
+
+    self.tokenizer = tf_text.WhitespaceTokenizer()
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def count(self, text):
+    return {"num_tokens": self.tokenizer.tokenize(text).row_lengths()}
+
+
+def test_tensorflow_text_ops_are_detected_and_recorded_without_being_asked(tmp_path):
+  module = Tokens()
+  export_dir = publish.export_saved_model(
+      module, {"count": module.count}, export_root=tmp_path, model_name="tok", domain="tests")
+  meta = metadata.read(export_dir)
+  assert meta["custom_ops"] == ["tensorflow_text"]
+  assert "TFText>WhitespaceTokenizeWithOffsetsV2" in meta["custom_op_names"]
+  out = publish.load(export_dir).signatures["count"](text=tf.constant(["a b c", "hi"]))
+  np.testing.assert_array_equal(out["num_tokens"].numpy(), [3, 1])
+
+
+def test_unknown_non_core_ops_need_custom_ops():
+  with pytest.raises(publish.ExportError, match=r"ops that core TensorFlow does not have \(Mine>Op\)"):
+    publish._custom_op_modules(["Mine>Op"], [])
+  assert publish._custom_op_modules(["Mine>Op"], ["my_ops"]) == ["my_ops"]
+  assert publish._custom_op_modules([], []) == []

@@ -108,6 +108,13 @@ def bucketize(values, edges: Sequence[float]) -> np.ndarray:
   return np.array(labels)[np.searchsorted(edges, np.asarray(values), side="right")]
 
 
+def _number(value) -> float | None:
+  """A finite float, or None for missing, NaN, text and booleans (no ratio of those)."""
+  if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+    return float(value) if math.isfinite(float(value)) else None
+  return None
+
+
 def _cell(value, digits: int) -> str:
   if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
     return str(int(value))
@@ -138,9 +145,9 @@ def format_table(rows: Mapping[Any, Mapping[str, Any]], *, columns: Sequence[str
   for key, row in rows.items():
     line = [str(key)] + [_cell(row.get(c), digits) for c in columns]
     for a, b in ratios:
-      num, den = row.get(a), row.get(b)
-      ok = num is not None and den not in (None, 0) and not math.isnan(float(den))
-      line.append(_cell(float(num) / float(den), 2) if ok else "—")
+      num, den = _number(row.get(a)), _number(row.get(b))
+      ok = num is not None and den is not None and den != 0
+      line.append(_cell(num / den, 2) if ok else "—")
     table.append(line)
   widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
   lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in

@@ -40,13 +40,15 @@ def test_evaluate_has_overall_row_first_and_counts():
 
 def test_format_table_aligns_and_adds_ratio_columns():
   rows = {"all": {"count": 4, "model": 0.5, "baseline": 2.0},
-          "b": {"count": 2, "model": float("nan"), "baseline": 0.0}}
+          "b": {"count": 2, "model": float("nan"), "baseline": 0.0},
+          "c": {"count": 1, "model": "n/a", "baseline": "majority"}}
   text = slices.format_table(rows, ratios=[("model", "baseline")], title="test", digits=2)
   assert text.splitlines() == [
       "test",
       "slice  count  model  baseline  model/baseline",
       "all        4   0.50      2.00            0.25",
       "b          2      —      0.00               —",
+      "c          1    n/a  majority               —",
   ]
 
 
