@@ -113,13 +113,6 @@ def test_unknown_output_filter(stub):
   assert "has no output(s) ['logits']; its outputs are ['total', 'y']" in e.value.details()
 
 
-def test_expired_deadline(stub, server):
-  with pytest.raises(grpc.RpcError) as e:
-    stub.Predict(_request(), timeout=1e-6)
-  assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-  _assert_still_serving(stub)
-
-
 def _rest(server, path, data: bytes | None = None, headers=None):
   request = urllib.request.Request(f"http://localhost:{server.rest_port}{path}", data=data,
                                    headers=headers or {})
@@ -219,6 +212,21 @@ def test_bearer_token_over_tls(secure):
   request = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret"})
   with urllib.request.urlopen(request, context=context, timeout=30) as response:
     assert json.loads(response.read())["model_version_status"][0]["state"] == "AVAILABLE"
+
+
+def test_deadline_is_honoured_while_queued(secure):
+  server, cert_pem = secure
+  with client.ModelClient(f"localhost:{server.port}", token="s3cret",
+                          root_certificates=cert_pem) as c:
+    with pytest.raises(client.ServingError) as e:
+      c.predict("affine", {"x": X}, timeout=0.1)  # shorter than the 300 ms batch window
+    assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    # The server gave up too (it counted the deadline), and keeps serving.
+    deadline = time.monotonic() + 10
+    while 'code="DEADLINE_EXCEEDED"' not in server.metrics.exposition()[0].decode():
+      assert time.monotonic() < deadline, "server never recorded the expired deadline"
+      time.sleep(0.05)
+    np.testing.assert_allclose(c.predict("affine", {"x": X})["total"], [3.0, 3.0])
 
 
 def test_concurrency_bound(secure):
