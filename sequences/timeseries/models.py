@@ -122,7 +122,7 @@ class _ChannelIndependent(Forecaster):
 class Linear(_ChannelIndependent):
   """One linear map from the L past values to the H future ones, shared by all channels.
 
-  With RevIN this is RLinear (Li et al., 2023), 0.366 MSE on ETTh1 at H=96 with L=336.
+  With RevIN this is RLinear (Li et al., 2023); with L=336 it is the strongest cheap model on ETT.
   """
 
   def __init__(self, config: ModelConfig, **kwargs):
