@@ -107,8 +107,7 @@ class TpuApi:
                                                    scope=[_CLOUD_PLATFORM_SCOPE])
     if spec.capacity == "reserved":
       node.scheduling_config = tpu_v2.SchedulingConfig(reserved=True)
-    elif spec.capacity == "spot" and not spec.uses_queued_resource:
-      node.scheduling_config = tpu_v2.SchedulingConfig(spot=True)
+    # Spot capacity is asked for on the queued resource (its `spot` tier), see create_request.
     return node
 
   def create_request(self, spec: spec_lib.JobSpec, node: tpu_v2.Node):

@@ -33,6 +33,10 @@ class InvalidRequestError(TpuError):
   """The API rejected the request's content."""
 
 
+class UnavailableError(TpuError):
+  """The Cloud TPU API could not be reached or did not answer in time."""
+
+
 class OperationTimeoutError(TpuError):
   """A long-running operation or state change did not finish in time."""
 
@@ -89,6 +93,10 @@ def explain(error: core_exceptions.GoogleAPICallError, what: str, spec=None) -> 
     return InvalidRequestError(
         f"cannot {what}: the API rejected the request ({server}). Check runtime_version "
         "(`gcloud compute tpus versions list --zone=ZONE`) and the network settings")
+  if isinstance(error, core_exceptions.ServiceUnavailable | core_exceptions.DeadlineExceeded):
+    return UnavailableError(
+        f"cannot {what}: the Cloud TPU API did not answer ({server}). Check the network, "
+        "and --endpoint if you gave one; the command is safe to run again")
   return TpuError(f"cannot {what}: {type(error).__name__}: {server}")
 
 

@@ -38,3 +38,9 @@ def test_operation_errors_use_the_same_mapping():
   assert isinstance(errors.from_operation_error(status, "create n"), errors.CapacityError)
   status = status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message="denied")
   assert isinstance(errors.from_operation_error(status, "create n"), errors.AccessDeniedError)
+
+
+def test_an_unreachable_api_says_to_check_the_network_and_endpoint():
+  down = errors.explain(core_exceptions.ServiceUnavailable("failed to connect"), "get n")
+  assert isinstance(down, errors.UnavailableError)
+  assert "did not answer (failed to connect)" in str(down) and "--endpoint" in str(down)

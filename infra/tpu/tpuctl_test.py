@@ -121,3 +121,9 @@ def test_create_status_logs_delete(tmp_path):
     assert code == 0 and fake.nodes == {} and fake.queued == {}
     code, out = run("status", job, *endpoint, *common)
     assert "queued resource: none" in out and "node: none" in out
+
+
+def test_an_endpoint_that_does_not_answer_is_a_clear_error(capsys):
+  code, _ = run("delete", str(EXAMPLE), "--endpoint", "127.0.0.1:1")  # nothing listens there
+  assert code == 2
+  assert "the Cloud TPU API did not answer" in capsys.readouterr().err
