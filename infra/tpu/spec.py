@@ -253,6 +253,12 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
     problems.add("code.launch", f"{launch!r} is not one of {', '.join(LAUNCHES)}: worker0 for "
                  "TensorFlow programs (one process drives the slice), every_host for programs "
                  "that start one process per host")
+  if (accelerator is not None and accelerator.is_pod_slice and launch == "worker0"
+      and runtime_version and runtime_version.startswith("tpu-vm-tf-")
+      and "-pod" not in runtime_version):
+    problems.add("runtime_version", f"{runtime_version!r} is a single-host TensorFlow image, but "
+                 f"{accelerator.name} has {accelerator.num_hosts} hosts and worker 0 drives "
+                 "them all: use the pod image of that version (e.g. tpu-vm-tf-2.16.1-pod-pjrt)")
   args = code_raw.get("args") or []
   if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
     problems.add("code.args", "must be a list of strings, e.g. [--config=vision/configs/x.py]")

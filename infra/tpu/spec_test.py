@@ -121,3 +121,12 @@ def test_load_reports_missing_files_and_bad_yaml(tmp_path):
   bad.write_text("name: [unclosed\n")
   with pytest.raises(spec_lib.SpecError, match="is not valid YAML"):
     spec_lib.load(bad)
+
+
+def test_tensorflow_on_a_pod_needs_the_pod_runtime_image():
+  raw = example()
+  raw["runtime_version"] = "tpu-vm-tf-2.16.1-pjrt"
+  assert "runtime_version: 'tpu-vm-tf-2.16.1-pjrt' is a single-host TensorFlow image" in problems(
+      raw)
+  raw["accelerator_type"] = "v4-8"  # one host: the plain image is right
+  assert spec_lib.parse(raw).runtime_version == "tpu-vm-tf-2.16.1-pjrt"
