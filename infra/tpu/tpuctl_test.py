@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from infra.tpu import fake_tpu_server, tpuctl
+from infra.tpu import fake_host, fake_tpu_server, tpuctl
 
 HERE = pathlib.Path(__file__).parent
 EXAMPLE = HERE / "jobs" / "resnet50_v4_32.yaml"
@@ -127,3 +127,34 @@ def test_an_endpoint_that_does_not_answer_is_a_clear_error(capsys):
   code, _ = run("delete", str(EXAMPLE), "--endpoint", "127.0.0.1:1")  # nothing listens there
   assert code == 2
   assert "the Cloud TPU API did not answer" in capsys.readouterr().err
+
+
+def test_run_end_to_end_with_the_startup_script_running_on_every_host(tmp_path):
+  """`tpuctl run` → the fake API makes the slice READY → each of its 4 hosts runs the node's
+  actual startup script (worker 0 trains, the others serve) → markers in the bucket → done →
+  the slice is deleted."""
+  bucket = tmp_path / "bucket"
+  processes = []
+
+  def boot(node):
+    for worker in range(len(node.network_endpoints)):
+      host = fake_host.FakeHost(tmp_path / f"host-{worker}", worker=worker, buckets=bucket,
+                                bazel_seconds=0.5)
+      processes.append(host.start(node.metadata["startup-script"]))
+
+  try:
+    with fake_tpu_server.FakeTpuServer(operation_polls=0, creating_polls=0, queued_polls=0,
+                                       on_node_ready=boot) as fake:
+      code, out = run("run", str(EXAMPLE), "--endpoint", fake.address,
+                      "--store-root", str(bucket), "--poll-seconds", "0.2")
+      assert fake.queued == {} and fake.nodes == {}
+      assert fake.rpcs().count("CreateQueuedResource") == 1
+  finally:
+    for process in processes:
+      process.wait(timeout=60)
+  assert code == 0, out
+  assert len(processes) == 4 and all(p.returncode == 0 for p in processes)
+  assert "job resnet50-v4-32: RUNNING: 0/1 hosts succeeded, 1 running" in out
+  assert "job resnet50-v4-32 succeeded (worker 0 of 4 hosts) after 1 attempt(s)" in out
+  log = bucket / "my-trellis-checkpoints/resnet50-v4-32/tpuctl/logs/worker-0.log"
+  assert "--config.distribution.tpu.name=resnet50-v4-32" in log.read_text()
