@@ -186,7 +186,7 @@ def secure(export_root, tmp_path_factory):
   server = ModelServer(ServerOptions(
       export_root, port=0, rest_port=0, poll_seconds=0, bearer_token="s3cret",
       tls_cert=cert, tls_key=key, max_concurrent_requests=1,
-      batching=BatchingOptions(enabled=True, batch_timeout=0.3))).start()
+      batching=BatchingOptions(enabled=True, batch_timeout=0.3, always_wait=True))).start()
   yield server, cert_pem
   server.stop(grace=5)
 

@@ -10,7 +10,8 @@ num_batch_threads) for signatures whose inputs and outputs all have a leading
 batch dimension.
 
 Requests only share a batch when their non-batch dimensions and dtypes agree.
-A request whose deadline passes while queued is answered DEADLINE_EXCEEDED and
+A lone client is not made to wait: while batches hold one request, the next
+runs at once. A request whose deadline passes while queued is answered DEADLINE_EXCEEDED and
 never runs. If a batch fails on its data, each request in it is re-run alone,
 so one bad input does not fail its neighbours.
 """
@@ -49,11 +50,12 @@ class Batcher:
     batch_timeout: seconds the first queued request waits for company.
     num_threads: batches that may run at once.
     on_batch: called with each batch's row count (for metrics).
+    always_wait: wait `batch_timeout` even for a lone client (TF Serving's behaviour).
   """
 
   def __init__(self, run: RunFn, *, max_batch_size: int = 32, batch_timeout: float = 0.001,
                num_threads: int = 1, on_batch: Callable[[int], None] = lambda rows: None,
-               name: str = "batcher"):
+               always_wait: bool = False, name: str = "batcher"):
     if max_batch_size < 1:
       raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
     self._run = run
@@ -63,6 +65,12 @@ class Batcher:
     self._queue: collections.deque[_Task] = collections.deque()
     self._cond = threading.Condition()
     self._closed = False
+    # Waiting for company only pays when requests overlap. While the last batch
+    # held a single request (a lone client), run at once instead of adding
+    # batch_timeout to every call; under load the queue fills while a batch
+    # runs and the full wait applies. (TF Serving always waits.)
+    self._had_company = True
+    self._always_wait = always_wait
     self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
                      for i in range(num_threads)]
     for t in self._threads:
@@ -118,9 +126,10 @@ class Batcher:
           rows += task.rows
           continue
         remaining = flush_at - time.monotonic()
-        if remaining <= 0 or self._closed:
+        if remaining <= 0 or self._closed or not self._had_company:
           break
         self._cond.wait(remaining)
+      self._had_company = self._always_wait or len(batch) > 1
       return batch
 
   def _work(self) -> None:

@@ -102,3 +102,15 @@ def test_submit_after_close_runs_unbatched():
   out = batcher.submit({"x": np.ones((3, 1), np.float32)})
   np.testing.assert_array_equal(out["y"], np.full((3, 1), 2.0))
   assert run.calls == [3]
+
+
+def test_lone_client_does_not_wait_for_the_batch_timeout():
+  run = Recorder()
+  batcher = Batcher(run, max_batch_size=8, batch_timeout=0.5)
+  batcher.submit({"x": np.ones((1, 1), np.float32)})  # first call may wait: load unknown
+  start = time.monotonic()
+  for _ in range(5):
+    batcher.submit({"x": np.ones((1, 1), np.float32)})
+  batcher.close()
+  assert time.monotonic() - start < 0.5  # five calls, none waited the 0.5 s window
+  assert run.calls == [1] * 6

@@ -1,0 +1,236 @@
+"""Server overhead and batching throughput, measured against the same model in-process.
+
+    bazel run //serving:bench                        # table: in-process vs gRPC vs REST, batching off/on
+    bazel run //serving:bench -- --soak_seconds=600  # fixed load, errors and latency per minute
+
+Protocol. A tiny model (`test_models.Affine`: a 3x2 matmul, 1-row requests) is
+exported to a temporary export root and served by a `ModelServer` in this
+process. Load comes from separate client processes (`bench_client.py`, no
+TensorFlow, pre-serialized requests, one channel/connection per thread), so
+client work does not share the server's GIL. Each concurrency level runs
+`--seconds` after a 1 s warm-up. "in-process" calls the loaded signature from
+the same number of Python threads (the best a server could do);
+"in-process batched" calls it with `--max_batch_size` rows per call and counts
+rows/s (the ceiling for server-side batching). Ratios: `p50 overhead` =
+server p50 - in-process p50; `QPS ratio` = server QPS / in-process QPS at the
+same concurrency (with batching: / in-process batched rows/s).
+The machine is shared: run it when nothing else is, and read ratios, not
+absolute numbers.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2
+
+import serving
+from serving import servable as servable_lib
+from serving import test_models
+from serving.inference import BatchingOptions
+from serving.server import ModelServer, ServerOptions
+
+PREDICT = "/tensorflow.serving.PredictionService/Predict"
+
+
+@dataclasses.dataclass
+class Stats:
+  label: str
+  concurrency: int
+  qps: float
+  p50: float
+  p95: float
+  p99: float
+  errors: int = 0
+  samples: tuple = ()
+
+  @classmethod
+  def of(cls, label, concurrency, latencies, seconds, errors=0, samples=()):
+    lat = np.asarray(latencies) * 1e3 if latencies else np.zeros(1)
+    return cls(label, concurrency, len(latencies) / seconds, *np.percentile(lat, [50, 95, 99]),
+               errors, tuple(samples))
+
+
+def in_process(sig, inputs, concurrency: int, seconds: float, rows: int = 1) -> Stats:
+  """The signature called from `concurrency` threads; QPS counts rows."""
+  latencies, lock = [], threading.Lock()
+  for _ in range(20):
+    sig.run(inputs)
+  stop_at = time.monotonic() + seconds
+
+  def worker():
+    mine = []
+    while (start := time.monotonic()) < stop_at:
+      sig.run(inputs)
+      mine.append(time.monotonic() - start)
+    with lock:
+      latencies.extend(mine)
+
+  threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  stats = Stats.of("in-process" if rows == 1 else f"in-process batched ({rows} rows/call)",
+                   concurrency, latencies, seconds)
+  stats.qps *= rows
+  return stats
+
+
+def drive(label: str, target: str, method: str, request: bytes, concurrency: int,
+          seconds: float, processes: int, protocol: str = "grpc") -> Stats:
+  """Load from `processes` client processes with `concurrency` threads in total."""
+  processes = max(1, min(processes, concurrency))
+  repo_root = pathlib.Path(serving.__file__).resolve().parents[1]
+  env = dict(os.environ, PYTHONPATH=str(repo_root))
+  with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+    f.write(request)
+    f.flush()
+    procs = []
+    for i in range(processes):
+      threads = concurrency // processes + (1 if i < concurrency % processes else 0)
+      procs.append(subprocess.Popen(
+          [sys.executable, "-m", "serving.bench_client", f"--protocol={protocol}",
+           f"--target={target}", f"--method={method}", f"--request_file={f.name}",
+           f"--threads={threads}", f"--seconds={seconds}"],
+          stdout=subprocess.PIPE, env=env, cwd=repo_root))
+    results = [json.loads(p.communicate()[0]) for p in procs]
+  latencies = [x for r in results for x in r["latencies"]]
+  return Stats.of(label, concurrency, latencies, seconds, sum(r["errors"] for r in results),
+                  [s for r in results for s in r["error_samples"]][:3])
+
+
+def _table(rows: list[tuple[Stats, Stats]], markdown: bool) -> str:
+  head = ["mode", "conc.", "QPS", "p50 ms", "p95 ms", "p99 ms", "errors", "p50 overhead ms",
+          "QPS ratio"]
+  lines = []
+  for stats, base in rows:
+    overhead = f"{stats.p50 - base.p50:+.2f}" if base.label == "in-process" else ""
+    ratio = f"{stats.qps / base.qps:.2f}" if stats is not base else ""
+    lines.append([stats.label, str(stats.concurrency), f"{stats.qps:.0f}", f"{stats.p50:.2f}",
+                  f"{stats.p95:.2f}", f"{stats.p99:.2f}", str(stats.errors), overhead, ratio])
+  if markdown:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(out + ["| " + " | ".join(line) + " |" for line in lines])
+  widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
+  fmt = lambda line: "  ".join(x.rjust(w) if i else x.ljust(w)  # noqa: E731
+                               for i, (x, w) in enumerate(zip(line, widths, strict=True)))
+  return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines])
+
+
+def _request_bytes(x: np.ndarray) -> tuple[bytes, bytes]:
+  request = predict_pb2.PredictRequest()
+  request.model_spec.name = "affine"
+  request.inputs["x"].CopyFrom(tf.make_tensor_proto(x))
+  rest = json.dumps({"instances": x.tolist()}).encode()
+  return request.SerializeToString(), rest
+
+
+def benchmark(args, root: pathlib.Path) -> None:
+  x = np.ones((1, 3), np.float32)
+  grpc_request, rest_request = _request_bytes(x)
+  servable = servable_lib.load("affine", 1, root / "affine" / "1")
+  sig = servable.signatures["serving_default"]
+  levels = [int(c) for c in args.concurrency.split(",")]
+  base = {c: in_process(sig, {"x": x}, c, args.seconds) for c in levels}
+  batched = in_process(sig, {"x": np.ones((args.max_batch_size, 3), np.float32)}, 1, args.seconds,
+                       rows=args.max_batch_size)
+  rows: list[tuple[Stats, Stats]] = [(base[c], base[c]) for c in levels] + [(batched, batched)]
+  for batching in (False, True):
+    options = ServerOptions(root, port=0, rest_port=0, poll_seconds=0, num_threads=max(levels),
+                            max_concurrent_requests=4 * max(levels), batching=BatchingOptions(
+                                enabled=batching, max_batch_size=args.max_batch_size,
+                                batch_timeout=args.batch_timeout_micros / 1e6,
+                                num_threads=args.num_batch_threads))
+    server = ModelServer(options).start()
+    try:
+      suffix = " +batching" if batching else ""
+      for c in levels:
+        stats = drive(f"gRPC{suffix}", f"localhost:{server.port}", PREDICT, grpc_request, c,
+                      args.seconds, args.client_processes)
+        rows.append((stats, batched if batching and c > 1 else base[c]))
+        print(f"  {stats.label} c={c}: {stats.qps:.0f} QPS, p50 {stats.p50:.2f} ms", flush=True)
+      if args.rest:
+        for c in (levels[0], levels[-1]):
+          stats = drive(f"REST{suffix}", f"localhost:{server.rest_port}",
+                        "/v1/models/affine:predict", rest_request, c, args.seconds,
+                        args.client_processes, protocol="rest")
+          rows.append((stats, batched if batching and c > 1 else base[c]))
+          print(f"  {stats.label} c={c}: {stats.qps:.0f} QPS, p50 {stats.p50:.2f} ms", flush=True)
+    finally:
+      server.stop(grace=5)
+  print()
+  print(_table(rows, args.markdown))
+  errors = [s for s, _ in rows if s.errors]
+  for s in errors:
+    print(f"errors in {s.label} c={s.concurrency}: {s.errors} e.g. {s.samples}")
+
+
+def soak(args, root: pathlib.Path) -> int:
+  """Fixed load for --soak_seconds, reported per window; returns the error count."""
+  grpc_request, _ = _request_bytes(np.ones((1, 3), np.float32))
+  server = ModelServer(ServerOptions(
+      root, port=0, rest_port=0, poll_seconds=1.0, batching=BatchingOptions(
+          enabled=True, max_batch_size=args.max_batch_size,
+          batch_timeout=args.batch_timeout_micros / 1e6))).start()
+  rows, total_errors, elapsed = [], 0, 0.0
+  try:
+    while elapsed < args.soak_seconds:
+      window = min(args.soak_window_seconds, args.soak_seconds - elapsed)
+      stats = drive(f"soak t={elapsed:.0f}s", f"localhost:{server.port}", PREDICT, grpc_request,
+                    args.soak_concurrency, window, args.client_processes)
+      rows.append(stats)
+      total_errors += stats.errors
+      elapsed += window
+      rss_mb = _rss_mb()
+      print(f"  {stats.label}: {stats.qps:.0f} QPS p50 {stats.p50:.2f} ms p99 {stats.p99:.2f} ms "
+            f"errors {stats.errors} server RSS {rss_mb:.0f} MB", flush=True)
+  finally:
+    server.stop(grace=5)
+  print(_table([(s, s) for s in rows], args.markdown))
+  print(f"soak: {args.soak_seconds:.0f} s at concurrency {args.soak_concurrency}, "
+        f"{sum(s.qps * args.soak_window_seconds for s in rows):.0f} requests, {total_errors} errors")
+  return total_errors
+
+
+def _rss_mb() -> float:
+  for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+    if line.startswith("VmRSS:"):
+      return int(line.split()[1]) / 1024
+  return float("nan")
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--concurrency", default="1,4,16,64", help="comma-separated levels")
+  p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per level")
+  p.add_argument("--client_processes", type=int, default=2)
+  p.add_argument("--max_batch_size", type=int, default=32)
+  p.add_argument("--batch_timeout_micros", type=int, default=1000)
+  p.add_argument("--num_batch_threads", type=int, default=1)
+  p.add_argument("--rest", action="store_true", help="also drive the REST front")
+  p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+  p.add_argument("--soak_seconds", type=float, default=0.0, help="> 0: run the soak instead")
+  p.add_argument("--soak_concurrency", type=int, default=8)
+  p.add_argument("--soak_window_seconds", type=float, default=60.0)
+  args = p.parse_args(argv)
+  with tempfile.TemporaryDirectory() as tmp:
+    root = pathlib.Path(tmp)
+    test_models.publish_affine(root, 1)
+    if args.soak_seconds > 0:
+      return 1 if soak(args, root) else 0
+    benchmark(args, root)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -33,6 +33,7 @@ class BatchingOptions:
   max_batch_size: int = 32
   batch_timeout: float = 0.001  # seconds
   num_threads: int = 1
+  always_wait: bool = False  # True: wait batch_timeout even for a lone client, as TF Serving
 
 
 class Inference:
@@ -110,6 +111,7 @@ class Inference:
         batcher = Batcher(sig.run, max_batch_size=self.batching.max_batch_size,
                           batch_timeout=self.batching.batch_timeout,
                           num_threads=self.batching.num_threads, on_batch=histogram.observe,
+                          always_wait=self.batching.always_wait,
                           name=f"batch-{servable.name}-{servable.version}-{sig.name}")
         self._batchers[key] = batcher
       return batcher

@@ -22,7 +22,7 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from serving import errors
+from serving import errors, tensor_proto
 from serving.grpc_errors import handle_errors
 from serving.inference import Inference
 
@@ -46,7 +46,7 @@ def deadline_of(context) -> float | None:
 
 def to_ndarray(name: str, proto) -> np.ndarray:
   try:
-    return tf.make_ndarray(proto)
+    return tensor_proto.to_ndarray(proto)
   except Exception as e:  # a malformed TensorProto is the client's input
     raise errors.invalid_argument(
         f"input {name!r} is not a valid TensorProto ({e}); build it with tf.make_tensor_proto") from e
@@ -94,7 +94,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     response.model_spec.version.value = servable.version
     response.model_spec.signature_name = sig.name
     for key, value in outputs.items():
-      response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
+      response.outputs[key].CopyFrom(tensor_proto.from_ndarray(value))
     return response
 
   @handle_errors

@@ -62,6 +62,9 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
   p.add_argument("--batch_timeout_micros", type=int, default=1000,
                  help="how long the first request of a batch waits for more")
   p.add_argument("--num_batch_threads", type=int, default=1)
+  p.add_argument("--batch_always_wait", action="store_true",
+                 help="wait batch_timeout even when requests do not overlap (TF Serving's way); "
+                      "by default a lone client's requests run at once")
   p.add_argument("--max_request_bytes", type=int, default=16 * 1024 * 1024)
   p.add_argument("--max_concurrent_requests", type=int, default=256)
   p.add_argument("--num_threads", type=int, default=16, help="gRPC handler threads")
@@ -98,7 +101,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
       policy=policy, poll_seconds=args.poll_seconds,
       batching=BatchingOptions(enabled=args.enable_batching, max_batch_size=args.max_batch_size,
                                batch_timeout=args.batch_timeout_micros / 1e6,
-                               num_threads=args.num_batch_threads),
+                               num_threads=args.num_batch_threads,
+                               always_wait=args.batch_always_wait),
       max_request_bytes=args.max_request_bytes,
       max_concurrent_requests=args.max_concurrent_requests, num_threads=args.num_threads,
       bearer_token=token, tls_cert=args.tls_cert, tls_key=args.tls_key)

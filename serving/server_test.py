@@ -83,7 +83,8 @@ def server(export_root, tmp_path_factory):
   # timeout), and the shutdown test has a request in flight for sure.
   proc = ServerProcess(export_root, tmp_path_factory.mktemp("logs") / "server.log",
                        "--num_latest_versions=2", "--enable_batching",
-                       "--batch_timeout_micros=200000", "--max_batch_size=64")
+                       "--batch_timeout_micros=200000", "--max_batch_size=64",
+                       "--batch_always_wait")
   yield proc
   proc.stop()
 
