@@ -147,3 +147,14 @@ def test_dry_run_prints_requests_and_sends_none():
 def test_no_endpoint_under_a_test_refuses_to_reach_google():
   with pytest.raises(RuntimeError, match=r"refusing to contact tpu\.googleapis\.com"):
     client_lib.make_client(None)
+
+
+def test_a_given_endpoint_never_looks_for_google_credentials(monkeypatch):
+  def no_adc(*args, **kwargs):
+    raise AssertionError("google.auth.default() must not be called for a local endpoint")
+
+  monkeypatch.setattr("google.auth.default", no_adc)
+  spec = make_spec()
+  with fake_tpu_server.FakeTpuServer() as fake:
+    api = client_lib.TpuApi(client_lib.make_client(fake.address))
+    assert api.get_node(spec) is None and fake.rpcs() == ["GetNode"]
