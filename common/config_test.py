@@ -100,6 +100,20 @@ def test_missing_file_says_where_it_looked():
     config_lib.load("nope/cfg.py")
 
 
+def test_broken_config_files_name_the_file_and_the_fix(tmp_path):
+  (tmp_path / "syntax.py").write_text("def get_config(:\n")
+  with pytest.raises(config_lib.ConfigError, match=r"syntax.py failed to import: SyntaxError"):
+    config_lib.load(str(tmp_path / "syntax.py"))
+  (tmp_path / "no_fn.py").write_text("CONFIG = 1\n")
+  with pytest.raises(config_lib.ConfigError, match=r"has no get_config\(\) function"):
+    config_lib.load(str(tmp_path / "no_fn.py"))
+  (tmp_path / "returns_dict.py").write_text("def get_config():\n  return {'a': 1}\n")
+  with pytest.raises(config_lib.ConfigError, match="returned dict; it must return an ml_collections"):
+    config_lib.load(str(tmp_path / "returns_dict.py"))
+  with pytest.raises(config_lib.ConfigError, match=r"expects an ml_collections\.ConfigDict, got dict"):
+    config_lib.locked({"a": 1})
+
+
 def test_command_line_overrides_single_fields_with_type_conversion():
   cfg = _parse([
       "train", "--config.optimizer.learning_rate=1", "--config.model.dropout=0.5",
