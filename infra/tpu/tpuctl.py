@@ -82,8 +82,23 @@ def _status(spec, api, store, out) -> int:
     if marker.get("time"):
       details.append(marker["time"])
     lines.append(f"  host {worker}: {marker['state']} ({', '.join(details)})")
+  # Everything that uses TPU quota here, so an idle slice (ours or not) is easy to spot.
+  nodes = api.list_nodes(spec)
+  lines.append(f"TPU nodes in {spec.project}/{spec.zone}: {len(nodes)}")
+  for other in nodes:
+    job_label = other.labels.get("trellis-job")
+    owner = f"tpuctl job {job_label}" if job_label else "not made by tpuctl"
+    lines.append(f"  {other.name.rsplit('/', 1)[-1]}: {other.accelerator_type} "
+                 f"{other.state.name}, {owner}")
   print("\n".join(lines), file=out)
   return 0
+
+
+def _summary(spec, result: job_runner.RunResult) -> str:
+  rows = [("job", spec.name), ("state", result.state), ("run", result.run_id),
+          ("slices used", str(result.attempts)), ("hours", f"{result.hours:.2f}"),
+          ("checkpoints", spec.checkpoint_dir)]
+  return "\n".join(f"{key:<12} {value}" for key, value in rows)
 
 
 def _logs(spec, store, worker, out) -> int:
@@ -125,6 +140,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
       else:
         result = runner.run(spec)
         code = 0 if result.state == job_runner.SUCCEEDED else 1
+        if not args.dry_run:
+          print(_summary(spec, result), file=out)
       if args.dry_run:
         log("startup-script in the node's metadata (each host runs it at boot):")
         print(startup_script.render(spec, run_id=DRY_RUN_ID, attempt=1), file=out, end="")

@@ -113,6 +113,8 @@ def test_create_status_logs_delete(tmp_path):
     assert "queued resource: ACTIVE" in out and "node: READY" in out
     assert "job: RUNNING: 1/4 hosts succeeded, 1 running, 0 failed" in out
     assert "host 1: SUCCEEDED (attempt 1, exit 0, 2026-01-01T00:00:00Z)" in out
+    assert ("TPU nodes in my-trellis-project/us-central2-b: 1\n"
+            "  resnet50-v4-32: v4-32 READY, tpuctl job resnet50-v4-32") in out
 
     code, out = run("logs", job, "--worker", "1", *endpoint, *common)
     assert code == 0 and "epoch 1/90 on host 1" in out and "host 0" not in out
@@ -121,6 +123,7 @@ def test_create_status_logs_delete(tmp_path):
     assert code == 0 and fake.nodes == {} and fake.queued == {}
     code, out = run("status", job, *endpoint, *common)
     assert "queued resource: none" in out and "node: none" in out
+    assert "TPU nodes in my-trellis-project/us-central2-b: 0" in out
 
 
 def test_an_endpoint_that_does_not_answer_is_a_clear_error(capsys):
@@ -156,5 +159,6 @@ def test_run_end_to_end_with_the_startup_script_running_on_every_host(tmp_path):
   assert len(processes) == 4 and all(p.returncode == 0 for p in processes)
   assert "job resnet50-v4-32: RUNNING: 0/1 hosts succeeded, 1 running" in out
   assert "job resnet50-v4-32 succeeded (worker 0 of 4 hosts) after 1 attempt(s)" in out
+  assert "state        SUCCEEDED\n" in out and "slices used  1\n" in out  # the summary
   log = bucket / "my-trellis-checkpoints/resnet50-v4-32/tpuctl/logs/worker-0.log"
   assert "--config.distribution.tpu.name=resnet50-v4-32" in log.read_text()
