@@ -63,6 +63,10 @@ def resolve(path: str | os.PathLike) -> pathlib.Path:
     return path / str(found[-1])
   if (path / "saved_model.pb").is_file():
     return path  # a bare SavedModel directory, not in the versioned layout
+  models = sorted(p.name for p in path.iterdir() if p.is_dir() and list_versions(p))
+  if models:
+    raise ExportLayoutError(f"{path} is an export root holding the models {', '.join(models)}; "
+                            f"pass one of them, e.g. {path / models[0]}")
   raise ExportLayoutError(
       f"{path} is neither a version directory (with saved_model.pb) nor a model directory with "
       "integer version subdirectories; pass <export_root>/<model_name> or "

@@ -64,6 +64,8 @@ def test_resolve_model_dir_to_newest_and_errors(tmp_path):
   assert versions.resolve(model_dir / "1") == model_dir / "1"
   with pytest.raises(versions.ExportLayoutError, match="does not exist"):
     versions.resolve(tmp_path / "nope")
+  with pytest.raises(versions.ExportLayoutError, match="export root holding the models m; pass"):
+    versions.resolve(tmp_path)
   (tmp_path / "empty").mkdir()
   with pytest.raises(versions.ExportLayoutError, match="neither a version directory"):
     versions.resolve(tmp_path / "empty")
