@@ -1,0 +1,165 @@
+"""ETTh1/ETTh2 under the standard protocol: every model and baseline, every horizon, beside the papers.
+
+    bazel run //sequences/timeseries:bench                 # full: 2 datasets × 4 horizons × 8 models
+    bazel run //sequences/timeseries:bench -- --quick      # H=96, fewer models and epochs (minutes)
+    bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Linear,PatchTST
+
+Protocol (Informer/Autoformer/DLinear/PatchTST `Dataset_ETT_hour`): train rows [0, 8640), validation
+[8640 - L, 11520), test [11520 - L, 14400); z-scores from the training rows; all 7 channels in and
+out; MSE and MAE over the standardised test set. We score *every* test window (2785 at L=336,
+H=96); the reference code drops the last incomplete batch of 32 (`drop_last=True`), i.e. up to 31
+windows at the end of the test period, which moves figures in the third decimal.
+
+Published figures: PatchTST/64 (L=512) and DLinear (L=336) from the PatchTST paper (Nie et al.,
+ICLR 2023, Table 3); Informer from the Informer paper's multivariate table (Zhou et al., AAAI 2021).
+Training times are wall-clock on this machine's shared 2-core CPU (other jobs run beside it).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+import time
+
+from absl import app, flags, logging
+
+_QUICK = flags.DEFINE_bool("quick", False, "H=96 only, Linear/DLinear/PatchTST + baselines, "
+                           "fewer epochs: a few minutes instead of an hour.")
+_DATASETS = flags.DEFINE_list("datasets", ["ETTh1", "ETTh2"], "ETT files to run.")
+_HORIZONS = flags.DEFINE_list("horizons", None, "Horizons (default 96,192,336,720; --quick: 96).")
+_MODELS = flags.DEFINE_list("models", None, "Models (default: all; --quick: a subset).")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Where runs write (default: a temporary dir).")
+_MARKDOWN = flags.DEFINE_string("markdown", None, "Also write the table as Markdown to this file.")
+flags.DEFINE_string("data_dir", None, "Datasets root (default: $TRELLIS_DATA_DIR or ../shared/data).")
+
+# (MSE, MAE) at horizons 96/192/336/720.
+PUBLISHED = {
+    "PatchTST/64": {
+        "ETTh1": {96: (0.370, 0.400), 192: (0.413, 0.429), 336: (0.422, 0.440), 720: (0.447, 0.468)},
+        "ETTh2": {96: (0.274, 0.336), 192: (0.341, 0.382), 336: (0.329, 0.384), 720: (0.379, 0.422)},
+    },
+    "DLinear": {
+        "ETTh1": {96: (0.375, 0.399), 192: (0.405, 0.416), 336: (0.439, 0.443), 720: (0.472, 0.490)},
+        "ETTh2": {96: (0.289, 0.353), 192: (0.383, 0.418), 336: (0.448, 0.465), 720: (0.605, 0.551)},
+    },
+    "Informer": {
+        "ETTh1": {96: (0.865, 0.713), 192: (1.008, 0.792), 336: (1.107, 0.809), 720: (1.181, 0.865)},
+        "ETTh2": {96: (3.755, 1.525), 192: (5.602, 1.931), 336: (4.721, 1.835), 720: (3.647, 1.625)},
+    },
+}
+
+# Per-run training settings on top of configs/default.py (lookback 336 unless said otherwise);
+# a key that is not a model name says which model it runs with "model".
+# Linear models converge in a few epochs at a high rate that halves every epoch (DLinear's recipe);
+# the neural models get a lower rate and a slower decay, and few epochs to fit a shared CPU.
+SETTINGS = {
+    "LastValue": {},
+    "SeasonalNaive": {},
+    "Linear": {},
+    "Linear-L512": {"model": "Linear", "lookback": 512},  # PatchTST/64's look-back
+    "DLinear": {},
+    "GRU": {"learning_rate": 2e-3, "lr_decay": 0.7, "batch_size": 64, "epochs": 4,
+            "early_stopping_patience": 2, "arch.num_layers": 1},
+    "LSTM": {"learning_rate": 2e-3, "lr_decay": 0.7, "batch_size": 64, "epochs": 4,
+             "early_stopping_patience": 2, "arch.num_layers": 1},
+    "DilatedCNN": {"learning_rate": 1e-3, "lr_decay": 0.7, "batch_size": 64, "epochs": 4,
+                   "early_stopping_patience": 2, "arch.hidden": 32, "arch.num_layers": 8},
+    "PatchTST": {"learning_rate": 1e-3, "lr_decay": 0.8, "batch_size": 64, "epochs": 4,
+                 "early_stopping_patience": 2, "arch.dropout": 0.2},
+}
+QUICK_MODELS = ("LastValue", "SeasonalNaive", "Linear", "DLinear", "PatchTST")
+QUICK_EPOCHS = {"Linear": 6, "DLinear": 6, "PatchTST": 2}
+
+
+def bench_config(run_name: str, dataset: str, horizon: int, quick: bool):
+  """configs/default.py with the run's settings, the dataset and the horizon."""
+  from sequences.timeseries.configs import default
+
+  config = default.get_config()
+  config.model = run_name
+  config.data.name = dataset
+  config.horizon = horizon
+  for key, value in SETTINGS[run_name].items():
+    node = config
+    *parents, leaf = key.split(".")
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  if quick and run_name in QUICK_EPOCHS:
+    config.epochs = QUICK_EPOCHS[run_name]
+  return config
+
+
+def run(datasets, horizons, models, workdir: pathlib.Path, data_dir, quick: bool) -> list[dict]:
+  """Trains and scores every (dataset, horizon, model); returns one row per run."""
+  from sequences.timeseries import loaders, train
+
+  rows = []
+  for dataset in datasets:
+    series = loaders.load_ett(data_dir, dataset)
+    for horizon in horizons:
+      for model in models:
+        config = bench_config(model, dataset, horizon, quick)
+        start = time.time()
+        result = train.train_and_evaluate(config, workdir / f"{dataset}_{horizon}_{model}",
+                                          series=series, verbose=0)
+        rows.append({"dataset": dataset, "horizon": horizon, "model": model,
+                     "mse": result.test["model"]["mse"], "mae": result.test["model"]["mae"],
+                     "epochs": result.epochs_run, "train_s": result.train_seconds,
+                     "total_s": time.time() - start})
+        print(_row_text(rows[-1], rows), flush=True)
+  return rows
+
+
+def _published(dataset, horizon, name):
+  return PUBLISHED[name][dataset].get(horizon, (float("nan"), float("nan")))
+
+
+def _naive_mse(row, rows):
+  for r in rows:
+    if (r["dataset"], r["horizon"], r["model"]) == (row["dataset"], row["horizon"], "SeasonalNaive"):
+      return r["mse"]
+  return float("nan")
+
+
+HEADER = ("| data | H | model | MSE | MAE | MSE / PatchTST/64 | MSE / seasonal naive | "
+          "PatchTST/64 | DLinear | Informer | epochs | train s |")
+
+
+def _row_text(row, rows) -> str:
+  d, h = row["dataset"], row["horizon"]
+  p, dl, inf = (_published(d, h, n) for n in ("PatchTST/64", "DLinear", "Informer"))
+  return (f"| {d} | {h} | {row['model']} | {row['mse']:.3f} | {row['mae']:.3f} | "
+          f"{row['mse'] / p[0]:.3f} | {row['mse'] / _naive_mse(row, rows):.3f} | "
+          f"{p[0]:.3f}/{p[1]:.3f} | {dl[0]:.3f}/{dl[1]:.3f} | {inf[0]:.3f}/{inf[1]:.3f} | "
+          f"{row['epochs']} | {row['train_s']:.0f} |")
+
+
+def _separator() -> str:
+  return "|" + "|".join("---" for _ in range(HEADER.count("|") - 1)) + "|"
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)  # per-epoch checkpoint logs would drown the table
+  quick = _QUICK.value
+  horizons = [int(h) for h in (_HORIZONS.value or (["96"] if quick else ["96", "192", "336", "720"]))]
+  models = _MODELS.value or (QUICK_MODELS if quick else list(SETTINGS))
+  unknown = [m for m in models if m not in SETTINGS]
+  if unknown:
+    raise app.UsageError(f"unknown models {unknown}; choose from {', '.join(SETTINGS)}")
+  workdir = pathlib.Path(_WORKDIR.value or tempfile.mkdtemp(prefix="ts_bench_"))
+  print(f"ETT standard protocol, lookback 336, {'quick' if quick else 'full'} run; workdir {workdir}")
+  print(HEADER)
+  print(_separator(), flush=True)
+  rows = run(_DATASETS.value, horizons, models, workdir, flags.FLAGS.data_dir, quick)
+  print("\nSummary (sorted by dataset, horizon, MSE):")
+  rows_sorted = sorted(rows, key=lambda r: (r["dataset"], r["horizon"], r["mse"]))
+  text = HEADER + "\n" + _separator() + "\n" + "\n".join(_row_text(r, rows) for r in rows_sorted)
+  print(text)
+  if _MARKDOWN.value:
+    pathlib.Path(_MARKDOWN.value).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+  app.run(main)
