@@ -76,7 +76,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     self._dispatch("POST")
 
   def _dispatch(self, method: str) -> None:
-    body_length = int(self.headers.get("Content-Length") or 0)
+    try:
+      body_length = int(self.headers.get("Content-Length") or 0)
+    except ValueError:
+      self.close_connection = True
+      self._send_json(400, {"error": "Content-Length is not a number"})
+      return
     if self.path == "/metrics" and method == "GET":
       data, content_type = self.server.metrics.exposition()
       self.send_response(200)
