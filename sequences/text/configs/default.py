@@ -1,0 +1,65 @@
+"""Default text classifier: a CNN over WordPiece ids on the AG News hash split.
+
+    bazel run //sequences/text:train -- --workdir=/tmp/trellis/text_cnn
+
+Data: ../shared/data/ag_news holds only AG News's official 7,600-row *test* file, so this trains on
+a repeatable 0.8/0.1/0.1 hash split of those rows (key = the text) — not the official protocol.
+Measured on the 2-core shared CPU: see sequences/text/README.md for accuracy/macro-F1 of every model
+(the bench's 5-fold cross-validation is the headline number) and training time.
+
+Variants import this and change a few fields (`configs/shopworld.py`, `configs/tpu.py`); single
+fields change on the command line: `--config.model=BiGRU --config.epochs=6`.
+"""
+
+import ml_collections
+
+from common import config as config_lib
+from common.distribute import config as distribute_config
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  # A class in models.py: Linear | FastText | CNN | BiGRU | Transformer.
+  config.model = "CNN"
+
+  config.data = ml_collections.ConfigDict()
+  # ag_news | polarity | csv | jsonl | shopworld (loaders.load).
+  config.data.source = "ag_news"
+  # csv/jsonl: the file; shopworld: the world directory; polarity: "pos_file,neg_file".
+  config.data.path = ""
+  # Hash-split fractions (train, validation, test); a pure function of each record's key.
+  config.data.train_fraction = 0.8
+  config.data.validation_fraction = 0.1
+
+  config.tokenizer = ml_collections.ConfigDict()
+  # Target WordPiece vocabulary size (learned from the training split only).
+  config.tokenizer.vocab_size = 8000
+  # Word pieces per text; longer texts are truncated (AG News averages ~56 pieces).
+  config.tokenizer.sequence_length = 64
+  # Inputs longer than this many bytes are rejected by the exported model (not truncated).
+  config.tokenizer.max_input_bytes = 65536
+
+  # The models' typed boundary: models.ModelConfig (vocab/classes/length come from the data).
+  config.model_config = ml_collections.ConfigDict()
+  config.model_config.embed_dim = 64
+  config.model_config.hidden_dim = 64
+  config.model_config.num_layers = 2
+  config.model_config.num_heads = 4
+  # Hashed bigram buckets (FastText, Linear). 2^15 keeps FastText's table at 2M parameters.
+  config.model_config.ngram_buckets = 32768
+  config.model_config.dropout = 0.1
+
+  config.batch_size = 64
+  config.epochs = 4
+  config.learning_rate = 1e-3
+  # Stop after this many epochs without validation-loss improvement (0 = never stop early).
+  config.early_stopping_patience = 2
+  config.seed = 0
+
+  config.export = ml_collections.ConfigDict()
+  # <export_root>/<model_name>/<version>/ ; empty export_root = <workdir>/exports.
+  config.export.export_root = ""
+  config.export.model_name = "text_classifier"
+
+  config.distribution = distribute_config.get_config()
+  return config_lib.locked(config)

@@ -1,0 +1,96 @@
+"""Classification metrics beside the majority baseline, per class; and the `evaluate` binary.
+
+Every figure is reported next to the majority-class baseline (DESIGN.md, idea 3) and per class
+(idea 6: an average hides the topic the model confuses).
+
+    # Evaluate a published export on the hash test split of its data, from raw strings:
+    bazel run //sequences/text:evaluate -- --export_dir=/tmp/trellis/exports/text_cnn/1 \
+        --config=sequences/text/configs/default.py
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from common.metrics import classification, slices
+
+
+def majority_baseline(train_labels: np.ndarray, num_classes: int) -> int:
+  """The most frequent training class (ties -> the lowest id): the non-learned baseline."""
+  return int(np.argmax(np.bincount(np.asarray(train_labels), minlength=num_classes)))
+
+
+def scores(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> dict[str, float]:
+  """{"accuracy", "macro_f1"} of integer predictions."""
+  return {"accuracy": classification.accuracy(labels, predicted),
+          "macro_f1": classification.macro_f1(labels, predicted, num_classes)}
+
+
+def evaluate(labels: np.ndarray, probabilities: np.ndarray, train_labels: np.ndarray,
+             class_names: Sequence[str]) -> dict:
+  """Model and majority-baseline metrics, overall and per class.
+
+  Args:
+    labels: true class ids `[n]`.
+    probabilities: model class probabilities (or logits) `[n, num_classes]`.
+    train_labels: training labels, for the majority baseline.
+    class_names: names for the per-class table.
+
+  Returns:
+    {"model": {...}, "baseline": {...}, "per_class": {name: {"f1", "baseline_f1", "support"}},
+     "confusion": [[...]]}.
+  """
+  num_classes = len(class_names)
+  predicted = np.argmax(probabilities, axis=-1)
+  majority = np.full_like(labels, majority_baseline(train_labels, num_classes))
+  model_prf = classification.precision_recall_f1(labels, predicted, num_classes)
+  base_prf = classification.precision_recall_f1(labels, majority, num_classes)
+  per_class = {name: {"f1": float(model_prf["f1"][i]), "recall": float(model_prf["recall"][i]),
+                      "baseline_f1": float(base_prf["f1"][i]),
+                      "support": int(model_prf["support"][i])}
+               for i, name in enumerate(class_names)}
+  return {
+      "model": scores(labels, predicted, num_classes),
+      "baseline": scores(labels, majority, num_classes),
+      "per_class": per_class,
+      "confusion": classification.confusion_matrix(labels, predicted, num_classes).tolist(),
+  }
+
+
+def format_report(result: dict, title: str) -> str:
+  """The overall line and the per-class table as text."""
+  overall = {"overall": {**{f"model_{k}": v for k, v in result["model"].items()},
+                         **{f"baseline_{k}": v for k, v in result["baseline"].items()}}}
+  lines = [slices.format_table(overall, title=title, key_header="",
+                               ratios=[("model_accuracy", "baseline_accuracy")])]
+  lines.append(slices.format_table(result["per_class"], key_header="class",
+                                   columns=["support", "recall", "f1", "baseline_f1"]))
+  return "\n\n".join(lines)
+
+
+def plot_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[str],
+                   path: str | os.PathLike) -> pathlib.Path:
+  """Draws the confusion matrix (rows = true class) as a PNG."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  matrix = np.asarray(confusion)
+  fig, ax = plt.subplots(figsize=(1.2 * len(class_names) + 2, 1.2 * len(class_names) + 1.5))
+  ax.imshow(matrix, cmap="Blues")
+  ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+  ax.set_yticks(range(len(class_names)), class_names)
+  ax.set_xlabel("predicted")
+  ax.set_ylabel("true")
+  for (i, j), value in np.ndenumerate(matrix):
+    ax.text(j, i, str(value), ha="center", va="center",
+            color="white" if value > matrix.max() / 2 else "black")
+  fig.tight_layout()
+  path = pathlib.Path(path)
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path

@@ -1,0 +1,166 @@
+"""Training a text classifier: vocabulary, tokenizer, model, fit, evaluation — in plain sight.
+
+    result = train.train_and_evaluate(config, workdir, data_dir)
+
+1. load the dataset (`loaders.load`) and hash-split it by record key (`input_pipeline.hash_split`);
+2. learn a WordPiece vocabulary from the training split only (`tokenizer.learn_vocabulary`);
+3. tokenise each split once with the `Tokenizer` layer that the export will contain;
+4. build `getattr(models, config.model)` under the configured `tf.distribute` strategy and fit it
+   with `common.training.fit` (checkpoints, backup/restore, TensorBoard, CSV log, early stopping);
+5. evaluate on the test split beside the majority baseline, per class, and draw the confusion
+   matrix into the workdir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from common import config as config_lib
+from common.distribute import strategy as strategy_lib
+from common.training import fit as fit_lib
+from common.training import seeds
+from sequences.text import evaluate as evaluate_lib
+from sequences.text import input_pipeline, loaders, models
+from sequences.text import tokenizer as tokenizer_lib
+
+
+@dataclasses.dataclass
+class TrainResult:
+  """What a training run produced (the export step needs model, tokenizer and class names)."""
+  model: models.TextClassifier
+  tokenizer: tokenizer_lib.Tokenizer
+  data: loaders.TextDataset
+  parts: dict[str, loaders.TextDataset]
+  evaluation: dict
+  train_seconds: float
+  examples_per_second: float
+
+
+def create_tokenizer(config, train_texts, workdir: str | os.PathLike) -> tokenizer_lib.Tokenizer:
+  """Learns the vocabulary from `train_texts` into `<workdir>/vocab.txt`; returns the layer."""
+  vocab_path = pathlib.Path(workdir) / "vocab.txt"
+  start = time.perf_counter()
+  vocab = tokenizer_lib.learn_vocabulary(train_texts, vocab_path, config.tokenizer.vocab_size)
+  logging.info("vocabulary: %d word pieces from %d training texts in %.1f s", len(vocab),
+               len(train_texts), time.perf_counter() - start)
+  return tokenizer_lib.Tokenizer(str(vocab_path), config.tokenizer.sequence_length,
+                                 config.tokenizer.max_input_bytes)
+
+
+def model_config(config, vocab_size: int, num_classes: int) -> models.ModelConfig:
+  """The typed model boundary: `config.model_config` plus what the data decides."""
+  base = config_lib.to_dataclass(config.model_config, models.ModelConfig, path="model_config")
+  return dataclasses.replace(base, vocab_size=vocab_size, num_classes=num_classes,
+                             sequence_length=config.tokenizer.sequence_length)
+
+
+def create_model(name: str, cfg: models.ModelConfig) -> models.TextClassifier:
+  """`models.<name>(cfg)`; an unknown name is an error listing the choices."""
+  if name not in models.MODEL_NAMES:
+    raise ValueError(f"config.model={name!r} is not a text model; choose one of "
+                     f"{', '.join(models.MODEL_NAMES)}")
+  return getattr(models, name)(cfg)
+
+
+def compile_model(model: tf.keras.Model, learning_rate: float, distribution) -> None:
+  model.compile(
+      optimizer=tf.keras.optimizers.Adam(learning_rate),
+      loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+      metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+      steps_per_execution=strategy_lib.steps_per_execution(distribution))
+
+
+def fit_classifier(config, model_name: str, cfg: models.ModelConfig,
+                   train: tuple[np.ndarray, np.ndarray],
+                   validation: tuple[np.ndarray, np.ndarray] | None,
+                   workdir: str | os.PathLike, *, learning_rate: float | None = None,
+                   verbose: int | str = "auto") -> tuple[models.TextClassifier, float]:
+  """Builds and fits `model_name` on tokenised (ids, labels); returns (model, seconds)."""
+  seeds.set_all(config.seed)
+  strategy = strategy_lib.create(config.distribution)
+  with strategy.scope():
+    model = create_model(model_name, cfg)
+    compile_model(model, learning_rate or config.learning_rate, config.distribution)
+  ids, labels = train
+  train_ds = strategy_lib.distribute(
+      strategy,
+      lambda ctx: input_pipeline.classification_dataset(ids, labels, config.batch_size,
+                                                        training=True, seed=config.seed,
+                                                        input_context=ctx),
+      config.batch_size)
+  validation_ds = None
+  patience = None
+  if validation is not None and len(validation[0]):
+    validation_ds = input_pipeline.classification_dataset(*validation, config.batch_size,
+                                                          training=False)
+    patience = config.early_stopping_patience or None
+  start = time.perf_counter()
+  fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=str(workdir),
+              validation_data=validation_ds, early_stopping_patience=patience,
+              steps_per_epoch=-(-len(ids) // config.batch_size), verbose=verbose)
+  return model, time.perf_counter() - start
+
+
+def predict_probabilities(model: tf.keras.Model, ids: np.ndarray,
+                          batch_size: int = 256) -> np.ndarray:
+  logits = model.predict(ids, batch_size=batch_size, verbose=0)
+  return tf.nn.softmax(tf.cast(logits, tf.float32)).numpy()
+
+
+def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None = None,
+                       data: loaders.TextDataset | None = None) -> TrainResult:
+  """Trains `config.model` on `config.data` and evaluates it on the hash test split.
+
+  Args:
+    config: a resolved config (configs/default.py).
+    workdir: vocabulary, checkpoints, logs, metrics.json and confusion.png go here.
+    data_dir: the real-data directory (for data.source=ag_news).
+    data: an already loaded dataset (overrides config.data.source), e.g. in tests.
+
+  Returns:
+    A `TrainResult`; `result.evaluation` holds test metrics beside the majority baseline.
+  """
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  if data is None:
+    data = loaders.load(config.data.source, data_dir, config.data.path)
+  fractions = (config.data.train_fraction, config.data.validation_fraction,
+               1.0 - config.data.train_fraction - config.data.validation_fraction)
+  parts = input_pipeline.hash_split(data, fractions)
+  logging.info("%s: %s (hash split of record keys, fractions %s)", data.name,
+               {k: len(v.texts) for k, v in parts.items()}, fractions)
+  tokenizer = create_tokenizer(config, parts["train"].texts, workdir)
+  ids = {name: input_pipeline.tokenize(tokenizer, part.texts) for name, part in parts.items()}
+  cfg = model_config(config, tokenizer.vocab_size, data.num_classes)
+  validation = (ids["validation"], parts["validation"].labels) if "validation" in parts else None
+  model, seconds = fit_classifier(config, config.model, cfg, (ids["train"], parts["train"].labels),
+                                  validation, workdir)
+  eval_name = "test" if "test" in parts else "validation"
+  evaluation = evaluate_lib.evaluate(
+      parts[eval_name].labels, predict_probabilities(model, ids[eval_name]),
+      parts["train"].labels, data.class_names)
+  evaluation["split"] = eval_name
+  print(evaluate_lib.format_report(
+      evaluation, f"{config.model} on {data.name}, hash-split {eval_name} "
+      f"({len(parts[eval_name].texts)} texts), beside the majority baseline"))
+  (workdir / "metrics.json").write_text(json.dumps(evaluation, indent=2))
+  evaluate_lib.plot_confusion(evaluation["confusion"], data.class_names, workdir / "confusion.png")
+  epochs_run = _epochs_run(workdir)
+  return TrainResult(model, tokenizer, data, parts, evaluation, seconds,
+                     epochs_run * len(ids["train"]) / max(seconds, 1e-9))
+
+
+def _epochs_run(workdir: pathlib.Path) -> int:
+  """Epochs in the CSV log (early stopping may end before config.epochs)."""
+  log = workdir / "train_log.csv"
+  if not log.is_file():
+    return 1
+  return max(1, len(log.read_text().strip().splitlines()) - 1)
