@@ -110,6 +110,9 @@ class JobRunner:
     """Runs `spec` until it succeeds, fails, or its budget or restarts run out."""
     start = self.clock.time()
     deadline = start + spec.budget.max_hours * 3600
+    if not self.api.dry_run:
+      # Fail before paying for a slice if the markers cannot be read (no gcloud, no access).
+      self.store.list(status_store.status_dir(spec.checkpoint_dir))
     run_id, attempt = self.create_or_adopt(spec)
 
     def finish(state: str, message: str) -> RunResult:
@@ -198,8 +201,13 @@ class JobRunner:
     last = None
     while True:
       # Markers first: a job that finished just before a preemption has finished.
-      status = status_store.read_job_status(self.store, spec.checkpoint_dir,
-                                            spec.reporting_hosts, run_id)
+      try:
+        status = status_store.read_job_status(self.store, spec.checkpoint_dir,
+                                              spec.reporting_hosts, run_id)
+      except status_store.StoreError as e:
+        # Storage hiccups must not end a day-long run; the slice state is still checked.
+        self.log(f"cannot read the job's markers this time ({e}); trying again next poll")
+        status = status_store.JobStatus("UNKNOWN", {})
       summary = status.summary(spec.reporting_hosts)
       if summary != last:
         self.log(f"job {spec.name}: {summary}")

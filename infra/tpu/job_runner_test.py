@@ -279,3 +279,33 @@ def test_a_queued_request_that_fails_is_deleted_and_explained(world):
     runner.run(spec)
   assert fake.queued == {} and fake.nodes == {}
   assert fake.rpcs()[-2:] == ["DeleteQueuedResource", "GetOperation"]
+
+
+class FlakyStore(status_store.LocalDirStore):
+  """A bucket mirror whose `list` fails on the calls numbered in `failures` (1-based)."""
+
+  def __init__(self, root, failures):
+    super().__init__(root)
+    self.failures, self.calls = set(failures), 0
+
+  def list(self, prefix):
+    self.calls += 1
+    if self.calls in self.failures:
+      raise status_store.StoreError("cannot list: 503 Service Unavailable")
+    return super().list(prefix)
+
+
+def test_an_unreadable_bucket_stops_the_run_before_a_slice_is_created(world, tmp_path):
+  w = world()
+  w.runner.store = FlakyStore(tmp_path / "bucket", failures={1})
+  with pytest.raises(status_store.StoreError):
+    w.runner.run(w.spec)
+  assert w.fake.requests == []
+
+
+def test_a_storage_hiccup_during_the_run_is_retried(world, tmp_path):
+  w = world()
+  w.runner.store = w.hosts.store = FlakyStore(tmp_path / "bucket", failures={3, 4})
+  result = w.runner.run(w.spec)
+  assert result.state == job_runner.SUCCEEDED
+  assert sum("trying again next poll" in line for line in w.lines) == 2
