@@ -122,6 +122,7 @@ def main(argv):
       "rank": rank(),
       "replicas": strategy_lib.num_replicas(strategy),
       "final_loss": final_loss,
+      "first_epoch_loss": float(history.history["loss"][0]) if history.history.get("loss") else None,
       "last_epoch_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
       "steps_run": counter.steps * strategy_lib.steps_per_execution(cfg),
       "weights": [np.concatenate([np.asarray(v).ravel() for v in model.get_weights()]).tolist()],
