@@ -29,12 +29,15 @@ CATEGORY_WORDS = {
     "toys": ("puzzle doll blocks robot kite plush train marbles puppet dinosaur",
              "educational colorful wooden interactive kids"),
 }
-SHARED = ("new classic premium deluxe essential everyday compact set pack edition value best "
-          "quality gift favorite original").split()
-BRANDS = ("acme northwind contoso fabrikam globex initech umbrella hooli vandelay wayne stark "
-          "tyrell").split()
-NOISE = ("the and with for of in by this that our your great perfect ideal every day home "
-         "style design made easy simple").split()
+SHARED = (
+    "new", "classic", "premium", "deluxe", "essential", "everyday", "compact", "set", "pack",
+    "edition", "value", "best", "quality", "gift", "favorite", "original")
+BRANDS = (
+    "acme", "northwind", "contoso", "fabrikam", "globex", "initech", "umbrella", "hooli",
+    "vandelay", "wayne", "stark", "tyrell")
+NOISE = (
+    "the", "and", "with", "for", "of", "in", "by", "this", "that", "our", "your", "great",
+    "perfect", "ideal", "every", "day", "home", "style", "design", "made", "easy", "simple")
 
 
 def vocabulary(name: str) -> tuple[list[str], list[str]]:
@@ -64,7 +67,7 @@ def description(rng: np.random.Generator, name: str, others: list[str]) -> str:
   """12-30 words: category words (~12%), shared, noise and other categories' words."""
   nouns, adjectives = vocabulary(name)
   other_nouns, _ = vocabulary(others[rng.integers(len(others))])
-  pools = (nouns + adjectives, SHARED, NOISE, other_nouns)
+  pools = (nouns + adjectives, list(SHARED), list(NOISE), other_nouns)
   choice = rng.choice(len(pools), size=int(rng.integers(12, 31)), p=(0.12, 0.3, 0.5, 0.08))
   words = [pools[k][rng.integers(len(pools[k]))] for k in choice]
   return (" ".join(words).capitalize()) + "."

@@ -45,7 +45,7 @@ def test_items_csv_matches_memory_and_image_folder(written):
   assert columns["category"] == [w.categories[c] for c in w.items.category]
   assert all(float(p) > 0 for p in columns["price"])
   assert all((out / p).is_file() for p in columns["image_path"])
-  paths, labels, names = image_folder.list_images(out / "images")
+  paths, _, names = image_folder.list_images(out / "images")
   assert names == sorted(w.categories) and len(paths) == len(w.items)
   assert (out / "labels.txt").read_text().split() == w.categories
 
@@ -94,7 +94,7 @@ def test_demand_and_users_and_truth_files(written):
 
 def test_refuses_to_overwrite_unless_asked(written):
   w, out = written
-  with pytest.raises(FileExistsError, match="already holds a world.*overwrite=True"):
+  with pytest.raises(FileExistsError, match=r"already holds a world.*overwrite=True"):
     w.write(out)
   (out / "images" / "stale").mkdir()
   w.write(out, overwrite=True)
