@@ -53,8 +53,8 @@ PUBLISHED = {
 # Linear models converge in a few epochs at a high rate that halves every epoch (DLinear's recipe);
 # the neural models get a lower rate and a slower decay, and few epochs to fit a shared CPU.
 SETTINGS = {
-    "LastValue": {},
     "SeasonalNaive": {},
+    "LastValue": {},
     "Linear": {},
     "Linear-L512": {"model": "Linear", "lookback": 512},  # PatchTST/64's look-back
     "DLinear": {},
@@ -67,7 +67,7 @@ SETTINGS = {
     "PatchTST": {"learning_rate": 1e-3, "lr_decay": 0.8, "batch_size": 64, "epochs": 4,
                  "early_stopping_patience": 2, "arch.dropout": 0.2},
 }
-QUICK_MODELS = ("LastValue", "SeasonalNaive", "Linear", "DLinear", "PatchTST")
+QUICK_MODELS = ("SeasonalNaive", "LastValue", "Linear", "DLinear", "PatchTST")
 QUICK_EPOCHS = {"Linear": 6, "DLinear": 6, "PatchTST": 2}
 
 
