@@ -79,8 +79,8 @@ CIFAR10_BATCH_MD5 = {
 SOURCES = ("shopworld", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "tfrecord")
 
 
-class ChecksumError(ValueError):
-  """A dataset file does not have its published checksum."""
+# One error type for every checksum failure (sha256 ones come from common.data.download).
+ChecksumError = download.ChecksumError
 
 
 @dataclasses.dataclass
@@ -312,11 +312,16 @@ def shopworld(world_dir, fractions=(0.8, 0.1, 0.1)) -> Splits:
     raise ValueError(f"{items} has columns {header} but no {sorted(missing)}; is it a shop world?")
   columns = csv_reader.read_columns(items, header)
   item_ids, categories, paths = (columns[k] for k in ("item_id", "category", "image_path"))
-  class_names = sorted(set(categories))
+  labels_txt = world_dir / "labels.txt"  # label order as the world's TFRecord uses it
+  class_names = (labels_txt.read_text().split("\n")[:-1] if labels_txt.is_file()
+                 else sorted(set(categories)))
+  unknown = sorted(set(categories) - set(class_names))
+  if unknown:
+    raise ValueError(f"{items} has categories {unknown} that {labels_txt} does not list")
   labels = [class_names.index(c) for c in categories]
   encoded = [(world_dir / p).read_bytes() for p in paths]
   fingerprint = "shopworld:" + hashlib.sha256(items.read_bytes()).hexdigest()[:16]
-  return from_arrays([f"item-{i}" for i in item_ids], encoded, labels, class_names, fractions,
+  return from_arrays(item_ids, encoded, labels, class_names, fractions,
                      fingerprint)
 
 

@@ -167,7 +167,8 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
   else:
     raise ValueError(f"data.normalization={cfg.data.normalization!r}: use 'dataset' or 'imagenet'")
   info = {"class_names": data.class_names, "mean": mean, "std": std,
-          "data_fingerprint": data.fingerprint, "model": cfg.model, "image_size": size}
+          "data_fingerprint": data.fingerprint, "model": cfg.model, "image_size": size,
+          "crop_fraction": cfg.data.eval_crop_fraction}
   with tf.io.gfile.GFile(os.path.join(workdir, MODEL_INFO), "w") as f:
     json.dump(info, f, indent=2)
 

@@ -1,6 +1,6 @@
 """ResNet-20 on the shop world's item images (10 categories, 32x32): the demo model.
 
-    bazel run //common/shopworld:write -- --dir=/tmp/trellis/world   # or any written world
+    bazel run //common/shopworld:generate -- --out_dir=/tmp/trellis/world --size=small
     bazel run //vision:train -- --workdir=/tmp/trellis/vision \
         --config.data.world_dir=/tmp/trellis/world
 

@@ -1,0 +1,130 @@
+"""Evaluates a trained vision run beside the majority-class baseline, per class.
+
+    bazel run //vision:evaluate -- --workdir=/tmp/trellis/vision [--split=test]
+
+prints accuracy and macro precision/recall/F1 for the model and for the baseline that
+always answers the training set's most frequent class, a per-class table (precision,
+recall, F1, support: the slices an average hides) and the confusion matrix, and
+writes them to `<workdir>/eval_<split>/`: `metrics.json`, `confusion.txt` and
+`confusion.png` (rows = true class, columns = predicted, row-normalised colours with
+counts in the cells).
+"""
+
+import json
+import os
+
+import numpy as np
+from absl import app, flags
+
+from common.data import data_dir as data_dir_lib
+from common.metrics import classification, slices
+from vision import datasets, train
+
+
+def compute_metrics(labels, predicted, num_classes: int, majority_class: int) -> dict:
+  """Model and majority-baseline metrics, per-class precision/recall/F1, confusion matrix."""
+  baseline = np.full_like(labels, majority_class)
+  model_prf = classification.precision_recall_f1(labels, predicted, num_classes)
+  base_prf = classification.precision_recall_f1(labels, baseline, num_classes)
+  return {
+      "examples": len(labels),
+      "model": {"accuracy": classification.accuracy(labels, predicted),
+                **{k: model_prf[k] for k in ("macro_precision", "macro_recall", "macro_f1")}},
+      "majority_baseline": {"accuracy": classification.accuracy(labels, baseline),
+                            **{k: base_prf[k] for k in ("macro_precision", "macro_recall",
+                                                        "macro_f1")}},
+      "per_class": {k: model_prf[k].tolist() for k in ("precision", "recall", "f1", "support")},
+      "confusion_matrix": classification.confusion_matrix(labels, predicted, num_classes).tolist(),
+  }
+
+
+def format_report(metrics: dict, class_names) -> str:
+  overall = {"model": metrics["model"], "majority baseline": metrics["majority_baseline"]}
+  per_class = metrics["per_class"]
+  rows = {name: {"precision": per_class["precision"][i], "recall": per_class["recall"][i],
+                 "f1": per_class["f1"][i], "support": per_class["support"][i]}
+          for i, name in enumerate(class_names)}
+  return "\n\n".join([
+      slices.format_table(overall, title=f"{metrics['examples']} examples", key_header=""),
+      slices.format_table(rows, title="per class", key_header="class"),
+      "confusion matrix (rows: true, columns: predicted)\n"
+      + confusion_text(np.asarray(metrics["confusion_matrix"]), class_names)])
+
+
+def confusion_text(matrix: np.ndarray, class_names) -> str:
+  names = [str(n)[:12] for n in class_names]
+  width = max(max(len(n) for n in names), len(str(int(matrix.max(initial=0)))))
+  lines = [" " * width + "  " + " ".join(n.rjust(width) for n in names)]
+  for name, row in zip(names, matrix, strict=True):
+    lines.append(name.rjust(width) + "  " + " ".join(str(int(v)).rjust(width) for v in row))
+  return "\n".join(lines)
+
+
+def plot_confusion(matrix: np.ndarray, class_names, path: str, title: str) -> None:
+  import matplotlib
+
+  matplotlib.use("Agg")  # no display on servers
+  import matplotlib.pyplot as plt
+
+  n = len(class_names)
+  rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+  fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+  ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+  ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+  ax.set_yticks(range(n), class_names)
+  ax.set_xlabel("predicted")
+  ax.set_ylabel("true")
+  ax.set_title(title)
+  if n <= 30:  # counts stay readable up to about 30 classes
+    for i in range(n):
+      for j in range(n):
+        ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7,
+                color="white" if rates[i, j] > 0.5 else "black")
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+
+
+def evaluate(workdir: str, split: str = "test", data_dir: str | None = None) -> dict:
+  """Evaluates the run in `workdir` on `split`; writes and returns the metrics."""
+  if split not in ("train", "validation", "test"):
+    raise ValueError(f"split={split!r}: use train, validation or test")
+  cfg, info, model = train.load_run(workdir)
+  data = datasets.load(cfg.data, data_dir)
+  if data.fingerprint != info["data_fingerprint"]:
+    print(f"warning: the data ({data.fingerprint}) differs from what the run trained on "
+          f"({info['data_fingerprint']})")
+  labels, predicted, _ = train.predict_labels(model, getattr(data, split), cfg,
+                                              info["image_size"])
+  metrics = compute_metrics(labels, predicted, data.num_classes, data.majority_class)
+  metrics["split"] = split
+  metrics["majority_class"] = data.class_names[data.majority_class]
+  out = os.path.join(workdir, f"eval_{split}")
+  os.makedirs(out, exist_ok=True)
+  report = format_report(metrics, data.class_names)
+  with open(os.path.join(out, "metrics.json"), "w") as f:
+    json.dump(metrics, f, indent=2)
+  with open(os.path.join(out, "confusion.txt"), "w") as f:
+    f.write(report + "\n")
+  plot_confusion(np.asarray(metrics["confusion_matrix"]), data.class_names,
+                 os.path.join(out, "confusion.png"),
+                 f"{cfg.model} on {cfg.data.source} ({split}): "
+                 f"accuracy {metrics['model']['accuracy']:.3f}")
+  print(report)
+  print(f"wrote {out}/metrics.json, confusion.txt, confusion.png")
+  return metrics
+
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "a finished //vision:train run directory")
+_SPLIT = flags.DEFINE_enum("split", "test", ["train", "validation", "test"], "split to evaluate")
+
+
+def main(argv):
+  del argv
+  evaluate(_WORKDIR.value, _SPLIT.value, flags.FLAGS.data_dir)
+
+
+if __name__ == "__main__":
+  data_dir_lib.define_flag()
+  flags.mark_flags_as_required(["workdir"])
+  app.run(main)

@@ -1,0 +1,36 @@
+"""Evaluation metrics beside the majority baseline, worked out by hand, and the confusion outputs."""
+
+import numpy as np
+import pytest
+
+from vision import evaluate
+
+
+def test_metrics_by_hand_with_the_majority_baseline():
+  labels = np.array([0, 0, 0, 1, 1, 2])
+  predicted = np.array([0, 0, 1, 1, 1, 0])
+  m = evaluate.compute_metrics(labels, predicted, num_classes=3, majority_class=0)
+  # correct: 0,0,1,1 → 4/6. Baseline always says 0 → 3/6.
+  assert m["model"]["accuracy"] == pytest.approx(4 / 6)
+  assert m["majority_baseline"]["accuracy"] == pytest.approx(0.5)
+  # class 0: precision 2/3 (predicted 0 three times, two right), recall 2/3.
+  # class 1: precision 2/3, recall 1. class 2: never predicted → 0, 0.
+  assert m["per_class"]["precision"] == pytest.approx([2 / 3, 2 / 3, 0])
+  assert m["per_class"]["recall"] == pytest.approx([2 / 3, 1, 0])
+  assert m["confusion_matrix"] == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
+
+
+def test_report_and_png(tmp_path):
+  labels = np.array([0, 1, 1, 2])
+  m = evaluate.compute_metrics(labels, np.array([0, 1, 2, 2]), 3, majority_class=1)
+  report = evaluate.format_report(m, ["cat", "dog", "bird"])
+  assert "majority baseline" in report and "per class" in report
+  assert report.splitlines()[-1].split() == ["bird", "0", "0", "1"]
+  path = tmp_path / "confusion.png"
+  evaluate.plot_confusion(np.asarray(m["confusion_matrix"]), ["cat", "dog", "bird"], str(path), "t")
+  assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_split_is_explained():
+  with pytest.raises(ValueError, match="use train, validation or test"):
+    evaluate.evaluate("/nonexistent", split="dev")

@@ -1,0 +1,111 @@
+"""Exports a trained vision run as a SavedModel that takes raw encoded image bytes.
+
+    bazel run //vision:export -- --workdir=/tmp/trellis/vision --export_root=/tmp/trellis/exports
+
+publishes `<export_root>/<model_name>/<version>/` (TF Serving layout, via
+`common.export.publish`) with two signatures, both on a 1-D batch of encoded JPEG/PNG
+bytes of any size (input name `image_bytes`):
+
+* `classify` → `class_ids` int64 [B], `class_names` string [B], `probabilities` float32 [B, C]
+  (also `serving_default`);
+* `embed` → `embedding` float32 [B, D], the L2-normalised pooled features (D = 64 for the
+  CIFAR family, 512/2048 for ResNet-18/34 and 50/101), for similarity search and recsys.
+
+Decoding, resizing and normalisation are in the graph (`vision.preprocessing` + the
+model's first layer), so a client sends file bytes and nothing else. Bad bytes fail
+the request with an INVALID_ARGUMENT error naming the problem (see preprocessing.py).
+The weights are loaded into a float32 copy of the network whatever precision trained
+it: bfloat16 on a CPU server would only add rounding.
+"""
+
+import json
+import os
+import tempfile
+
+import tensorflow as tf
+from absl import app, flags
+
+from common.export import publish
+from vision import models, preprocessing, train
+
+IMAGE_BYTES = tf.TensorSpec([None], tf.string, name="image_bytes")
+
+
+class ImageClassifier(tf.Module):
+  """The exported module: a ResNet behind a bytes-in decoder."""
+
+  def __init__(self, model: tf.keras.Model, class_names, *, crop_fraction: float = 1.0,
+               max_pixels: int = preprocessing.DEFAULT_MAX_PIXELS):
+    super().__init__(name="image_classifier")
+    self.model = model
+    self.encoder = models.embedding_model(model)
+    self.image_size = int(model.input.shape[1])
+    self.crop_fraction = float(crop_fraction)
+    self.max_pixels = int(max_pixels)
+    self.class_names = tf.constant(list(class_names), tf.string)
+
+  def _images(self, image_bytes):
+    return preprocessing.decode_batch(image_bytes, self.image_size, self.crop_fraction,
+                                      self.max_pixels)
+
+  @tf.function(input_signature=[IMAGE_BYTES])
+  def classify(self, image_bytes):
+    probabilities = tf.nn.softmax(self.model(self._images(image_bytes), training=False))
+    class_ids = tf.argmax(probabilities, axis=-1)
+    return {"class_ids": class_ids, "class_names": tf.gather(self.class_names, class_ids),
+            "probabilities": probabilities}
+
+  @tf.function(input_signature=[IMAGE_BYTES])
+  def embed(self, image_bytes):
+    features = tf.cast(self.encoder(self._images(image_bytes), training=False), tf.float32)
+    return {"embedding": tf.math.l2_normalize(features, axis=-1)}
+
+
+def export(workdir: str, export_root: str, model_name: str | None = None) -> str:
+  """Publishes the run in `workdir` under `export_root`; returns the version directory."""
+  cfg, info, model = train.load_run(workdir)
+  module = ImageClassifier(model, info["class_names"], crop_fraction=cfg.data.eval_crop_fraction,
+                           max_pixels=cfg.data.max_pixels)
+  summary_path = os.path.join(workdir, "summary.json")
+  summary = {}
+  if os.path.exists(summary_path):
+    with open(summary_path) as f:
+      summary = json.load(f)
+  with tempfile.TemporaryDirectory() as tmp:
+    labels = os.path.join(tmp, "labels.txt")
+    with open(labels, "w") as f:
+      f.write("\n".join(info["class_names"]) + "\n")
+    info_path = os.path.join(tmp, train.MODEL_INFO)
+    with open(info_path, "w") as f:
+      json.dump(info, f, indent=2)
+    path = publish.export_saved_model(
+        module, {"classify": module.classify, "embed": module.embed},
+        export_root=export_root, model_name=model_name or cfg.export.model_name, domain="vision",
+        config=cfg,
+        metrics={"test_accuracy": summary.get("test_accuracy")} if summary else None,
+        baseline_metrics=({"test_accuracy": summary.get("majority_baseline_accuracy"),
+                           "baseline": f"majority class ({summary.get('majority_class')})"}
+                          if summary else None),
+        data_fingerprint=info["data_fingerprint"],
+        assets={"labels.txt": labels, train.MODEL_INFO: info_path},
+        default_signature="classify",
+        extra_metadata={"model": info["model"], "image_size": info["image_size"],
+                        "embedding_dim": int(module.encoder.output.shape[-1]),
+                        "input": "1-D batch of encoded JPEG/PNG bytes, any size"})
+  print(f"exported {path}")
+  return str(path)
+
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "a finished //vision:train run directory")
+_EXPORT_ROOT = flags.DEFINE_string("export_root", None, "the directory the model server watches")
+_MODEL_NAME = flags.DEFINE_string("model_name", None, "default: the config's export.model_name")
+
+
+def main(argv):
+  del argv
+  export(_WORKDIR.value, _EXPORT_ROOT.value, _MODEL_NAME.value)
+
+
+if __name__ == "__main__":
+  flags.mark_flags_as_required(["workdir", "export_root"])
+  app.run(main)
