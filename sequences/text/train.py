@@ -31,6 +31,9 @@ from sequences.text import evaluate as evaluate_lib
 from sequences.text import input_pipeline, loaders, models
 from sequences.text import tokenizer as tokenizer_lib
 
+# The trained (best-epoch) weights; checkpoints/ holds every epoch's.
+FINAL_WEIGHTS = "final/weights"
+
 
 @dataclasses.dataclass
 class TrainResult:
@@ -152,6 +155,10 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None 
       evaluation, f"{config.model} on {data.name}, hash-split {eval_name} "
       f"({len(parts[eval_name].texts)} texts), beside the majority baseline"))
   (workdir / "metrics.json").write_text(json.dumps(evaluation, indent=2))
+  # What `export.py --workdir` needs to rebuild the model without the data.
+  (workdir / "classes.txt").write_text("".join(f"{name}\n" for name in data.class_names))
+  (workdir / "data_fingerprint.txt").write_text(data.fingerprint)
+  model.save_weights(str(workdir / FINAL_WEIGHTS))
   evaluate_lib.plot_confusion(evaluation["confusion"], data.class_names, workdir / "confusion.png")
   epochs_run = _epochs_run(workdir)
   return TrainResult(model, tokenizer, data, parts, evaluation, seconds,

@@ -20,7 +20,8 @@ def get_config():
   config.model_config.embed_dim = 32
   config.model_config.ngram_buckets = 4096
   config.batch_size = 32
-  config.epochs = 8
-  config.learning_rate = 5e-3
+  config.early_stopping_patience = 3
+  config.epochs = 15
+  config.learning_rate = 2e-2
   config.export.model_name = "text_shop_category"
   return config

@@ -1,0 +1,79 @@
+"""The public text encoder (`//sequences/text:encoder`): raw strings -> L2-normalised vectors.
+
+recsys uses it as the item tower's text tower: it is a Keras layer that takes the raw title or
+description and is trained end to end with the retrieval model, so the exported recommender keeps
+tokenisation in its graph, like every other export here.
+
+    from sequences.text import encoder as text_encoder
+    tower = text_encoder.TextEncoder.from_texts(item_texts, workdir, output_dim=64)
+    vectors = tower(tf.constant(["acme wireless headphones", ...]))   # [batch, 64], unit norm
+
+It is built from this package's pieces: `tokenizer.Tokenizer` (WordPiece, case folding, packing,
+input checks) and the `features` of a `models` class (FastText by default: cheap and strong on
+short product text), followed by a linear projection to `output_dim`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from collections.abc import Iterable
+
+import tensorflow as tf
+
+from sequences.text import models
+from sequences.text import tokenizer as tokenizer_lib
+
+
+class TextEncoder(tf.keras.layers.Layer):
+  """Raw strings `[batch]` -> `[batch, output_dim]` float32 vectors (unit L2 norm by default).
+
+  Args:
+    vocab_path: a vocabulary from `tokenizer.learn_vocabulary` (becomes a SavedModel asset).
+    output_dim: width of the output vector.
+    model: which `models` class computes the features: FastText | CNN | BiGRU | Transformer.
+    sequence_length: word pieces read per text.
+    model_config: overrides for `models.ModelConfig` fields (e.g. {"embed_dim": 32}).
+    normalize: L2-normalise the output (dot product = cosine similarity).
+    max_input_bytes: hard cap on one input's byte length (longer input is an error).
+  """
+
+  def __init__(self, vocab_path: str, output_dim: int = 64, model: str = "FastText",
+               sequence_length: int = 32, model_config: dict | None = None,
+               normalize: bool = True,
+               max_input_bytes: int = tokenizer_lib.DEFAULT_MAX_INPUT_BYTES, **kwargs):
+    super().__init__(**kwargs)
+    if model not in models.MODEL_NAMES or model == "Linear":
+      raise ValueError(f"model={model!r}: the text encoder needs a model with learned features, "
+                       "one of FastText, CNN, BiGRU, Transformer")
+    self.tokenizer = tokenizer_lib.Tokenizer(vocab_path, sequence_length, max_input_bytes)
+    cfg = dataclasses.replace(models.ModelConfig(**(model_config or {})),
+                              vocab_size=self.tokenizer.vocab_size, num_classes=output_dim,
+                              sequence_length=sequence_length)
+    self.backbone = getattr(models, model)(cfg)
+    self.projection = tf.keras.layers.Dense(output_dim, dtype="float32", name="projection")
+    self.normalize = normalize
+    self._config = {"vocab_path": str(vocab_path), "output_dim": output_dim, "model": model,
+                    "sequence_length": sequence_length, "model_config": model_config,
+                    "normalize": normalize, "max_input_bytes": max_input_bytes}
+
+  @classmethod
+  def from_texts(cls, texts: Iterable[str], workdir: str | os.PathLike, vocab_size: int = 4000,
+                 **kwargs) -> TextEncoder:
+    """Learns a vocabulary from `texts` into `<workdir>/text_vocab.txt` and builds the encoder.
+
+    Pass only training texts (e.g. the catalogue's items; they are not labels, so learning the
+    vocabulary from every item is not a leak in retrieval).
+    """
+    path = pathlib.Path(workdir) / "text_vocab.txt"
+    tokenizer_lib.learn_vocabulary(texts, path, vocab_size)
+    return cls(str(path), **kwargs)
+
+  def call(self, texts, training=False):
+    features = self.backbone.features(self.tokenizer(texts), training=training)
+    vectors = self.projection(tf.cast(features, tf.float32))
+    return tf.math.l2_normalize(vectors, axis=-1) if self.normalize else vectors
+
+  def get_config(self):
+    return {**super().get_config(), **self._config}

@@ -1,0 +1,133 @@
+"""The raw-string SavedModel: `classify` and `embed`, published through `common.export`.
+
+Signatures (inputs are what a client has: a batch of UTF-8 strings):
+
+    classify(text: string[batch]) -> {"label": string[batch], "label_id": int64[batch],
+                                      "probabilities": float32[batch, num_classes]}
+    embed(text: string[batch])    -> {"embedding": float32[batch, dim]}   # L2-normalised
+    serving_default = classify
+
+Tokenisation (tensorflow-text) happens inside the graph, so the export needs `import
+tensorflow_text` before loading; `custom_ops=["tensorflow_text"]` records that in
+`assets.extra/metadata.json`, and `common.export.publish.load` and the server honour it. The
+vocabulary and labels.txt are assets. Bad inputs (empty, non-UTF-8, over `max_input_bytes`) fail
+the request with INVALID_ARGUMENT and a message naming the problem (see tokenizer.check_texts).
+
+    # Re-export a finished training run (train.py wrote config.json, vocab.txt, classes.txt,
+    # metrics.json and final/weights into its workdir):
+    bazel run //sequences/text:export -- --workdir=/tmp/trellis/text_cnn \
+        --export_root=/tmp/trellis/exports
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+from collections.abc import Sequence
+
+import tensorflow as tf
+from absl import app, flags
+
+from common import config as config_lib
+from common.export import publish
+from sequences.text import models, train
+from sequences.text import tokenizer as tokenizer_lib
+
+TEXT_SPEC = tf.TensorSpec([None], tf.string, name="text")
+
+
+class TextClassifierModule(tf.Module):
+  """Tokenizer + classifier + class names, with the two serving functions."""
+
+  def __init__(self, tokenizer: tokenizer_lib.Tokenizer, model: models.TextClassifier,
+               class_names: Sequence[str]):
+    super().__init__(name="text_classifier")
+    self.tokenizer = tokenizer
+    self.model = model
+    self.class_names = tf.constant(list(class_names))
+
+  @tf.function(input_signature=[TEXT_SPEC])
+  def classify(self, text):
+    logits = tf.cast(self.model(self.tokenizer(text), training=False), tf.float32)
+    probabilities = tf.nn.softmax(logits, axis=-1)
+    label_id = tf.argmax(probabilities, axis=-1)
+    return {"label": tf.gather(self.class_names, label_id), "label_id": label_id,
+            "probabilities": probabilities}
+
+  @tf.function(input_signature=[TEXT_SPEC])
+  def embed(self, text):
+    features = tf.cast(self.model.features(self.tokenizer(text), training=False), tf.float32)
+    return {"embedding": tf.math.l2_normalize(features, axis=-1)}
+
+
+def export(tokenizer: tokenizer_lib.Tokenizer, model: models.TextClassifier,
+           class_names: Sequence[str], *, export_root: str | os.PathLike, model_name: str,
+           config=None, metrics: dict | None = None, baseline_metrics: dict | None = None,
+           data_fingerprint: str | None = None) -> pathlib.Path:
+  """Publishes the next version of `model_name` under `export_root`; returns its directory."""
+  module = TextClassifierModule(tokenizer, model, class_names)
+  with tempfile.TemporaryDirectory() as tmp:
+    labels = pathlib.Path(tmp) / "labels.txt"
+    labels.write_text("".join(f"{name}\n" for name in class_names), encoding="utf-8")
+    return publish.export_saved_model(
+        module,
+        signatures={"classify": module.classify.get_concrete_function(),
+                    "embed": module.embed.get_concrete_function()},
+        export_root=export_root, model_name=model_name, domain="sequences",
+        config=config, metrics=metrics, baseline_metrics=baseline_metrics,
+        data_fingerprint=data_fingerprint, assets={"labels.txt": str(labels)},
+        custom_ops=["tensorflow_text"], default_signature="classify",
+        extra_metadata={"task": "text_classification", "class_names": list(class_names),
+                        "sequence_length": tokenizer.sequence_length,
+                        "max_input_bytes": tokenizer.max_input_bytes,
+                        "over_long_policy": "truncated to sequence_length word pieces; "
+                                            "rejected over max_input_bytes bytes"})
+
+
+def export_result(result, config, export_root: str | os.PathLike) -> pathlib.Path:
+  """Exports a `train.TrainResult` with its test metrics beside the baseline's."""
+  return export(result.tokenizer, result.model, result.data.class_names,
+                export_root=export_root, model_name=config.export.model_name, config=config,
+                metrics=result.evaluation["model"], baseline_metrics=result.evaluation["baseline"],
+                data_fingerprint=result.data.fingerprint)
+
+
+def export_workdir(workdir: str | os.PathLike, export_root: str | os.PathLike,
+                   model_name: str | None = None) -> pathlib.Path:
+  """Rebuilds the model of a finished `train.py` run from its workdir and exports it."""
+  workdir = pathlib.Path(workdir)
+  config = config_lib.read_saved(workdir)
+  weights = workdir / train.FINAL_WEIGHTS
+  if not pathlib.Path(f"{weights}.index").is_file():
+    raise FileNotFoundError(f"{weights}.index does not exist: {workdir} is not a finished "
+                            "training run; run `bazel run //sequences/text:train -- "
+                            f"--workdir={workdir}` first")
+  class_names = (workdir / "classes.txt").read_text(encoding="utf-8").splitlines()
+  tokenizer = tokenizer_lib.Tokenizer(str(workdir / "vocab.txt"),
+                                      config.tokenizer.sequence_length,
+                                      config.tokenizer.max_input_bytes)
+  model = train.create_model(config.model, train.model_config(config, tokenizer.vocab_size,
+                                                              len(class_names)))
+  model(tf.zeros([1, tokenizer.sequence_length], tf.int32))  # create the variables
+  model.load_weights(str(weights)).expect_partial()
+  evaluation = json.loads((workdir / "metrics.json").read_text())
+  return export(tokenizer, model, class_names, export_root=export_root,
+                model_name=model_name or config.export.model_name, config=config,
+                metrics=evaluation["model"], baseline_metrics=evaluation["baseline"],
+                data_fingerprint=(workdir / "data_fingerprint.txt").read_text())
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  path = export_workdir(flags.FLAGS.workdir, flags.FLAGS.export_root, flags.FLAGS.model_name)
+  print(f"exported {path}")
+
+
+if __name__ == "__main__":
+  flags.DEFINE_string("workdir", None, "a finished training run's workdir", required=True)
+  flags.DEFINE_string("export_root", None, "where to publish", required=True)
+  flags.DEFINE_string("model_name", None, "default: the run's config.export.model_name")
+  app.run(main)

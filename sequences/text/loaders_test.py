@@ -1,0 +1,90 @@
+"""Loaders: native formats, checksums, and errors that name file:line."""
+
+import json
+import os
+import pathlib
+import shutil
+
+import pytest
+
+from common.data import download
+from common.shopworld import world as shopworld
+from sequences.text import loaders
+
+AG_NEWS = pathlib.Path(os.environ.get("TRELLIS_DATA_DIR", "/nonexistent")) / "ag_news"
+
+
+@pytest.mark.skipif(not (AG_NEWS / "test.csv").is_file(),
+                    reason="AG News not found under $TRELLIS_DATA_DIR/ag_news")
+def test_ag_news_test_split_matches_provenance():
+  data = loaders.ag_news(AG_NEWS.parent)
+  assert len(data.texts) == 7600 and data.class_names == ["World", "Sports", "Business",
+                                                          "Sci/Tech"]
+  assert (data.labels == 0).sum() == 1900  # 1,900 per class, as readme.txt says
+  assert data.texts[0].startswith("Fears for T N pension after talks ")
+  assert data.fingerprint == loaders.AG_NEWS_SHA256["test.csv"]
+
+
+@pytest.mark.skipif(not (AG_NEWS / "test.csv").is_file(),
+                    reason="AG News not found under $TRELLIS_DATA_DIR/ag_news")
+def test_ag_news_modified_copy_fails_the_checksum(tmp_path):
+  (tmp_path / "ag_news").mkdir()
+  shutil.copy(AG_NEWS / "classes.txt", tmp_path / "ag_news")
+  text = (AG_NEWS / "test.csv").read_text().replace("smog-fighting", "smogfighting")
+  (tmp_path / "ag_news" / "test.csv").write_text(text)
+  with pytest.raises(download.ChecksumError):
+    loaders.ag_news(tmp_path)
+
+
+def test_ag_news_missing_says_where_to_put_it(tmp_path):
+  with pytest.raises(FileNotFoundError, match=r"ag_news/test\.csv"):
+    loaders.ag_news(tmp_path)
+
+
+def test_polarity_files(tmp_path):
+  (tmp_path / "pos").write_text("a moving film\n\nsharp and funny\n")
+  (tmp_path / "neg").write_bytes("dull , lifeless\nna\xefve plot\n".encode("cp1252"))
+  with pytest.raises(ValueError, match="encoding='cp1252'"):
+    loaders.polarity(tmp_path / "pos", tmp_path / "neg")
+  data = loaders.polarity(tmp_path / "pos", tmp_path / "neg", encoding="cp1252")
+  assert data.texts == ["dull , lifeless", "naïve plot", "a moving film", "sharp and funny"]
+  assert data.labels.tolist() == [0, 0, 1, 1] and data.class_names == ["neg", "pos"]
+
+
+def test_generic_csv_and_jsonl(tmp_path):
+  (tmp_path / "d.csv").write_text('label,text\nspam,"win, now"\nham,see you\n')
+  data = loaders.csv_file(tmp_path / "d.csv")
+  assert data.texts == ["win, now", "see you"] and data.class_names == ["ham", "spam"]
+  assert data.labels.tolist() == [1, 0]
+  rows = [{"text": "hello", "label": 1, "id": "a"}, {"text": "bye", "label": 0, "id": "b"}]
+  (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+  data = loaders.jsonl_file(tmp_path / "d.jsonl")
+  assert data.keys == ["a", "b"] and data.labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("a.csv", "text,label\n,x\n", r"a.csv:2: empty text"),
+    ("b.csv", "words,label\nhi,x\n", r"lacks \['text'\]"),
+    ("c.csv", "text,label\nhi,x,extra\n", r"c.csv:2: expected 2 fields"),
+    ("d.jsonl", '{"text": "hi", "label": 1}\n{"text": "hi"\n', r"d.jsonl:2: not valid JSON"),
+    ("e.jsonl", '{"txt": "hi", "label": 1}\n', r"e.jsonl:1: expected an object"),
+])
+def test_bad_files_name_file_and_line(tmp_path, name, content, message):
+  (tmp_path / name).write_text(content)
+  reader = loaders.csv_file if name.endswith(".csv") else loaders.jsonl_file
+  with pytest.raises(ValueError, match=message):
+    reader(tmp_path / name)
+
+
+def test_shopworld_items(tmp_path):
+  world = shopworld.generate(seed=0, size="tiny")
+  world.write(tmp_path)
+  data = loaders.load("shopworld", path=str(tmp_path))
+  assert len(data.texts) == len(world.items.item_id)
+  assert data.class_names == sorted(world.categories)
+  assert data.keys[0] == "item_00000"
+
+
+def test_unknown_source():
+  with pytest.raises(ValueError, match="not one of ag_news, polarity"):
+    loaders.load("imdb")
