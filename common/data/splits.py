@@ -13,8 +13,10 @@ a `tf.data` pipeline or a SavedModel.
 """
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+if TYPE_CHECKING:
+  import tensorflow as tf
 
 SPLITS = ("train", "validation", "test")
 # Fine enough that fractions like 0.8/0.1/0.1 or 0.95/0.05 are met to 0.01%.
@@ -214,8 +216,8 @@ def split_of(key, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> str:
   raise AssertionError("unreachable: the last boundary is NUM_BUCKETS")
 
 
-def tf_split_mask(keys: tf.Tensor, split: str,
-                  fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> tf.Tensor:
+def tf_split_mask(keys: "tf.Tensor", split: str,
+                  fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> "tf.Tensor":
   """In-graph `split_of`: a bool tensor, True where `keys` belong to `split`.
 
   Use it in `dataset.filter(lambda ex: splits.tf_split_mask(ex["user_id"], "train"))`.
@@ -228,6 +230,9 @@ def tf_split_mask(keys: tf.Tensor, split: str,
   Returns:
     A bool tensor shaped like `keys`.
   """
+  # Imported here so that `split_of` (data tools, other processes) does not pay for TensorFlow.
+  import tensorflow as tf
+
   if split not in SPLITS:
     raise ValueError(f"split={split!r} is not one of {SPLITS}")
   bounds = _boundaries(fractions)

@@ -29,7 +29,7 @@ import shutil
 import numpy as np
 from tqdm import tqdm
 
-from common.data import csv_reader, tfrecord
+from common.data import csv_reader
 from common.shopworld import catalog, demand, images, interactions, text, users
 
 START_DATE = datetime.date(2022, 1, 1)
@@ -131,6 +131,10 @@ class World:
       (out / "images" / name).mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(len(items)), desc="images", disable=not progress, leave=False):
       (out / items.image_path(i, cats)).write_bytes(items.image_png[i])
+    # Imported here: generating a world needs no TensorFlow, only writing its TFRecord does, and
+    # the tests and tools that only generate start several seconds faster without it.
+    from common.data import tfrecord
+
     tfrecord.write_image_examples(out / "images.tfrecord",
                                   zip(items.image_png, items.category.tolist(), strict=True))
     (out / "labels.txt").write_text("".join(f"{name}\n" for name in cats))
