@@ -14,12 +14,12 @@ GetModelMetadata), as JSON has no float32. Results print as JSON.
 import argparse
 import base64
 import json
-import pathlib
 import sys
 
 import numpy as np
 
 from serving import client as client_lib
+from serving import server_main
 from serving.errors import ServingError
 
 
@@ -39,7 +39,7 @@ def _jsonable(array: np.ndarray):
 
 def _read_input(text: str):
   if text.startswith("@"):
-    text = pathlib.Path(text[1:]).read_text()
+    text = server_main.user_path(text[1:]).read_text()
   try:
     return json.loads(text)
   except json.JSONDecodeError as e:
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   if args.command != "health" and not args.model:
     parser.error(f"{args.command} needs --model")
-  token = pathlib.Path(args.token_file).read_text().strip() if args.token_file else None
+  token = server_main.user_path(args.token_file).read_text().strip() if args.token_file else None
   try:
     if args.rest:
       rest = client_lib.RestClient(args.rest_url, token=token, timeout=args.timeout)

@@ -26,6 +26,15 @@ from serving.server import ModelServer, ServerOptions
 from serving.version_watcher import VersionPolicy
 
 
+def user_path(path: str) -> pathlib.Path:
+  """A path as the user typed it: under `bazel run` the process runs in the runfiles
+  tree, so relative paths are taken from the directory the command was run in."""
+  p = pathlib.Path(path).expanduser()
+  if not p.is_absolute() and (cwd := os.environ.get("BUILD_WORKING_DIRECTORY")):
+    return pathlib.Path(cwd) / p
+  return p
+
+
 def _pins(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
   pins = {}
   for value in values:
@@ -81,13 +90,13 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
   if not args.export_root:
     raise SystemExit("error: --export_root is required (or set TRELLIS_EXPORT_ROOT); it is the "
                      "directory `bazel run //<domain>:export` published to")
-  root = pathlib.Path(args.export_root)
+  root = user_path(args.export_root)
   if not root.is_dir():
     raise SystemExit(f"error: --export_root {root} is not a directory; export a model first "
                      "(e.g. `bazel run //vision:export`) or fix the path")
   token = None
   if args.bearer_token_file:
-    token = pathlib.Path(args.bearer_token_file).read_text().strip()
+    token = user_path(args.bearer_token_file).read_text().strip()
     if not token:
       raise SystemExit(f"error: --bearer_token_file {args.bearer_token_file} is empty")
   try:
@@ -105,7 +114,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
                                always_wait=args.batch_always_wait),
       max_request_bytes=args.max_request_bytes,
       max_concurrent_requests=args.max_concurrent_requests, num_threads=args.num_threads,
-      bearer_token=token, tls_cert=args.tls_cert, tls_key=args.tls_key)
+      bearer_token=token, tls_cert=args.tls_cert and user_path(args.tls_cert),
+      tls_key=args.tls_key and user_path(args.tls_key))
 
 
 def main(argv: Sequence[str] | None = None, *, default_export_root: str | None = None,
