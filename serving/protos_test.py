@@ -26,7 +26,7 @@ def test_recommendation_service_contract():
   service = pb.DESCRIPTOR.services_by_name["RecommendationService"]
   assert service.full_name == "trellis.serving.v1.RecommendationService"
   assert sorted(m.name for m in service.methods) == [
-      "Rank", "Recommend", "RecordEvents", "SimilarItems"]
+      "Rank", "Recommend", "RecordEvents", "SimilarItems", "StreamEvents"]
   assert hasattr(pb_grpc, "RecommendationServiceStub")
   request = pb.RecommendRequest(user_id="u1", recent_item_ids=["i1", "i2"], k=10)
   assert pb.RecommendRequest.FromString(request.SerializeToString()) == request

@@ -117,6 +117,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       self.server.slots.release()
 
   def _route(self, method: str, raw: bytes) -> None:
+    extra = self.server.extra_routes.get((method, self.path.split("?", 1)[0]))
+    if extra is None and method == "GET":  # prefix routes, e.g. static files under /demo/
+      extra = next((fn for (m, prefix), fn in self.server.extra_routes.items()
+                    if m == "GET" and prefix.endswith("/") and self.path.startswith(prefix)), None)
+    if extra is not None:
+      status, content_type, data = extra(self.path, raw)
+      self.send_response(status)
+      self.send_header("Content-Type", content_type)
+      self.send_header("Content-Length", str(len(data)))
+      self.end_headers()
+      self.wfile.write(data)
+      return
     match = _MODEL_URL.match(self.path.split("?", 1)[0])
     if not match:
       raise errors.not_found(f"no route {self.path!r}; use /v1/models/<name>[/versions/<v>]"
@@ -189,6 +201,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
   max_request_bytes: int
   max_concurrent: int
   slots: threading.BoundedSemaphore
+  extra_routes: dict
 
 
 class RestServer:
@@ -206,7 +219,17 @@ class RestServer:
     self._httpd.max_request_bytes = max_request_bytes
     self._httpd.max_concurrent = max_concurrent
     self._httpd.slots = threading.BoundedSemaphore(max_concurrent)
+    self._httpd.extra_routes = {}
     self._thread = threading.Thread(target=self._httpd.serve_forever, name="rest", daemon=True)
+
+  def add_route(self, method: str, path: str, handler) -> None:
+    """Serves `method path` with `handler(path, body) -> (status, content_type, bytes)`.
+
+    For services mounted beside the model API (the Recommendation API). A GET
+    path ending in "/" also matches everything under it. The handler may raise
+    `errors.ServingError`; auth, size and concurrency limits apply as for /v1/models.
+    """
+    self._httpd.extra_routes[(method, path)] = handler
 
   @property
   def port(self) -> int:

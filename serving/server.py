@@ -145,6 +145,16 @@ class ModelServer:
           1 if status.state == "AVAILABLE" else 0)
 
   @property
+  def grpc_server(self) -> grpc.Server:
+    """For mounting more services (e.g. RecommendationService) before `start`."""
+    return self._grpc
+
+  @property
+  def rest(self) -> RestServer | None:
+    """For adding REST routes (`rest.add_route`) before `start`."""
+    return self._rest
+
+  @property
   def rest_port(self) -> int | None:
     return self._rest.port if self._rest else None
 

@@ -54,6 +54,11 @@ class RecommendationServiceStub:
                 request_serializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsRequest.SerializeToString,
                 response_deserializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsResponse.FromString,
                 _registered_method=True)
+        self.StreamEvents = channel.stream_unary(
+                '/trellis.serving.v1.RecommendationService/StreamEvents',
+                request_serializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsRequest.SerializeToString,
+                response_deserializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RecommendationServiceServicer:
@@ -87,6 +92,13 @@ class RecommendationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamEvents(self, request_iterator, context):
+        """The same, as a client stream of batches (one response when the stream ends).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecommendationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -107,6 +119,11 @@ def add_RecommendationServiceServicer_to_server(servicer, server):
             ),
             'RecordEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordEvents,
+                    request_deserializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsRequest.FromString,
+                    response_serializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsResponse.SerializeToString,
+            ),
+            'StreamEvents': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamEvents,
                     request_deserializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsRequest.FromString,
                     response_serializer=serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsResponse.SerializeToString,
             ),
@@ -217,6 +234,33 @@ class RecommendationService:
             request,
             target,
             '/trellis.serving.v1.RecommendationService/RecordEvents',
+            serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsRequest.SerializeToString,
+            serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/trellis.serving.v1.RecommendationService/StreamEvents',
             serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsRequest.SerializeToString,
             serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2.RecordEventsResponse.FromString,
             options,
