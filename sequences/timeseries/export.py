@@ -75,7 +75,8 @@ def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
       config=config,
       metrics=metrics,
       baseline_metrics=baseline_metrics,
-      data_fingerprint=data_fingerprint))
+      data_fingerprint=data_fingerprint,
+      default_signature=SIGNATURE))  # serving_default = forecast: clients need not name it
 
 
 def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path:
