@@ -108,6 +108,7 @@ class BiasedMF(tf.keras.Model):
     if training:
       self.add_loss(self.l2 * tf.reduce_mean(
           tf.reduce_sum(pu * pu + qi * qi, -1) + 0.1 * (bu * bu + bi * bi)))
+    # dim=0 leaves only the biases: the "user + item bias" baseline.
     return self.mu + bu + bi + tf.reduce_sum(pu * qi, axis=-1)
 
 

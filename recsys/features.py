@@ -113,9 +113,11 @@ def history_inputs(history_ids: tf.Tensor, history_times: tf.Tensor, now: tf.Ten
 
   Returns:
     {"ids": the ids, "mask": [batch, max_len] bool (real events),
-     "log_age_hours": [batch, max_len] float32 log1p(hours before `now`), 0 where padded}.
+     "gap_seconds": [batch, max_len] float32 seconds before `now` (0 where padded),
+     "log_age_hours": log1p(gap in hours)}.
   """
   mask = tf.not_equal(history_ids, PAD)
-  age = tf.cast(tf.maximum(now[:, None] - history_times, 0), tf.float32) / 3600.0
-  log_age = tf.where(mask, tf.math.log1p(age), tf.zeros_like(age))
-  return {"ids": history_ids, "mask": mask, "log_age_hours": log_age}
+  gap = tf.cast(tf.maximum(now[:, None] - history_times, 0), tf.float32)
+  gap = tf.where(mask, gap, tf.zeros_like(gap))
+  return {"ids": history_ids, "mask": mask, "gap_seconds": gap,
+          "log_age_hours": tf.math.log1p(gap / 3600.0)}

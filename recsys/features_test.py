@@ -33,6 +33,7 @@ def test_history_inputs_masks_padding_and_measures_age_in_log_hours():
   assert out["mask"].numpy().tolist() == [[False, True, True]]
   # a: 4 hours ago -> log1p(4); b: 1 hour ago -> log1p(1); padding -> 0.
   np.testing.assert_allclose(out["log_age_hours"].numpy(), [[0.0, np.log1p(4.0), np.log1p(1.0)]], rtol=1e-6)
+  np.testing.assert_allclose(out["gap_seconds"].numpy(), [[0.0, 4 * 3600.0, 3600.0]])
 
 
 def test_pad_history_keeps_the_most_recent():

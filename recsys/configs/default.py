@@ -1,0 +1,51 @@
+"""Recommender on the synthetic shop world: the `make demo` model.
+
+    bazel run //recsys:train -- --config=recsys/configs/default.py --workdir=/tmp/trellis/recsys \
+        --world_dir=/tmp/trellis/world
+
+Two towers with the text encoder on titles/descriptions, the image encoder on the item
+pictures and a GRU over the last 20 items; retrieval and rating heads trained together.
+"""
+
+import ml_collections
+
+from common import config as config_lib
+from common.distribute import config as distribute_config
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.dataset = "shopworld"  # shopworld | movielens
+  config.protocol = "leave_last_out"  # leave_last_out | temporal | u1..u5, ua, ub (MovieLens)
+  config.seed = 0
+
+  config.model = ml_collections.ConfigDict()
+  config.model.embedding_dim = 64
+  config.model.hash_bins = 50_000
+  config.model.user_hash_bins = 0  # the history carries the user; set >0 to add a hashed user id
+  config.model.max_history = 20
+  config.model.encoder = "gru"
+  config.model.id_dropout = 0.2
+  config.model.temperature = 0.1
+  config.model.logq_correction = True
+  config.model.remove_accidental_hits = True
+  config.model.cross_layers = 2
+  config.model.rating_weight = 0.5
+  config.model.retrieval_weight = 1.0
+
+  config.text_tower = True
+  config.image_tower = True
+  # A vision export whose ResNet becomes the (frozen) image tower; "" = train a fresh ResNet-20.
+  config.vision_export = ""
+  # Without a vision export: train the fresh ResNet-20 with the recommender (True) or keep it fixed.
+  config.train_image_encoder = True
+
+  config.batch_size = 256
+  config.epochs = 8
+  config.learning_rate = 3e-3
+  config.early_stopping_patience = 3
+  config.eval_k = 10
+  config.verbose = 2  # Keras: 1 = progress bar, 2 = one line per epoch
+
+  config.distribution = distribute_config.get_config()
+  return config_lib.locked(config)

@@ -1,0 +1,15 @@
+"""Rating prediction on MovieLens 100K, canonical split u1 (the bench's RMSE row).
+
+    bazel run //recsys:train -- --config=recsys/configs/movielens_rating.py --workdir=/tmp/trellis/ml100k_u1
+"""
+
+from recsys.configs import movielens
+
+
+def get_config():
+  config = movielens.get_config()
+  config.protocol = "u1"
+  config.model.rating_weight = 1.0
+  config.model.retrieval_weight = 0.1
+  config.model.user_hash_bins = 5000
+  return config
