@@ -66,7 +66,7 @@ def resolve(flag_value: str | os.PathLike | None = None, *, must_exist: bool = T
     raise DataNotFoundError(
         f"data_dir {path} (from {source}) does not exist or is not a directory. Pass "
         f"--data_dir=/path/to/data, set {ENV_VAR}=/path/to/data, or create {default_data_dir()} "
-        "and put the datasets there (`bazel run //tools:download -- <dataset>` fetches them).")
+        "and put the datasets there (`bazel run //common/data:fetch -- <dataset>` fetches them).")
   return path
 
 

@@ -54,6 +54,36 @@ def verify_sha256(path: str | os.PathLike, sha256: str) -> pathlib.Path:
   return path
 
 
+def _download(url: str, dest: pathlib.Path, sha256: str | None, timeout: float,
+              progress: bool) -> None:
+  """Downloads `url` to a temporary file beside `dest`, verifies it if asked, renames it onto `dest`."""
+  dest.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+  tmp = pathlib.Path(tmp_name)
+  try:
+    with os.fdopen(fd, "wb") as out:
+      try:
+        response = urllib.request.urlopen(url, timeout=timeout)  # http, https and file URLs on purpose
+      except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", e)
+        expected = f" (sha256 {sha256})" if sha256 else ""
+        raise DownloadError(
+            f"could not download {url} ({reason}). Without network access, place the file at "
+            f"{dest} by hand{expected}; it will be verified and used.") from e
+      with response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name,
+                  disable=not progress) as bar:
+          while chunk := response.read(_CHUNK):
+            out.write(chunk)
+            bar.update(len(chunk))
+    if sha256:
+      verify_sha256(tmp, sha256)
+    os.replace(tmp, dest)
+  finally:
+    tmp.unlink(missing_ok=True)
+
+
 def fetch(url: str, dest: str | os.PathLike, sha256: str, *, timeout: float = 30.0,
           progress: bool = True) -> pathlib.Path:
   """Makes sure `dest` holds the file at `url` with the given sha256.
@@ -79,27 +109,13 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str, *, timeout: float = 30
   dest = pathlib.Path(dest)
   if dest.is_file():
     return verify_sha256(dest, sha256)
-  dest.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-  tmp = pathlib.Path(tmp_name)
-  try:
-    with os.fdopen(fd, "wb") as out:
-      try:
-        response = urllib.request.urlopen(url, timeout=timeout)  # http, https and file URLs on purpose
-      except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", e)
-        raise DownloadError(
-            f"could not download {url} ({reason}). Without network access, place the file at "
-            f"{dest} by hand (sha256 {sha256}); it will be verified and used.") from e
-      with response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name,
-                  disable=not progress) as bar:
-          while chunk := response.read(_CHUNK):
-            out.write(chunk)
-            bar.update(len(chunk))
-    verify_sha256(tmp, sha256)
-    os.replace(tmp, dest)
-  finally:
-    tmp.unlink(missing_ok=True)
+  _download(url, dest, sha256, timeout, progress)
+  return dest
+
+
+def fetch_unverified(url: str, dest: str | os.PathLike, *, timeout: float = 30.0,
+                     progress: bool = True) -> pathlib.Path:
+  """Like `fetch` for an archive whose own hash is unknown: verify the files inside it instead."""
+  dest = pathlib.Path(dest)
+  _download(url, dest, None, timeout, progress)
   return dest
