@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pathlib
 
-import numpy as np
-
+from common.metrics import regression
 from sequences.timeseries import export, input_pipeline, train
 from sequences.timeseries.configs import demand
 
@@ -57,8 +56,8 @@ def run(workdir: str | pathlib.Path, world_dir: str | pathlib.Path, *,
       "test_mse": round(test["mse"], 4),
       "baseline_test_mse": round(base["mse"], 4),
       "mse_ratio_vs_baseline": round(test["mse"] / base["mse"], 3),
-      "test_mae_units": round(float(np.mean(np.abs(forecast_units - truth_units))), 2),
-      "baseline_test_mae_units": round(float(np.mean(np.abs(baseline_units - truth_units))), 2),
+      "test_mae_units": round(regression.mae(truth_units, forecast_units), 2),
+      "baseline_test_mae_units": round(regression.mae(truth_units, baseline_units), 2),
       "beats_baseline": test["mse"] < base["mse"],
       "train_seconds": round(result.train_seconds, 1),
       "epochs": result.epochs_run,

@@ -14,6 +14,8 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from common.metrics import regression
+
 
 def predict(model: tf.keras.Model, history: np.ndarray, batch_size: int = 512) -> np.ndarray:
   """Forecasts for all windows in `history` [n, L, C] -> [n, H, C] (numpy)."""
@@ -23,24 +25,20 @@ def predict(model: tf.keras.Model, history: np.ndarray, batch_size: int = 512) -
 
 def errors(truth: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
   """MSE and MAE over every element (windows × steps × channels)."""
-  if truth.shape != forecast.shape:
-    raise ValueError(f"truth {truth.shape} and forecast {forecast.shape} differ in shape")
-  diff = forecast.astype(np.float64) - truth
-  return {"mse": float(np.mean(diff**2)), "mae": float(np.mean(np.abs(diff)))}
+  return {"mse": regression.mse(truth, forecast), "mae": regression.mae(truth, forecast)}
 
 
 def step_slices(truth: np.ndarray, forecast: np.ndarray,
                 steps: tuple[int, ...] = (1, 24, 48, 96, 192, 336, 720)) -> dict[int, float]:
   """MSE at selected lead times (1-based step -> MSE over windows and channels)."""
-  per_step = np.mean((forecast.astype(np.float64) - truth) ** 2, axis=(0, 2))
-  return {s: float(per_step[s - 1]) for s in steps if s <= len(per_step)}
+  return {s: regression.mse(truth[:, s - 1], forecast[:, s - 1])
+          for s in steps if s <= truth.shape[1]}
 
 
 def channel_slices(truth: np.ndarray, forecast: np.ndarray,
                    columns: tuple[str, ...]) -> dict[str, float]:
   """MSE per channel (column name -> MSE over windows and steps)."""
-  per_channel = np.mean((forecast.astype(np.float64) - truth) ** 2, axis=(0, 1))
-  return dict(zip(columns, map(float, per_channel), strict=True))
+  return {name: regression.mse(truth[..., c], forecast[..., c]) for c, name in enumerate(columns)}
 
 
 def evaluate(model: tf.keras.Model, baseline: tf.keras.Model, history: np.ndarray,
