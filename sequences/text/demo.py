@@ -11,40 +11,55 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Mapping
+from typing import Any
 
 from common import config as config_lib
 from sequences.text import export, train
 from sequences.text.configs import shopworld as shopworld_config
 
 
-def run(workdir: str | os.PathLike, world_dir: str | os.PathLike,
-        export_root: str | os.PathLike | None = None, **overrides) -> dict:
-  """Trains and exports the demo classifier; returns a summary beside the majority baseline.
+def train_and_export(workdir: str | os.PathLike, world_dir: str | os.PathLike,
+                     export_root: str | os.PathLike | None = None,
+                     overrides: Mapping[str, Any] | None = None):
+  """Trains `configs/shopworld.py` on the world and publishes it; returns (TrainResult, dir).
 
   Args:
     workdir: run directory (a fresh one per call: an existing run is resumed by its backup).
     world_dir: a written shop world (items.csv).
     export_root: where to publish; default `<workdir>/exports`.
-    **overrides: config fields to change, e.g. epochs=3.
+    overrides: config fields to change by dotted path, e.g. {"data.train_fraction": 0.7}.
+  """
+  workdir = pathlib.Path(workdir)
+  config = shopworld_config.get_config()
+  config.data.path = str(world_dir)
+  for path, value in (overrides or {}).items():
+    *parents, field = path.split(".")
+    node = config
+    for parent in parents:
+      node = node[parent]
+    node[field] = value  # the config is locked: an unknown field is an error
+  config = config_lib.resolve(config, print_fn=lambda *_: None)
+  config_lib.save(config, workdir)
+  result = train.train_and_evaluate(config, workdir)
+  return result, export.export_result(result, config, export_root or workdir / "exports")
+
+
+def run(workdir: str | os.PathLike, world_dir: str | os.PathLike,
+        export_root: str | os.PathLike | None = None,
+        overrides: Mapping[str, Any] | None = None) -> dict:
+  """Trains and exports the demo classifier; returns a summary beside the majority baseline.
 
   Returns:
     {"model", "examples", "test_examples", "accuracy", "macro_f1", "baseline_accuracy",
      "baseline_macro_f1", "train_seconds", "export_dir", "example": {text, label, predicted}}
   """
-  workdir = pathlib.Path(workdir)
-  config = shopworld_config.get_config()
-  config.data.path = str(world_dir)
-  for key, value in overrides.items():
-    setattr(config, key, value)
-  config = config_lib.resolve(config, print_fn=lambda *_: None)
-  config_lib.save(config, workdir)
-  result = train.train_and_evaluate(config, workdir)
-  export_dir = export.export_result(result, config, export_root or workdir / "exports")
+  result, export_dir = train_and_export(workdir, world_dir, export_root, overrides)
   test = result.parts[result.evaluation["split"]]
   module = export.TextClassifierModule(result.tokenizer, result.model, result.data.class_names)
   predicted = module.classify([test.texts[0]])["label"].numpy()[0].decode()
   return {
-      "model": config.model,
+      "model": result.model.__class__.__name__,
       "examples": len(result.data.texts),
       "test_examples": len(test.texts),
       **result.evaluation["model"],
