@@ -11,7 +11,8 @@ from common.shopworld import generate, world
 
 def _run(*args):
   return subprocess.run([sys.executable, generate.__file__, *args], capture_output=True, text=True,
-                        env={"PYTHONPATH": ":".join(sys.path), "TF_CPP_MIN_LOG_LEVEL": "2"},
+                        env={"PYTHONPATH": ":".join(sys.path), "TF_CPP_MIN_LOG_LEVEL": "2",
+                             "PYTHONHASHSEED": "12345"},
                         check=False)
 
 
@@ -23,7 +24,10 @@ def test_writes_and_summarises(tmp_path):
   assert "seed=3  size=tiny" in out and "300 items" in out and "150 users" in out
   assert "2022-01-01 .. 2023-02-04" in out  # demand date range of the tiny world (400 days)
   assert "garden" in out and "generated in" in out
-  assert (tmp_path / "interactions.csv").is_file()
+  # Another process wrote it, with its own PYTHONHASHSEED: the bytes must still be ours.
+  here = world.generate(seed=3, size="tiny").write(tmp_path.parent / f"{tmp_path.name}_here")
+  for name in ("items.csv", "interactions.csv", "demand.csv", "images.tfrecord", "truth.json"):
+    assert (tmp_path / name).read_bytes() == (here / name).read_bytes(), name
 
 
 def test_existing_world_needs_overwrite(tmp_path):
