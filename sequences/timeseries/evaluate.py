@@ -29,10 +29,14 @@ def errors(truth: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
 
 
 def step_slices(truth: np.ndarray, forecast: np.ndarray,
-                steps: tuple[int, ...] = (1, 24, 48, 96, 192, 336, 720)) -> dict[int, float]:
-  """MSE at selected lead times (1-based step -> MSE over windows and channels)."""
-  return {s: regression.mse(truth[:, s - 1], forecast[:, s - 1])
-          for s in steps if s <= truth.shape[1]}
+                steps: tuple[int, ...] | None = None) -> dict[int, float]:
+  """MSE at lead times (1-based step -> MSE over windows and channels).
+
+  Default steps: the first, a quarter, half and the last step of the horizon.
+  """
+  horizon = truth.shape[1]
+  steps = steps or sorted({1, max(1, horizon // 4), max(1, horizon // 2), horizon})
+  return {s: regression.mse(truth[:, s - 1], forecast[:, s - 1]) for s in steps if s <= horizon}
 
 
 def channel_slices(truth: np.ndarray, forecast: np.ndarray,

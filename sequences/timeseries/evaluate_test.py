@@ -15,6 +15,7 @@ def test_errors_and_slices_by_hand():
   assert evaluate.errors(truth, forecast) == pytest.approx({"mse": 0.75, "mae": 5 / 12})
   # Step 1: (4 + 4) / 4; step 3: 1 / 4; steps beyond the horizon are left out.
   assert evaluate.step_slices(truth, forecast, steps=(1, 3, 96)) == {1: 2.0, 3: 0.25}
+  assert list(evaluate.step_slices(truth, forecast)) == [1, 3]  # first, quarter/half (1), last
   # Channel a: 8 / 6; channel b: 1 / 6.
   assert evaluate.channel_slices(truth, forecast, ("a", "b")) == pytest.approx(
       {"a": 8 / 6, "b": 1 / 6})

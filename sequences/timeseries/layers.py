@@ -30,6 +30,7 @@ class InstanceNorm(tf.keras.layers.Layer):
     if affine:
       self.gamma = self.add_weight(name="gamma", shape=(channels,), initializer="ones")
       self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
+    self.built = True  # weights exist; Keras would otherwise call this layer "not built" on save
 
   def normalize(self, x):
     """x [B, L, C] -> (normalised x, (mean, std)) with mean/std [B, 1, C]."""
