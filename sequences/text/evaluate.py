@@ -94,3 +94,57 @@ def plot_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[str
   fig.savefig(path, dpi=100)
   plt.close(fig)
   return path
+
+
+def evaluate_export(export_dir: str | os.PathLike, config, data_dir: str | None = None,
+                    batch_size: int = 256) -> dict:
+  """Evaluates a published export on its config's hash test split, from raw strings.
+
+  This is the served model's number (tokenisation included), not the training process's.
+  """
+  import tensorflow as tf
+
+  from common.export import metadata, publish
+  from sequences.text import input_pipeline, loaders
+
+  meta = metadata.read(export_dir)
+  class_names = meta.get("extra", {}).get("class_names")
+  data = loaders.load(config.data.source, data_dir, config.data.path)
+  if class_names != data.class_names:
+    raise ValueError(f"{export_dir} predicts classes {class_names} but {data.name} has "
+                     f"{data.class_names}; evaluate it with the config it was trained with "
+                     "(--config=<workdir>/config.json is written by train)")
+  fractions = (config.data.train_fraction, config.data.validation_fraction,
+               1.0 - config.data.train_fraction - config.data.validation_fraction)
+  parts = input_pipeline.hash_split(data, fractions)
+  test = parts.get("test", parts.get("validation"))
+  classify = publish.load(export_dir).signatures["classify"]
+  probabilities = np.concatenate([
+      classify(text=tf.constant(test.texts[i:i + batch_size]))["probabilities"].numpy()
+      for i in range(0, len(test.texts), batch_size)])
+  return evaluate(test.labels, probabilities, parts["train"].labels, data.class_names)
+
+
+def main(argv):
+  from absl import app, flags
+
+  from common import config as config_lib
+
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  config = config_lib.resolve(flags.FLAGS.config, print_fn=lambda *_: None)
+  result = evaluate_export(flags.FLAGS.export_dir, config, flags.FLAGS.data_dir)
+  print(format_report(result, f"{flags.FLAGS.export_dir} on the hash test split, from raw strings"))
+
+
+if __name__ == "__main__":
+  from absl import app, flags
+
+  from common import config as config_lib
+  from common.data import data_dir as data_dir_lib
+
+  config_lib.DEFINE_config_file("config", default="sequences/text/configs/default.py")
+  flags.DEFINE_string("export_dir", None, "a published version (or model) directory",
+                      required=True)
+  data_dir_lib.define_flag()
+  app.run(main)

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from common import config as config_lib
 from common.export import metadata, publish
 from common.shopworld import world as shopworld
-from sequences.text import demo, export
+from sequences.text import demo, evaluate, export
 
 TEXTS = ["Acme wireless headphones. Rechargeable bluetooth speaker cable",
          "Oak dining table",
@@ -104,3 +105,11 @@ def test_model_beats_the_majority_baseline_on_the_shop_world(trained):
   # Majority is ~0.1-0.2 on ten categories; the CNN reaches ~0.8.
   assert evaluation["model"]["accuracy"] > evaluation["baseline"]["accuracy"] + 0.3
   assert evaluation["model"]["macro_f1"] > 2 * evaluation["baseline"]["macro_f1"]
+
+
+def test_evaluating_the_export_from_raw_strings_reproduces_training_metrics(trained):
+  result, export_dir = trained
+  config = config_lib.read_saved(pathlib.Path(export_dir).parents[2])
+  served = evaluate.evaluate_export(export_dir, config)
+  assert served["model"] == pytest.approx(result.evaluation["model"])
+  assert served["confusion"] == result.evaluation["confusion"]
