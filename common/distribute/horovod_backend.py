@@ -20,6 +20,8 @@ Build Horovod with `make horovod` (third_party/horovod/build.sh).
 
 import contextlib
 import importlib
+import logging
+import os
 import sys
 
 _BUILD_HINT = "Build it with `make horovod` (third_party/horovod/build.sh)."
@@ -70,14 +72,11 @@ def init() -> None:
   h = hvd()
   h.init()
   if h.size() == 1 and not _launched_by_horovodrun():
-    import logging
     logging.warning("Horovod runs with 1 process: start N with "
                     "`bazel run //common/distribute:launch -- --backend horovod --workers N -- ...`.")
 
 
 def _launched_by_horovodrun() -> bool:
-  import os
-
   return "HOROVOD_RANK" in os.environ or "OMPI_COMM_WORLD_RANK" in os.environ
 
 
