@@ -125,7 +125,9 @@ def write_image_examples(path: str | os.PathLike, examples: Iterable[tuple[bytes
   count = 0
   with tf.io.TFRecordWriter(str(path)) as writer:
     for encoded, label in examples:
-      writer.write(image_example(encoded, label, image_format).SerializeToString())
+      # deterministic=True sorts the feature map: otherwise its order (and so the file's bytes)
+      # can change from one process to the next.
+      writer.write(image_example(encoded, label, image_format).SerializeToString(deterministic=True))
       count += 1
   return count
 

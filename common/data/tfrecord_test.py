@@ -1,6 +1,8 @@
 """tfrecord: ImageNet-schema round trip, and corrupt files named before or while reading."""
 
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -82,6 +84,15 @@ def test_missing_files_are_explained(tmp_path):
     tfrecord.image_dataset(str(tmp_path / "*.tfrecord"))
   with pytest.raises(FileNotFoundError, match="does not exist"):
     tfrecord.image_dataset([tmp_path / "a.tfrecord"])
+
+
+def test_same_examples_same_bytes_in_another_process(tmp_path):
+  code = ("import sys; from common.data import tfrecord; "
+          "tfrecord.write_image_examples(sys.argv[1], [(b'png-bytes', i) for i in range(20)])")
+  for name, seed in (("a", "1"), ("b", "2")):
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True,
+                   env={"PYTHONPATH": ":".join(sys.path), "PYTHONHASHSEED": seed})
+  assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
 
 
 def test_masked_crc_matches_tensorflow_writer(tmp_path):

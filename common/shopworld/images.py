@@ -74,5 +74,5 @@ def render(rng: np.random.Generator, shape: str, hue: float, size: int = 32) -> 
 def encode_png(image: np.ndarray) -> bytes:
   """PNG bytes of a uint8 RGB image (deterministic: same pixels, same bytes)."""
   buf = io.BytesIO()
-  Image.fromarray(image, mode="RGB").save(buf, format="PNG", optimize=False, compress_level=6)
+  Image.fromarray(image).save(buf, format="PNG", optimize=False, compress_level=6)
   return buf.getvalue()
