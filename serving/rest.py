@@ -118,9 +118,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
   def _route(self, method: str, raw: bytes) -> None:
     extra = self.server.extra_routes.get((method, self.path.split("?", 1)[0]))
-    if extra is None and method == "GET":  # prefix routes, e.g. static files under /demo/
+    if extra is None and method == "GET":  # prefix routes, e.g. static files under /demo/images/
       extra = next((fn for (m, prefix), fn in self.server.extra_routes.items()
-                    if m == "GET" and prefix.endswith("/") and self.path.startswith(prefix)), None)
+                    if m == "GET" and len(prefix) > 1 and prefix.endswith("/")
+                    and self.path.startswith(prefix)), None)
     if extra is not None:
       status, content_type, data = extra(self.path, raw)
       self.send_response(status)
@@ -226,7 +227,7 @@ class RestServer:
     """Serves `method path` with `handler(path, body) -> (status, content_type, bytes)`.
 
     For services mounted beside the model API (the Recommendation API). A GET
-    path ending in "/" also matches everything under it. The handler may raise
+    path ending in "/" (other than "/") also matches everything under it. The handler may raise
     `errors.ServingError`; auth, size and concurrency limits apply as for /v1/models.
     """
     self._httpd.extra_routes[(method, path)] = handler

@@ -24,7 +24,7 @@ from recsys import features
 from serving import errors
 from serving.inference import Inference
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
-from serving.recommendation import candidate_index, diversity
+from serving.recommendation import candidate_index, diversity, scoring
 from serving.recommendation.catalog_assets import CatalogAssets
 from serving.recommendation.history_store import Event, HistoryStore
 from serving.recommendation.item_table import ItemTable
@@ -138,9 +138,7 @@ class Recommender:
     return ids, times
 
   def _query_inputs(self, assets, user_id, ids, times, now) -> dict:
-    hist_ids, hist_times = features.pad_history(ids, times, assets.max_history)
-    return {"user_id": np.array([user_id], dtype=object), "history_ids": hist_ids[None, :],
-            "history_times": hist_times[None, :], "timestamp": np.array([now], dtype=np.int64)}
+    return scoring.query_inputs([user_id], [ids], [times], [now], assets.max_history)
 
   # -- RPCs ---------------------------------------------------------------------------------
   def recommend(self, request: pb.RecommendRequest, api: str = "grpc") -> pb.RecommendResponse:

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs Debian's `chromium` for the Recommendation API tests (serving/recommendation);
+# tests that need it skip with a reason when it is absent. Called by `make setup`.
+set -euo pipefail
+
+if command -v chromium >/dev/null 2>&1; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "warning: no apt-get; install chromium yourself to run the tests that use it" >&2
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "warning: installing chromium needs root: apt-get install -y chromium (tests using it will skip)" >&2
+    exit 0
+  fi
+fi
+echo "Installing chromium (Debian package)..." >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+command -v chromium >/dev/null 2>&1
