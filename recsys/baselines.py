@@ -75,7 +75,9 @@ class ItemCooccurrence:
     for r in range(n):
       for pos, item in enumerate(examples.history_ids[r]):
         if item != PAD and item in self.index:
-          rows.append(r); cols.append(self.index[item]); vals.append(weights[pos])
+          rows.append(r)
+          cols.append(self.index[item])
+          vals.append(weights[pos])
     hist = sp.csr_matrix((vals, (rows, cols)), shape=(n, len(self.item_ids)))
     return np.asarray((hist @ self.similarity).todense())
 

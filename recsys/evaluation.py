@@ -86,7 +86,7 @@ def coverage_and_popularity(topk: np.ndarray, item_popularity: np.ndarray) -> di
 def popularity_buckets(counts: np.ndarray, edges=(0, 1, 10, 50, 200)) -> np.ndarray:
   """Bucket labels like 'pop 10-49' for training counts; 'cold' for items never trained on."""
   labels = np.empty(len(counts), dtype=object)
-  for lo, hi in zip(edges, list(edges[1:]) + [None], strict=True):
+  for lo, hi in zip(edges, [*edges[1:], None], strict=True):
     sel = (counts >= lo) & (counts < hi) if hi is not None else counts >= lo
     labels[sel] = "cold" if (lo == 0 and hi == 1) else (f"pop {lo}-{hi - 1}" if hi else f"pop {lo}+")
   return labels
@@ -94,7 +94,7 @@ def popularity_buckets(counts: np.ndarray, edges=(0, 1, 10, 50, 200)) -> np.ndar
 
 def activity_buckets(history_len: np.ndarray, edges=(1, 5, 20, 50, 200)) -> np.ndarray:
   labels = np.empty(len(history_len), dtype=object)
-  for lo, hi in zip(edges, list(edges[1:]) + [None], strict=True):
+  for lo, hi in zip(edges, [*edges[1:], None], strict=True):
     sel = (history_len >= lo) & (history_len < hi) if hi is not None else history_len >= lo
     labels[sel] = f"hist {lo}-{hi - 1}" if hi else f"hist {lo}+"
   labels[history_len < edges[0]] = "hist 0"

@@ -13,7 +13,6 @@ from common import config as config_lib
 from recsys import export, train
 
 
-
 def _fingerprint(data) -> str:
   h = hashlib.sha256()
   for a in (data.train_events.user_id, data.train_events.item_id, data.train_events.timestamp,

@@ -82,8 +82,11 @@ def build_examples(targets: Interactions, max_len: int, context: Interactions | 
     for i in range(start, end):
       if is_target[i] and i - start >= min_history:
         ids, ts = pad_history(ev.item_id[max(start, i - max_len):i], ev.timestamp[max(start, i - max_len):i], max_len)
-        users.append(ev.user_id[i]); hist_ids.append(ids); hist_times.append(ts)
-        items.append(ev.item_id[i]); times.append(ev.timestamp[i])
+        users.append(ev.user_id[i])
+        hist_ids.append(ids)
+        hist_times.append(ts)
+        items.append(ev.item_id[i])
+        times.append(ev.timestamp[i])
         if ev.rating is not None:
           ratings.append(ev.rating[i])
     start = end

@@ -16,7 +16,7 @@ import tensorflow as tf
 from common.data import pipeline
 from recsys import features as features_lib
 from recsys.data import movielens, protocols, shopworld
-from recsys.data.interactions import Catalog, Interactions  # noqa: F401
+from recsys.data.interactions import Catalog, Interactions
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,6 +40,15 @@ def create_model(config: ml_collections.ConfigDict, data: input_pipeline.Data) -
                             rating_range=rating_range)
 
 
+def build(model: models.Recommender, data: input_pipeline.Data) -> None:
+  """Creates every variable by running one small batch through the loss.
+
+  Keras creates a subclassed model's variables lazily; BackupAndRestore and
+  `load_weights` both need them to exist first.
+  """
+  model.compute_loss(next(iter(input_pipeline.to_dataset(data, data.train, 2, training=False))))
+
+
 def candidate_table(model: models.Recommender, data: input_pipeline.Data,
                     batch_size: int = 512) -> np.ndarray:
   """[num_items, dim] candidate embeddings of the whole catalogue, in catalogue order."""
@@ -112,6 +121,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
   strategy = strategy_lib.create(config.distribution)
   with strategy.scope():
     model = create_model(config, data)
+    build(model, data)
     model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
                   steps_per_execution=strategy_lib.steps_per_execution(config.distribution))
   train_ds = input_pipeline.to_dataset(data, data.train, config.batch_size, training=True,
@@ -137,8 +147,7 @@ def restore(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, data
   data = input_pipeline.load(config.dataset, config.protocol, config.model.max_history,
                              data_dir=data_dir, world_dir=world_dir)
   model = create_model(config, data)
-  # Build every layer by running one batch through the loss, then load the weights.
-  model.compute_loss(next(iter(input_pipeline.to_dataset(data, data.train, 2, training=False))))
+  build(model, data)
   model.load_weights(str(pathlib.Path(workdir) / FINAL_WEIGHTS))
   results = json.loads((pathlib.Path(workdir) / "results.json").read_text())
   return {"model": model, "data": data, "results": results}

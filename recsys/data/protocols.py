@@ -48,11 +48,11 @@ def leave_last_out(table: Interactions, min_interactions: int = 3) -> Split:
 def temporal_split(table: Interactions, validation_fraction: float = 0.1,
                    test_fraction: float = 0.1) -> Split:
   """Global cut by time at the (1 - test - validation) and (1 - test) quantiles."""
-  if not (0 < validation_fraction and 0 < test_fraction and validation_fraction + test_fraction < 1):
+  if not (validation_fraction > 0 and test_fraction > 0 and validation_fraction + test_fraction < 1):
     raise ValueError("fractions must be positive and sum to less than 1")
   t = table.take(np.lexsort((table.item_id, table.user_id, table.timestamp)))
   n = len(t)
-  a = int(round(n * (1 - validation_fraction - test_fraction)))
-  b = int(round(n * (1 - test_fraction)))
+  a = round(n * (1 - validation_fraction - test_fraction))
+  b = round(n * (1 - test_fraction))
   idx = np.arange(n)
   return Split(t.take(idx < a), t.take((idx >= a) & (idx < b)), t.take(idx >= b))

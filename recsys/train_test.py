@@ -1,0 +1,134 @@
+"""End to end on a tiny shop world: train, evaluate beside baselines, export, and check the export.
+
+One module-scoped run (a few epochs on 300 items) is shared by the checks below.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common.export import publish
+from common.shopworld import world as shopworld
+from recsys import export_main, train
+from recsys.configs import default
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  world_dir = tmp_path_factory.mktemp("world")
+  shopworld.generate(seed=0, size="tiny").write(world_dir, overwrite=True)
+  cfg = default.get_config()
+  cfg.epochs = 3
+  cfg.batch_size = 128
+  cfg.train_image_encoder = False  # the image path is exercised; learning it is the slow test's job
+  cfg.model.max_history = 8
+  cfg.early_stopping_patience = 0
+  out = train.train_and_evaluate(cfg, str(tmp_path_factory.mktemp("work")), world_dir=str(world_dir))
+  export_dir = export_main.export_run(cfg, out, str(tmp_path_factory.mktemp("exports")), "recsys")
+  return {**out, "cfg": cfg, "export_dir": export_dir, "loaded": publish.load(export_dir)}
+
+
+def _query(data, rows):
+  ex = data.test
+  return dict(user_id=tf.constant(ex.user_id[rows].astype(str)),
+              history_ids=tf.constant(ex.history_ids[rows].astype(str)),
+              history_times=tf.constant(ex.history_times[rows]),
+              timestamp=tf.constant(ex.timestamp[rows]))
+
+
+def test_results_report_model_beside_baselines(run):
+  results = run["results"]
+  for name in ("model", "most_popular", "item_cooccurrence"):
+    assert 0.0 <= results[name]["overall"]["recall@10"] <= 1.0
+    assert results[name]["slices"], name
+  assert results["model"]["overall"]["n"] == len(run["data"].test)
+
+
+def test_exported_recommend_equals_in_process_retrieval_and_ranking(run):
+  model, data, loaded = run["model"], run["data"], run["loaded"]
+  rows = np.arange(min(16, len(data.test)))
+  q = _query(data, rows)
+  out = loaded.signatures["recommend"](**q, k=tf.constant(5))
+  # In process: query tower against the candidate table, history excluded, top 5.
+  table = train.candidate_table(model, data)
+  query = model.query_tower(q, training=False).numpy()
+  scores = query @ table.T
+  index = data.catalog.index()
+  for r, hist in enumerate(data.test.history_ids[rows]):
+    scores[r, [index[i] for i in hist if i]] = -np.inf
+  top = np.argsort(-scores, axis=1, kind="stable")[:, :5]
+  np.testing.assert_array_equal(out["item_ids"].numpy().astype(str), data.catalog.item_id[top].astype(str))
+  np.testing.assert_allclose(out["scores"].numpy(), np.take_along_axis(scores, top, 1), rtol=1e-4, atol=1e-5)
+  expected_rank = model.predict_rating(tf.repeat(query, 5, axis=0), tf.constant(table[top.ravel()]))
+  np.testing.assert_allclose(out["rank_scores"].numpy().ravel(), expected_rank.numpy(), rtol=1e-4, atol=1e-4)
+  for r, hist in enumerate(data.test.history_ids[rows]):
+    assert not set(out["item_ids"].numpy()[r].astype(str)) & set(hist)
+
+
+def test_exported_rank_scores_the_given_candidates(run):
+  data, loaded = run["data"], run["loaded"]
+  q = _query(data, np.arange(2))
+  cands = tf.constant(np.tile(data.catalog.item_id[:3].astype(str), (2, 1)))
+  out = loaded.signatures["rank"](**q, candidate_ids=cands)["scores"].numpy()
+  assert out.shape == (2, 3) and np.all((out >= 1.0) & (out <= 5.0))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda q: q.update(history_ids=tf.where(tf.equal(q["history_ids"], ""), "", "no_such_item")),
+     "not in the model catalogue"),
+    (lambda q: q.update(history_ids=tf.fill(tf.shape(q["history_ids"]), "")), "empty history"),
+])
+def test_bad_histories_are_rejected_with_a_clear_error(run, change, message):
+  q = _query(run["data"], np.arange(2))
+  change(q)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    run["loaded"].signatures["recommend"](**q, k=tf.constant(3))
+
+
+@pytest.mark.parametrize("k", [0, -1, 10_000])
+def test_k_outside_the_catalogue_is_rejected(run, k):
+  with pytest.raises(tf.errors.InvalidArgumentError, match="k must be between 1 and the catalogue size"):
+    run["loaded"].signatures["recommend"](**_query(run["data"], np.arange(1)), k=tf.constant(k))
+
+
+def test_unknown_candidates_are_rejected(run):
+  q = _query(run["data"], np.arange(1))
+  with pytest.raises(tf.errors.InvalidArgumentError, match="not in the catalogue"):
+    run["loaded"].signatures["rank"](**q, candidate_ids=tf.constant([["no_such_item"]]))
+
+
+def test_wrong_history_length_names_the_expected_shape(run):
+  q = _query(run["data"], np.arange(1))
+  q["history_ids"], q["history_times"] = q["history_ids"][:, 1:], q["history_times"][:, 1:]
+  with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
+    run["loaded"].signatures["recommend"](**q, k=tf.constant(3))
+
+
+def test_export_uses_only_stock_tensorflow_ops(run):
+  from common.export import metadata
+
+  assert metadata.read(run["export_dir"])["custom_ops"] == []
+
+
+def test_model_beats_the_popularity_baseline(run):
+  results = run["results"]
+  assert results["model"]["overall"]["recall@10"] > results["most_popular"]["overall"]["recall@10"], results
+
+
+def test_cold_item_gets_neighbours_of_its_category_from_content_alone(run):
+  """An item presented under a new id (no id view) lands among items of its own category."""
+  data, loaded = run["data"], run["loaded"]
+  catalog = data.catalog
+  table = np.load(run["export_dir"] / "assets" / "candidate_embeddings.npy")
+  rows = np.arange(0, len(catalog), max(1, len(catalog) // 30))[:30]
+  images = [data.images[i] for i in catalog.item_id[rows]]
+  emb = loaded.signatures["candidate_embedding"](
+      item_id=tf.constant([f"new-{i}" for i in catalog.item_id[rows]]),
+      text=tf.constant(catalog.text[rows].astype(str)), image=tf.constant(images))["embedding"].numpy()
+  scores = emb @ table.T
+  scores[np.arange(len(rows)), rows] = -np.inf  # not itself
+  neighbours = np.argsort(-scores, axis=1)[:, :10]
+  same = (catalog.category[neighbours] == catalog.category[rows][:, None]).mean()
+  chance = max(np.mean(catalog.category == c) for c in set(catalog.category))
+  # 8 categories: chance is ~1/8; content alone must place new items far better than that.
+  assert same > max(0.5, 3 * chance), (same, chance)
