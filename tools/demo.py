@@ -60,14 +60,16 @@ def main(argv):
   print(f"  ({time.time() - t:.0f} s)")
 
   t = _step("vision: ResNet-20 on the item pictures")
-  v = vision_demo.run(str(root / "vision"), str(world_dir), export_root=str(export_root))
+  v = vision_demo.run(str(root / "vision"), str(world_dir))
   rows.append(("vision ResNet-20 (category from picture)", f"accuracy {v['test_accuracy']:.3f}",
                f"majority {v['majority_baseline_accuracy']:.3f}", time.time() - t))
 
   t = _step("sequences/timeseries: daily demand forecaster")
   ts = timeseries_demo.run(root / "timeseries", world_dir, export_root=export_root)
-  rows.append((f"forecaster {ts.get('model', '')}", f"MAE {ts['mae']:.3f}",
-               f"seasonal naive {ts['baseline_mae']:.3f}", time.time() - t))
+  rows.append((f"forecaster {ts['model']} ({ts['horizon_days']}-day horizon)",
+               f"MSE {ts['test_mse']:.3f} (z-scored), MAE {ts['test_mae_units']:.1f} units",
+               f"{ts['baseline']} MSE {ts['baseline_test_mse']:.3f}, MAE {ts['baseline_test_mae_units']:.1f}",
+               time.time() - t))
 
   t = _step("sequences/text: category from title and description")
   tx = text_demo.run(root / "text", world_dir, export_root=export_root)
