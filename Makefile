@@ -12,9 +12,15 @@ BAZEL_FLAGS = --test_env=TRELLIS_REQUIREMENTS=$(REQ_HASH)
 DATA_DIR ?= $(abspath ../shared/data)
 WORKDIR ?= /tmp/trellis
 
-.PHONY: setup bazel venv test test-fast lint demo clean lock horovod
+.PHONY: setup bazel venv services test test-fast lint demo clean lock horovod
 
-setup: bazel venv
+setup: bazel venv services
+
+# Debian packages the tests start themselves: redis-server (the Recommendation API's
+# shared history store) and chromium (the demo page's browser test).
+services:
+	@tools/setup/install_redis.sh
+	@tools/setup/install_chromium.sh
 
 bazel:
 	@tools/setup/install_bazel.sh
