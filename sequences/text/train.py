@@ -91,6 +91,8 @@ def fit_classifier(config, model_name: str, cfg: models.ModelConfig,
   strategy = strategy_lib.create(config.distribution)
   with strategy.scope():
     model = create_model(model_name, cfg)
+    # Build the variables now: BackupAndRestore can only restore into a built model.
+    model(tf.zeros([1, cfg.sequence_length], tf.int32))
     compile_model(model, learning_rate or config.learning_rate, config.distribution)
   ids, labels = train
   train_ds = strategy_lib.distribute(
