@@ -19,9 +19,12 @@ def test_exact_search_by_hand():
 def test_faiss_above_exact_limit_with_measured_recall():
   rng = np.random.default_rng(0)
   table = rng.normal(size=(3000, 16)).astype(np.float32)
-  index = candidate_index.build(table, candidate_index.IndexOptions(exact_limit=1000, recall_queries=50))
-  assert index.kind == "faiss"
-  assert 0.9 <= index.recall <= 1.0  # HNSW with ef_search=128 on 3k points is near exact
+  for kind in ("ivf", "hnsw"):
+    index = candidate_index.build(table, candidate_index.IndexOptions(
+        exact_limit=1000, kind=kind, recall_queries=50))
+    assert index.kind == "faiss" and kind.upper() in index.name
+    # IVF scanning 32 of 219 lists, HNSW with efSearch=128: both near exact on 3k points.
+    assert 0.85 <= index.recall <= 1.0, (kind, index.recall)
   small = candidate_index.build(table[:500], candidate_index.IndexOptions(exact_limit=1000))
   assert small.kind == "exact" and small.recall == 1.0
 

@@ -59,7 +59,7 @@ class CatalogAssets:
       self.index_status = f"faiss build failed ({e}); serving exact"
       return
     self.index = index
-    self.index_status = (f"faiss HNSW, recall@{self._options.recall_k} vs exact "
+    self.index_status = (f"{index.name}, recall@{self._options.recall_k} vs exact "
                          f"{index.recall:.3f}, built in {index.build_seconds:.1f} s")
 
   def __len__(self) -> int:

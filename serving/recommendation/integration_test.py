@@ -226,7 +226,7 @@ def test_faiss_index_is_built_off_the_hot_path_with_measured_recall(world_export
         break
       time.sleep(0.1)
     (version, state), = status.items()
-    assert state["index"].startswith("faiss HNSW") and 0.8 <= state["recall"] <= 1.0
+    assert state["index"].startswith("faiss IVF") and 0.8 <= state["recall"] <= 1.0
     with RecommendationClient(f"localhost:{running.server.port}") as c:
       response = c.recommend(recent_item_ids=["item_00001"], k=5)
     assert response.index == "faiss" and len(response.items) == 5

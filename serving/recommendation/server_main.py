@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                  help="share of users (by user id hash) sent to the canary version")
   g.add_argument("--exact_limit", type=int, default=100_000,
                  help="catalogues larger than this get a faiss HNSW index")
+  g.add_argument("--index_kind", default="ivf", choices=["ivf", "hnsw"], help="faiss index type")
+  g.add_argument("--nprobe", type=int, default=32, help="IVF lists scanned per query")
   g.add_argument("--max_k", type=int, default=1000)
   g.add_argument("--max_events", type=int, default=1000, help="events per RecordEvents request")
   return p
@@ -75,7 +77,8 @@ def start(argv: Sequence[str]) -> RecommendationServer:
   model_server = ModelServer(options)
   recommender = Recommender(
       model_server.inference, args.recsys_model, store, items, split,
-      candidate_index.IndexOptions(exact_limit=args.exact_limit),
+      candidate_index.IndexOptions(exact_limit=args.exact_limit, kind=args.index_kind,
+                                   nprobe=args.nprobe),
       Limits(max_k=args.max_k, max_events=args.max_events))
   servicer.mount(model_server, recommender)
   model_server.start()
