@@ -352,7 +352,7 @@ def folder_dataset(root, fractions=(0.8, 0.1, 0.1)) -> Splits:
 
 
 def tfrecord_dataset(train_files, validation_files, test_files, class_names,
-                     max_label_count_records: int = 100_000) -> Splits:
+                     max_label_count_records: int = 10_000) -> Splits:
   """ImageNet-schema TFRecords with explicit per-split files (glob patterns)."""
   if not class_names:
     raise ValueError("TFRecords carry integer labels only: set data.class_names (or data.num_classes)")

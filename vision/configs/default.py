@@ -4,8 +4,10 @@
     bazel run //vision:train -- --workdir=/tmp/trellis/vision \
         --config.data.world_dir=/tmp/trellis/world
 
-Measured on this 2-core CPU (shop world seed 0, size "small", hash split 80/10/10):
-see vision/README.md ("Results") for the accuracy beside the majority baseline and the time.
+Measured (2026-11-22, shop world seed 0, size "small": 1,641/205/154 item images by a FarmHash
+split of item ids; `vision.demo.run` = this config with num_epochs=8): test accuracy 0.812
+against 0.169 for the majority class ("kitchen"), validation 0.878; 850 s of training on this
+2-core CPU while it was shared with other jobs (load average ~20).
 """
 
 import ml_collections
