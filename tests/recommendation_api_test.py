@@ -41,9 +41,9 @@ def in_process_recommend(recsys):
 
   def call(user_id: str, item_ids: list[str], times: list[int], now: int) -> tuple[list[str], np.ndarray]:
     history_ids, history_times = features.pad_history(item_ids, times, max_history)
-    out = recommend(user_id=tf.constant([user_id]), history_ids=tf.constant([history_ids.astype(str)]),
-                    history_times=tf.constant([history_times]), timestamp=tf.constant([now], tf.int64),
-                    k=tf.constant(K))
+    out = recommend(user_id=tf.constant([user_id]), history_ids=tf.constant(history_ids[None, :]),
+                    history_times=tf.constant(history_times[None, :]),
+                    timestamp=tf.constant([now], tf.int64), k=tf.constant(K))
     return out["item_ids"].numpy()[0].astype(str).tolist(), out["scores"].numpy()[0]
 
   return call
