@@ -64,10 +64,14 @@ def load(dataset: str, protocol: str, max_history: int, data_dir: str | None = N
     raise ValueError(f"unknown protocol {protocol!r}; use leave_last_out, temporal or one of "
                      f"{', '.join(movielens.CANONICAL_SPLITS)}")
 
-  train = features_lib.build_examples(split.train, max_history)
-  validation = features_lib.build_examples(split.validation, max_history, context=split.train)
+  # Rating protocols score every held-out rating, even a user's first (empty history: the
+  # user embedding and item carry it); retrieval protocols need a history to query with.
+  min_history = 0 if protocol in movielens.CANONICAL_SPLITS else 1
+  train = features_lib.build_examples(split.train, max_history, min_history=min_history)
+  validation = features_lib.build_examples(split.validation, max_history, context=split.train,
+                                           min_history=min_history)
   history = features_lib._concat(split.train, split.validation)
-  test = features_lib.build_examples(split.test, max_history, context=history)
+  test = features_lib.build_examples(split.test, max_history, context=history, min_history=min_history)
   seen: dict[str, set[str]] = {}
   for u, i in zip(history.user_id, history.item_id, strict=True):
     seen.setdefault(u, set()).add(i)
@@ -81,7 +85,8 @@ def item_content(data: Data, item_ids: np.ndarray) -> dict[str, np.ndarray]:
   index = data.catalog.index()
   rows = np.array([index.get(i, -1) for i in item_ids])
   text = np.where(rows >= 0, data.catalog.text[np.maximum(rows, 0)], "").astype(str)
-  out = {"text": text}
+  category = np.where(rows >= 0, data.catalog.category[np.maximum(rows, 0)], "").astype(str)
+  out = {"text": text, "category": category}
   if data.images is not None:
     out["image"] = np.array([data.images.get(i, b"") for i in item_ids], dtype=object)
   return out

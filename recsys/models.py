@@ -44,6 +44,9 @@ class ModelConfig:
   cross_layers: int = 2
   rating_weight: float = 1.0
   retrieval_weight: float = 1.0
+  # Weight of an auxiliary loss: the content-only item embedding predicts the item's category.
+  # It makes text and image place a never-seen item among its kind (cold start).
+  category_weight: float = 0.0
 
 
 class ItemTower(tf.keras.layers.Layer):
@@ -81,8 +84,11 @@ class ItemTower(tf.keras.layers.Layer):
       known = known * keep
     return emb * known[..., None]
 
-  def call(self, inputs: dict[str, tf.Tensor], training=False) -> tf.Tensor:
+  def call(self, inputs: dict[str, tf.Tensor], training=False, content_only=False) -> tf.Tensor:
+    """Candidate embeddings; `content_only` drops the id view (how a cold item is seen)."""
     views = [self.id_view(inputs["item_id"], training)]
+    if content_only:
+      views = [tf.zeros_like(views[0])]
     if self.text_encoder is not None:
       views.append(self.text_proj(self.text_encoder(inputs["text"])))
     if self.image_encoder is not None:
@@ -157,9 +163,13 @@ class Recommender(tfrs.Model):
   """
 
   def __init__(self, config: ModelConfig, known_items, text_encoder=None, image_encoder=None,
-               rating_range=(1.0, 5.0)):
+               rating_range=(1.0, 5.0), categories=()):
     super().__init__()
     self.config = config
+    self.category_lookup = tf.keras.layers.StringLookup(vocabulary=list(categories) or ["?"],
+                                                        num_oov_indices=1, name="category_lookup")
+    self.category_head = tf.keras.layers.Dense(len(categories) + 1 if categories else 2,
+                                               name="category_head")
     self.item_tower = ItemTower(config, known_items, text_encoder, image_encoder)
     self.query_tower = QueryTower(config, self.item_tower)
     self.ranking_head = RankingHead(config)
@@ -193,6 +203,11 @@ class Recommender(tfrs.Model):
           query, candidate, candidate_sampling_probability=prob,
           candidate_ids=features["item_id"] if self.config.remove_accidental_hits else None,
           compute_metrics=False)
+    if self.config.category_weight > 0 and "category" in features:
+      content = self.item_tower(self.candidate_inputs(features), training=training, content_only=True)
+      loss += self.config.category_weight * tf.reduce_mean(
+          tf.keras.losses.sparse_categorical_crossentropy(
+              self.category_lookup(features["category"]), self.category_head(content), from_logits=True))
     if self.config.rating_weight > 0 and "rating" in features:
       loss += self.config.rating_weight * self.rating_task(
           labels=features["rating"], predictions=self.predict_rating(query, candidate))

@@ -37,7 +37,7 @@ def create_model(config: ml_collections.ConfigDict, data: input_pipeline.Data) -
   rating_range = (float(ratings.min()), float(ratings.max())) if ratings is not None and len(ratings) else (1.0, 5.0)
   return models.Recommender(model_config, known_items=sorted(data.train_counts),
                             text_encoder=text_encoder, image_encoder=image_encoder,
-                            rating_range=rating_range)
+                            rating_range=rating_range, categories=sorted(set(data.catalog.category)))
 
 
 def build(model: models.Recommender, data: input_pipeline.Data) -> None:

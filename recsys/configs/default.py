@@ -32,6 +32,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.cross_layers = 2
   config.model.rating_weight = 0.5
   config.model.retrieval_weight = 1.0
+  config.model.category_weight = 0.5  # content-only embedding predicts the category (cold start)
 
   config.text_tower = True
   config.image_tower = True

@@ -18,6 +18,7 @@ def get_config():
   config.model.max_history = 50
   config.model.rating_weight = 0.0
   config.model.id_dropout = 0.0
+  config.model.category_weight = 0.0  # no content towers here
   config.epochs = 30
   config.batch_size = 512
   return config
