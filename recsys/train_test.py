@@ -20,7 +20,7 @@ def run(tmp_path_factory):
   cfg = default.get_config()
   cfg.epochs = 8
   cfg.batch_size = 64
-  cfg.train_image_encoder = False  # the image path is exercised; learning it is the slow test's job
+  cfg.train_image_encoder = False  # random frozen image features: the image path runs, cheaply
   cfg.model.max_history = 8
   cfg.early_stopping_patience = 3
   out = train.train_and_evaluate(cfg, str(tmp_path_factory.mktemp("work")), world_dir=str(world_dir))
