@@ -9,6 +9,7 @@ together (every input and output has a leading batch dimension).
 """
 
 import dataclasses
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -111,11 +112,30 @@ class Signature:
       # Data-dependent failures inside the graph (undecodable image bytes, a
       # check_numerics) are the client's input, not a server fault.
       raise errors.invalid_argument(
-          f"{self.describe()} could not process the input: {e.message.splitlines()[0]}") from e
+          f"{self.describe()} could not process the input: {graph_error_message(e.message)}") from e
     return {k: v.numpy() for k, v in outputs.items()}
 
   def _spec_list(self) -> str:
     return ", ".join(f"{k}: {s.dtype.name}{_shape_str(s.shape)}" for k, s in sorted(self.inputs.items()))
+
+
+def graph_error_message(message: str) -> str:
+  """The model's own explanation inside a TensorFlow graph error, without TF's scaffolding.
+
+  A failed `tf.debugging.Assert` arrives as "Graph execution error: ... Detected at node ...
+  assertion failed: [what the model says] [values] [[{{node ...}}]]"; clients need the
+  middle part, which names the problem and the fix.
+  """
+  kept = []
+  for line in message.splitlines():
+    line = line.strip()
+    if (not line or line.startswith(("Graph execution error", "Detected at node", "<stack traces",
+                                     "[[{{node", "[[")) or line.startswith("File ")):
+      continue
+    line = re.sub(r"\s*\[\[\{\{node [^}]*\}\}\]\].*$", "", line)
+    line = re.sub(r"\s*\[Op:[^\]]*\]$", "", line)
+    kept.append(line.removeprefix("assertion failed: "))
+  return " ".join(kept) or message.strip().splitlines()[0]
 
 
 def _tf_dtype(value: np.ndarray) -> tf.DType:

@@ -85,3 +85,14 @@ def test_rest_bad_bodies(sig, body, message):
     rest_json.request_to_inputs(body, sig)
   assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
   assert message in e.value.message
+
+
+def test_graph_errors_keep_the_models_explanation_and_drop_tensorflows_scaffolding():
+  from serving.signature import graph_error_message
+
+  raw = ("Graph execution error:\n\nDetected at node check/Assert defined at (most recent call last):\n"
+         "<stack traces unavailable>\nassertion failed: [window has the wrong length: expected [batch, 28, 10]] "
+         "[27]\n\t [[{{node check/Assert}}]] [Op:__inference_signature_wrapper_1]")
+  assert graph_error_message(raw) == "[window has the wrong length: expected [batch, 28, 10]] [27]"
+  assert graph_error_message("indices[0] = -1 is not in [0, 3)\n\t [[{{node Gather}}]]") == (
+      "indices[0] = -1 is not in [0, 3)")
