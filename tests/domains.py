@@ -31,7 +31,7 @@ class Trained:
 
   name: str              # model name under the export root
   export_dir: pathlib.Path  # <export_root>/<name>/<version>
-  seconds: float         # train + export wall time (reported by the tests' durations)
+  seconds: float         # train + export wall time (printed at the end of the session)
   keras: Any = None      # the in-process model before export, where the domain has one
   extra: dict = dataclasses.field(default_factory=dict)
 
@@ -42,10 +42,6 @@ class Trained:
   @property
   def version(self) -> int:
     return int(self.export_dir.name)
-
-  @property
-  def metadata(self) -> dict:
-    return metadata.read(str(self.export_dir))
 
 
 def write_world(directory: pathlib.Path) -> pathlib.Path:
