@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from recsys import export_main, train
+from recsys import export, train
 from recsys.configs import default
 
 
@@ -21,7 +21,7 @@ def run(workdir: str, world_dir: str, export_root: str, vision_export: str = "")
   cfg.vision_export = vision_export
   cfg.epochs = 3
   out = train.train_and_evaluate(cfg, str(pathlib.Path(workdir)), world_dir=world_dir)
-  export_dir = export_main.export_run(cfg, out, export_root, "recsys")
+  export_dir = export.export_run(cfg, out, export_root, "recsys")
   r = out["results"]
   return {
       "export": str(export_dir),

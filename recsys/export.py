@@ -22,6 +22,7 @@ to fix: history items missing from the catalogue, an empty history, k outside
 
 from __future__ import annotations
 
+import hashlib
 import pathlib
 import tempfile
 
@@ -169,3 +170,27 @@ def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *
         domain="recsys", config=config, metrics=metrics, baseline_metrics=baseline_metrics,
         data_fingerprint=data_fingerprint,
         assets={"item_ids.txt": str(ids_path), "candidate_embeddings.npy": str(emb_path)})
+
+
+def _fingerprint(data) -> str:
+  h = hashlib.sha256()
+  for a in (data.train_events.user_id, data.train_events.item_id, data.train_events.timestamp,
+            data.catalog.item_id):
+    h.update("\x1f".join(map(str, a)).encode())
+  return h.hexdigest()[:16]
+
+
+def export_run(cfg, run: dict, export_root: str, model_name: str) -> pathlib.Path:
+  """Publishes the model of a `train.train_and_evaluate` result."""
+  model, data, results = run["model"], run["data"], run["results"]
+  from recsys import train  # train imports the towers; keep export importable without it
+
+  table = train.candidate_table(model, data)
+  metrics = results.get("model", {}).get("overall", {}) | {
+      k: v for k, v in results.get("model", {}).get("rating", {}).items()}
+  baseline = results.get("item_cooccurrence", {}).get("overall", {})
+  return export(
+      model, data.catalog.item_id, table, export_root=export_root, model_name=model_name,
+      config=cfg, metrics=metrics, baseline_metrics=baseline, data_fingerprint=_fingerprint(data),
+      has_text=model.item_tower.text_encoder is not None,
+      has_image=model.item_tower.image_encoder is not None)

@@ -11,7 +11,7 @@ from absl import app, flags
 
 from common import config as config_lib
 from common.data import data_dir as data_dir_lib
-from recsys import export_main, train
+from recsys import export, train
 
 _CONFIG = config_lib.DEFINE_config_file("config", default="recsys/configs/default.py")
 _WORKDIR = flags.DEFINE_string("workdir", None, "directory for checkpoints, logs, weights and results")
@@ -28,7 +28,7 @@ def main(argv):
   cfg = config_lib.resolve(_CONFIG.value)
   run = train.train_and_evaluate(cfg, _WORKDIR.value, flags.FLAGS.data_dir, _WORLD_DIR.value)
   if _EXPORT_ROOT.value:
-    path = export_main.export_run(cfg, run, _EXPORT_ROOT.value, _MODEL_NAME.value)
+    path = export.export_run(cfg, run, _EXPORT_ROOT.value, _MODEL_NAME.value)
     print(f"exported {path}")
 
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from common.export import publish
 from common.shopworld import world as shopworld
-from recsys import export_main, train
+from recsys import export, train
 from recsys.configs import default
 
 
@@ -24,7 +24,7 @@ def run(tmp_path_factory):
   cfg.model.max_history = 8
   cfg.early_stopping_patience = 3
   out = train.train_and_evaluate(cfg, str(tmp_path_factory.mktemp("work")), world_dir=str(world_dir))
-  export_dir = export_main.export_run(cfg, out, str(tmp_path_factory.mktemp("exports")), "recsys")
+  export_dir = export.export_run(cfg, out, str(tmp_path_factory.mktemp("exports")), "recsys")
   return {**out, "cfg": cfg, "export_dir": export_dir, "loaded": publish.load(export_dir)}
 
 

@@ -60,7 +60,7 @@ def main(argv):
   print(f"  ({time.time() - t:.0f} s)")
 
   t = _step("vision: ResNet-20 on the item pictures")
-  v = vision_demo.run(str(root / "vision"), str(world_dir))
+  v = vision_demo.run(str(root / "vision"), str(world_dir), export_root=str(export_root))
   rows.append(("vision ResNet-20 (category from picture)", f"accuracy {v['test_accuracy']:.3f}",
                f"majority {v['majority_baseline_accuracy']:.3f}", time.time() - t))
 

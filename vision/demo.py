@@ -16,7 +16,8 @@ from common import config as config_lib
 from vision import export, train
 
 
-def run(workdir: str, world_dir: str, *, num_epochs: int = 8, overrides=()) -> dict:
+def run(workdir: str, world_dir: str, *, num_epochs: int = 8, overrides=(),
+        export_root: str | None = None) -> dict:
   """Trains and exports the demo model; returns a summary dict.
 
   Args:
@@ -24,13 +25,14 @@ def run(workdir: str, world_dir: str, *, num_epochs: int = 8, overrides=()) -> d
     world_dir: a written shop world.
     num_epochs: training epochs (8 reaches the figure in vision/README.md).
     overrides: extra `field=value` config overrides, as on the command line.
+    export_root: the TF Serving model root to publish into (default `<workdir>/exports`).
   """
   cfg = config_lib.load("vision/configs/default.py", [
       f"data.world_dir={world_dir}", f"num_epochs={num_epochs}", *overrides])
   cfg = config_lib.resolve(cfg, print_fn=lambda _: None)
   run_dir = os.path.join(workdir, "run")
   summary = train.train_and_evaluate(cfg, run_dir)
-  export_dir = export.export(run_dir, os.path.join(workdir, "exports"))
+  export_dir = export.export(run_dir, export_root or os.path.join(workdir, "exports"))
   return {
       "model": cfg.export.model_name,
       "test_accuracy": summary["test_accuracy"],

@@ -96,16 +96,15 @@ def export(workdir: str, export_root: str, model_name: str | None = None) -> str
   return str(path)
 
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "a finished //vision:train run directory")
-_EXPORT_ROOT = flags.DEFINE_string("export_root", None, "the directory the model server watches")
-_MODEL_NAME = flags.DEFINE_string("model_name", None, "default: the config's export.model_name")
-
-
 def main(argv):
   del argv
-  export(_WORKDIR.value, _EXPORT_ROOT.value, _MODEL_NAME.value)
+  export(flags.FLAGS.workdir, flags.FLAGS.export_root, flags.FLAGS.model_name)
 
 
 if __name__ == "__main__":
-  flags.mark_flags_as_required(["workdir", "export_root"])
+  # Flags are defined only when run as a program: the demo and tests import this module
+  # into processes that define their own --workdir.
+  flags.DEFINE_string("workdir", None, "a finished //vision:train run directory", required=True)
+  flags.DEFINE_string("export_root", None, "the directory the model server watches", required=True)
+  flags.DEFINE_string("model_name", None, "default: the config's export.model_name")
   app.run(main)
