@@ -112,30 +112,12 @@ def recsys_config(vision_export: str = ""):
 def train_recsys(workdir: pathlib.Path, world_dir: pathlib.Path, export_root: pathlib.Path,
                  vision_export: str | pathlib.Path = "") -> Trained:
   """The two-tower recommender, its image tower the vision export's encoder when given."""
-  from recsys import train
+  from recsys import export, train
 
-  export_main = _import_recsys_export_main()
   start = time.time()
   cfg = recsys_config(str(vision_export))
   run = train.train_and_evaluate(cfg, str(workdir), world_dir=str(world_dir))
-  export_dir = export_main.export_run(cfg, run, str(export_root), "recsys")
+  export_dir = export.export_run(cfg, run, str(export_root), "recsys")
   return Trained("recsys", pathlib.Path(export_dir), time.time() - start, keras=run["model"],
                  extra={"data": run["data"], "config": cfg})
 
-
-def _import_recsys_export_main():
-  """`recsys.export_main`, importable in a process that already imported `vision.export`.
-
-  Both modules define the absl flags --workdir, --export_root and --model_name when imported,
-  so importing the second raises absl's DuplicateFlagError (reported to both owners: one
-  process cannot use both export functions). These tests never parse flags, so the flags
-  `vision.export` registered are dropped first; nothing else about either module changes.
-  """
-  from absl import flags
-
-  for name in ("workdir", "export_root", "model_name"):
-    if name in flags.FLAGS and flags.FLAGS.find_module_defining_flag(name) == "vision.export":
-      delattr(flags.FLAGS, name)
-  from recsys import export_main
-
-  return export_main
