@@ -26,7 +26,7 @@ NOW = 1_700_000_000
 @pytest.fixture(scope="module")
 def world_export(tmp_path_factory):
   from common.shopworld import world
-  from recsys import export_main, train
+  from recsys import export, train
   from recsys.configs import default
   root = tmp_path_factory.mktemp("reco")
   world.generate(seed=0, size="tiny").write(root / "world", overwrite=True)
@@ -34,7 +34,7 @@ def world_export(tmp_path_factory):
   cfg.epochs, cfg.batch_size, cfg.model.max_history, cfg.image_tower = 1, 128, 8, False
   cfg.verbose = 0
   run = train.train_and_evaluate(cfg, str(root / "work"), world_dir=str(root / "world"))
-  v1 = export_main.export_run(cfg, run, str(root / "export"), "recsys")
+  v1 = export.export_run(cfg, run, str(root / "export"), "recsys")
   shutil.copytree(v1, v1.parent / "2")  # version 2 for the canary (same weights, other number)
   return root
 
