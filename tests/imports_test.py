@@ -15,7 +15,7 @@ DOMAIN_MODULES = (
     "vision.demo", "vision.export", "vision.train",
     "sequences.text.demo", "sequences.text.export", "sequences.text.train",
     "sequences.timeseries.demo", "sequences.timeseries.export", "sequences.timeseries.train",
-    "recsys.demo", "recsys.export", "recsys.export_main", "recsys.train",
+    "recsys.demo", "recsys.export", "recsys.train",
 )
 
 
