@@ -33,9 +33,10 @@ def test_learns_which_token_marks_the_class(name):
   ids = rng.integers(3, 50, size=(96, 12)).astype(np.int32)
   labels = rng.integers(0, 3, size=96).astype(np.int32)
   ids[:, 4] = labels + 1  # the class token (ids 1..3) at a fixed position
+  tf.keras.utils.set_random_seed(0)  # fit() shuffles: unseeded, Linear reached 0.69-0.95 at epoch 15
   model = getattr(models, name)(CFG)
   model.compile(tf.keras.optimizers.Adam(2e-2),
                 tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy"])
-  history = model.fit(ids, labels, epochs=15, batch_size=32, verbose=0)
+  history = model.fit(ids, labels, epochs=30, batch_size=32, verbose=0)
   assert history.history["accuracy"][-1] > 0.9
