@@ -97,21 +97,25 @@ class BiasedMF(tf.keras.Model):
     self.l2 = l2
     def init(s):
       return tf.keras.initializers.RandomNormal(stddev=0.05, seed=seed + s)
-    self.p = tf.keras.layers.Embedding(len(users) + 1, dim, embeddings_initializer=init(1))
-    self.q = tf.keras.layers.Embedding(len(items) + 1, dim, embeddings_initializer=init(2))
+    self.dim = dim
+    if dim:  # dim=0 leaves only the biases: the "user + item biases" baseline.
+      self.p = tf.keras.layers.Embedding(len(users) + 1, dim, embeddings_initializer=init(1))
+      self.q = tf.keras.layers.Embedding(len(items) + 1, dim, embeddings_initializer=init(2))
     self.bu = tf.keras.layers.Embedding(len(users) + 1, 1, embeddings_initializer="zeros")
     self.bi = tf.keras.layers.Embedding(len(items) + 1, 1, embeddings_initializer="zeros")
     self.mu = tf.constant(global_mean, tf.float32)
 
   def call(self, inputs, training=False):
     u, i = self.user_lookup(inputs["user_id"]), self.item_lookup(inputs["item_id"])
-    pu, qi = self.p(u), self.q(i)
     bu, bi = tf.squeeze(self.bu(u), -1), tf.squeeze(self.bi(i), -1)
+    penalty, interaction = 0.1 * (bu * bu + bi * bi), tf.zeros_like(bu)
+    if self.dim:
+      pu, qi = self.p(u), self.q(i)
+      penalty += tf.reduce_sum(pu * pu + qi * qi, -1)
+      interaction = tf.reduce_sum(pu * qi, axis=-1)
     if training:
-      self.add_loss(self.l2 * tf.reduce_mean(
-          tf.reduce_sum(pu * pu + qi * qi, -1) + 0.1 * (bu * bu + bi * bi)))
-    # dim=0 leaves only the biases: the "user + item bias" baseline.
-    return self.mu + bu + bi + tf.reduce_sum(pu * qi, axis=-1)
+      self.add_loss(self.l2 * tf.reduce_mean(penalty))
+    return self.mu + bu + bi + interaction
 
 
 def fit_biased_mf(train: Interactions, dim: int = 64, l2: float = 0.1, epochs: int = 20,

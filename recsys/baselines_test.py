@@ -1,6 +1,7 @@
 """Baselines do what their names say on data small enough to check by hand."""
 
 import numpy as np
+import pytest
 
 from recsys import baselines
 from recsys.data.interactions import Interactions
@@ -32,13 +33,15 @@ def test_item_cooccurrence_recommends_what_others_took_together():
   assert scores[1] > 0 and scores[2] == 0  # b co-occurs with a, c never does
 
 
-def test_biased_mf_fits_user_and_item_effects():
+@pytest.mark.parametrize("dim", [4, 0])  # 0: the "user + item biases" baseline
+def test_biased_mf_fits_user_and_item_effects(dim):
   rng = np.random.default_rng(0)
   users = rng.integers(0, 30, 3000).astype(str)
   items = rng.integers(0, 20, 3000).astype(str)
   # True rating: 3 + user offset + item offset.
   r = 3 + (users.astype(int) % 3 - 1) * 0.8 + (items.astype(int) % 2) * 0.6
   ev = _events(users.astype(object), items.astype(object), np.zeros(3000, int), r)
-  model = baselines.fit_biased_mf(ev, dim=4, l2=0.001, epochs=15, learning_rate=1e-2)
+  model = baselines.fit_biased_mf(ev, dim=dim, l2=0.001, epochs=15, batch_size=256,
+                                 learning_rate=1e-2)
   rmse = float(np.sqrt(np.mean((baselines.predict_ratings(model, ev) - r) ** 2)))
   assert rmse < 0.15, rmse  # the global-mean predictor's RMSE here is about 0.7
