@@ -34,7 +34,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from common.distribute import config as config_lib
-from common.distribute import horovod_backend, tpu
+from common.distribute import cpu, horovod_backend, tpu
 
 _TPU_STEPS_PER_EXECUTION = 100
 _LAUNCH_HINT = ("start the workers with `bazel run //common/distribute:launch -- --workers N -- "
@@ -99,6 +99,13 @@ def create(cfg) -> tf.distribute.Strategy:
     horovod_backend.init()
     strategy = tf.distribute.get_strategy()
   tf.keras.mixed_precision.set_global_policy(precision(cfg))
+  if (precision(cfg) == "mixed_bfloat16" and cfg.kind != "tpu" and not cpu.native_bfloat16()
+      and not tf.config.list_physical_devices("GPU")):
+    logging.warning(
+        "distribution.precision=mixed_bfloat16 on %s: without AVX-512 BF16 or AMX every bfloat16 "
+        "op is emulated and training runs several times slower than float32. Use "
+        "distribution.precision=float32 (or auto) on this machine; keep mixed_bfloat16 for TPUs.",
+        cpu.describe())
   logging.info("distribution: kind=%s replicas=%d precision=%s", cfg.kind, num_replicas(strategy),
                precision(cfg))
   return strategy

@@ -55,10 +55,16 @@ def test_mirrored_uses_the_logical_cpus():
     strategy_lib.create(make_config(kind="mirrored", num_cpu_devices=3))
 
 
-def test_mixed_bfloat16_policy_is_set():
+@pytest.mark.parametrize("native", [True, False])
+def test_mixed_bfloat16_policy_is_set_and_emulation_is_warned_about(native, monkeypatch, caplog):
+  monkeypatch.setattr(strategy_lib.cpu, "native_bfloat16", lambda: native)
   strategy_lib.create(make_config(precision="mixed_bfloat16"))
   policy = tf.keras.mixed_precision.global_policy()
   assert (policy.compute_dtype, policy.variable_dtype) == ("bfloat16", "float32")
+  warned = [r.getMessage() for r in caplog.records if "emulated" in r.getMessage()]
+  assert bool(warned) == (not native)
+  if warned:
+    assert "distribution.precision=float32" in warned[0]
 
 
 def test_tpu_kind_applies_tpu_rules(monkeypatch):
