@@ -123,7 +123,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
     model = create_model(config, data)
     build(model, data)
     model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
-                  steps_per_execution=strategy_lib.steps_per_execution(config.distribution))
+                  steps_per_execution=strategy_lib.steps_per_execution(config.distribution),
+                  jit_compile=strategy_lib.jit_compile(config.distribution))
   train_ds = input_pipeline.to_dataset(data, data.train, config.batch_size, training=True,
                                        seed=config.seed, drop_remainder=True)
   val_ds = (input_pipeline.to_dataset(data, data.validation, config.batch_size, training=False)

@@ -111,7 +111,8 @@ def compile_model(model, cfg, steps_per_epoch):
       loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True,
                                                    label_smoothing=cfg.label_smoothing),
       metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")],
-      steps_per_execution=strategy_lib.steps_per_execution(cfg.distribution))
+      steps_per_execution=strategy_lib.steps_per_execution(cfg.distribution),
+      jit_compile=strategy_lib.jit_compile(cfg.distribution))
 
 
 def predict_labels(model, ds, cfg, image_size, batch_size=256, steps=None):

@@ -72,6 +72,12 @@ def steps_per_execution(cfg) -> int:
   return _TPU_STEPS_PER_EXECUTION if cfg.kind == "tpu" else 1
 
 
+def jit_compile(cfg) -> bool:
+  """Whether `model.compile` should XLA-compile the train step (config `jit_compile`)."""
+  validate(cfg)
+  return bool(cfg.jit_compile)
+
+
 def create(cfg) -> tf.distribute.Strategy:
   """Creates the strategy `cfg.kind` names and sets the global mixed-precision policy.
 

@@ -78,7 +78,8 @@ def compile_model(model: tf.keras.Model, learning_rate: float, distribution) -> 
       optimizer=tf.keras.optimizers.Adam(learning_rate),
       loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
       metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-      steps_per_execution=strategy_lib.steps_per_execution(distribution))
+      steps_per_execution=strategy_lib.steps_per_execution(distribution),
+      jit_compile=strategy_lib.jit_compile(distribution))
 
 
 def fit_classifier(config, model_name: str, cfg: models.ModelConfig,

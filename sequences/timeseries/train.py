@@ -60,7 +60,8 @@ def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
   lr, decay = config.learning_rate, config.lr_decay
   with strategy.scope():
     model.compile(optimizer=tf.keras.optimizers.Adam(lr), loss="mse", metrics=["mae"],
-                  steps_per_execution=strategy_lib.steps_per_execution(config.distribution))
+                  steps_per_execution=strategy_lib.steps_per_execution(config.distribution),
+                  jit_compile=strategy_lib.jit_compile(config.distribution))
 
   def dataset_fn(input_context):
     return input_pipeline.make_dataset(data, "train", config.batch_size, training=True,
