@@ -66,16 +66,20 @@ def rating_table(data_dir: str) -> str:
   base, test = movielens_data.load_split("u1", data_dir)
   rows = []
 
-  def add(name, pred, seconds):
-    err = np.asarray(pred) - test.rating
+  def add(name, pred, seconds, truth=test.rating):
+    err = np.asarray(pred) - truth
     rows.append(f"| {name:<34} | {np.sqrt(np.mean(err ** 2)):.4f} | {np.mean(np.abs(err)):.4f} | {seconds:7.0f} |")
 
   start = time.time()
   cfg = movielens_rating.get_config()
   cfg.epochs = _RATING_EPOCHS.value
   run = train.train_and_evaluate(cfg, f"{_WORKDIR.value}/rating", data_dir=data_dir)
-  add(f"multitask two-tower + DCN ({cfg.epochs} ep)", train.predict_ratings(run["model"], run["data"], run["data"].test),
-      time.time() - start)
+  examples = run["data"].test  # ordered by user and time, not in u1.test's file order
+  if len(examples.rating) != len(test.rating):
+    raise RuntimeError(f"the model scored {len(examples.rating)} of u1's {len(test.rating)} test ratings")
+  add(f"multitask two-tower + DCN ({cfg.epochs} ep)",
+      train.predict_ratings(run["model"], run["data"], examples), time.time() - start,
+      truth=examples.rating)
   for name, dim in (("biased MF (dim 64)", 64), ("user + item biases", 0)):
     start = time.time()
     mf = baselines.fit_biased_mf(base, dim=dim)
