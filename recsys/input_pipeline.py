@@ -58,8 +58,7 @@ def load(dataset: str, protocol: str, max_history: int, data_dir: str | None = N
   elif protocol in movielens.CANONICAL_SPLITS:
     if dataset != "movielens":
       raise ValueError(f"protocol {protocol!r} is a MovieLens split; dataset is {dataset!r}")
-    base, test = movielens.load_split(protocol, data_dir)
-    split = protocols.Split(base, base.take(slice(0, 0)), test)
+    split = protocols.with_hash_validation(*movielens.load_split(protocol, data_dir))
   else:
     raise ValueError(f"unknown protocol {protocol!r}; use leave_last_out, temporal or one of "
                      f"{', '.join(movielens.CANONICAL_SPLITS)}")

@@ -132,8 +132,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
   start = time.time()
   fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=str(workdir_path),
               validation_data=val_ds,
-              # MovieLens' canonical rating splits have no validation part to stop on.
               early_stopping_patience=config.early_stopping_patience if val_ds is not None else None,
+              monitor=config.early_stopping_monitor,
               verbose=config.verbose)
   train_seconds = time.time() - start
   if strategy_lib.is_chief():

@@ -45,6 +45,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.epochs = 8
   config.learning_rate = 3e-3
   config.early_stopping_patience = 3
+  # What early stopping watches on the validation split (the best epoch's weights are kept).
+  config.early_stopping_monitor = "val_loss"
   config.eval_k = 10
   config.verbose = 2  # Keras: 1 = progress bar, 2 = one line per epoch
 

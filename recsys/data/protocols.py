@@ -5,7 +5,9 @@
   sequential recommendation (SASRec, BERT4Rec); ranked against the full catalogue.
 * `temporal_split`: one global cut in time: everything before the cut trains, everything
   after tests. Closest to deployment (no future leaks across users).
-* MovieLens' canonical rating splits (u1..u5, ua, ub) live in `movielens.load_split`.
+* MovieLens' canonical rating splits (u1..u5, ua, ub) live in `movielens.load_split`;
+  `with_hash_validation` sets aside a hash-chosen share of their base ratings to stop
+  training on, so the canonical test file is never looked at before the final score.
 
 Every protocol is a pure function of the data (ties on time are broken by item id),
 so the same data always gives the same split.
@@ -17,6 +19,7 @@ import dataclasses
 
 import numpy as np
 
+from common.data import splits
 from recsys.data.interactions import Interactions
 
 
@@ -56,3 +59,15 @@ def temporal_split(table: Interactions, validation_fraction: float = 0.1,
   b = round(n * (1 - test_fraction))
   idx = np.arange(n)
   return Split(t.take(idx < a), t.take((idx >= a) & (idx < b)), t.take(idx >= b))
+
+
+def with_hash_validation(base: Interactions, test: Interactions,
+                         validation_fraction: float = 0.05) -> Split:
+  """A fixed (base, test) split, with the ratings whose "user:item" key hashes into the
+  validation share moved from base to validation (the same ones on every machine)."""
+  if not 0 < validation_fraction < 1:
+    raise ValueError(f"validation_fraction={validation_fraction} must be between 0 and 1")
+  fractions = (1 - validation_fraction, validation_fraction, 0.0)
+  held = np.array([splits.split_of(f"{u}:{i}", fractions) == "validation"
+                   for u, i in zip(base.user_id, base.item_id, strict=True)], dtype=bool)
+  return Split(base.take(~held), base.take(held), test)

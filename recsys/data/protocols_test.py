@@ -48,3 +48,21 @@ def test_temporal_split_cuts_globally_by_time():
 def test_temporal_split_rejects_bad_fractions():
   with pytest.raises(ValueError, match="fractions"):
     protocols.temporal_split(_table(), validation_fraction=0.6, test_fraction=0.5)
+
+
+def test_hash_validation_moves_a_fixed_share_of_base_and_leaves_test_alone():
+  n = 4000
+  base = Interactions(np.array([f"u{i % 50}" for i in range(n)], dtype=object),
+                      np.array([f"i{i}" for i in range(n)], dtype=object), np.arange(n),
+                      np.ones(n, np.float32))
+  test = base.take(np.arange(10))
+  split = protocols.with_hash_validation(base, test, validation_fraction=0.05)
+  assert split.test is test
+  assert len(split.train) + len(split.validation) == n
+  assert 0.03 < len(split.validation) / n < 0.07
+  assert not set(split.validation.item_id) & set(split.train.item_id)
+  # A pure function of user:item: shuffling the rows holds out the same ratings.
+  again = protocols.with_hash_validation(base.take(np.arange(n)[::-1]), test, 0.05)
+  assert set(again.validation.item_id) == set(split.validation.item_id)
+  with pytest.raises(ValueError, match="validation_fraction"):
+    protocols.with_hash_validation(base, test, validation_fraction=1.0)
