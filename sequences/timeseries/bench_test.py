@@ -1,0 +1,40 @@
+"""The bench's run settings, --set overrides and the validation table (no training)."""
+
+import pytest
+
+from sequences.timeseries import bench
+
+
+def test_overrides_parse_numbers_and_keep_strings():
+  assert bench.parse_overrides(["lookback=720", "learning_rate=1e-3", "arch.dropout=0.2",
+                                "baseline=LastValue"]) == {
+      "lookback": 720, "learning_rate": 1e-3, "arch.dropout": 0.2, "baseline": "LastValue"}
+  with pytest.raises(Exception, match="key=value"):
+    bench.parse_overrides(["lookback"])
+
+
+def test_overrides_apply_on_top_of_the_run_settings():
+  config = bench.bench_config("Linear-L512", "ETTh2", 192, quick=False,
+                              overrides={"learning_rate": 1e-3, "arch.dropout": 0.3})
+  assert (config.model, config.lookback, config.horizon, config.data.name) == (
+      "Linear", 512, 192, "ETTh2")
+  assert config.learning_rate == 1e-3 and config.arch.dropout == 0.3
+  assert bench.run_label("Linear-L512", {"learning_rate": 1e-3}) == "Linear-L512[learning_rate=0.001]"
+
+
+def test_an_unknown_override_is_an_error():
+  with pytest.raises(KeyError, match="lookback"):  # the locked config suggests the right name
+    bench.bench_config("Linear", "ETTh1", 96, quick=False, overrides={"lookbak": 720})
+
+
+def test_every_setting_builds_a_config():
+  for name in bench.SETTINGS:
+    bench.bench_config(name, "ETTh1", 96, quick=False)
+
+
+def test_validation_table_sorts_by_validation_mse():
+  rows = [{"dataset": "ETTh1", "horizon": 96, "model": m, "val_mse": v, "val_mae": 0.5,
+           "epochs": 3} for m, v in (("A", 0.70), ("B", 0.66))]
+  lines = bench.validation_table(rows).splitlines()
+  assert lines[0] == bench.VAL_HEADER
+  assert [line.split("|")[3].strip() for line in lines[2:]] == ["B", "A"]
