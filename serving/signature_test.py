@@ -51,6 +51,29 @@ def test_bad_inputs_name_the_problem(sig, change, message):
   assert "signature 'serving_default' of model 'm' version 1" in e.value.message
 
 
+def test_fast_call_answers_as_tensorflows_own_call(sig):
+  # `run` skips TensorFlow's keyword binding (~70 µs a call); the answer must not change.
+  assert sig._flat_call is not None, "this TensorFlow lost ConcreteFunction._call_flat/_arg_keywords"
+  inputs = sig.check_inputs(_good())
+  ours = sig.run(inputs)
+  theirs = sig.fn(x=tf.constant(inputs["x"]), tag=tf.constant(inputs["tag"]))
+  assert sorted(ours) == sorted(theirs)
+  for k in ours:
+    np.testing.assert_array_equal(ours[k], theirs[k].numpy())
+
+
+def test_loaded_savedmodel_takes_the_fast_call(tmp_path):
+  from serving import servable, test_models
+
+  test_models.publish_affine(tmp_path, 2)
+  sig = servable.load("affine", 2, tmp_path / "affine" / "2").signatures["serving_default"]
+  assert sig._flat_call is not None
+  x = np.array([[1, 2, 3], [0, -1, 0.5]], np.float32)
+  out = sig.run(sig.check_inputs({"x": x}))
+  for k, v in test_models.affine_expected(x, 2).items():
+    np.testing.assert_allclose(out[k], v, rtol=1e-6)
+
+
 def test_rest_rows_with_b64_and_utf8(sig):
   body = {"instances": [{"x": [1, 2, 3], "tag": {"b64": "aGk="}}, {"x": [0, 0, 1], "tag": "yo"}]}
   inputs, fmt = rest_json.request_to_inputs(body, sig)
