@@ -73,8 +73,7 @@ class Inference:
       servable, sig = self.resolve(model, version, signature_name)
       version_label, signature_label = str(servable.version), sig.name
       wanted = list(output_filter)
-      unknown = sorted(set(wanted) - set(sig.outputs))
-      if unknown:
+      if wanted and (unknown := sorted(set(wanted) - set(sig.outputs))):
         raise errors.invalid_argument(
             f"{sig.describe()} has no output(s) {unknown}; its outputs are {sorted(sig.outputs)}")
       checked = sig.check_inputs(inputs)
@@ -103,6 +102,9 @@ class Inference:
 
   def _batcher(self, servable: Servable, sig: Signature) -> Batcher:
     key = (id(servable), sig.name)
+    batcher = self._batchers.get(key)  # the common case, without taking the lock
+    if batcher is not None:
+      return batcher
     with self._lock:
       batcher = self._batchers.get(key)
       if batcher is None:

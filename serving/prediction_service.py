@@ -94,7 +94,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     response.model_spec.version.value = servable.version
     response.model_spec.signature_name = sig.name
     for key, value in outputs.items():
-      response.outputs[key].CopyFrom(tensor_proto.from_ndarray(value))
+      tensor_proto.fill(response.outputs[key], value)
     return response
 
   @handle_errors

@@ -31,10 +31,22 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
 
 def from_ndarray(value: np.ndarray) -> tensor_pb2.TensorProto:
   """Like tf.make_tensor_proto(value) for numpy arrays."""
+  proto = tensor_pb2.TensorProto()
+  fill(proto, value)
+  return proto
+
+
+def fill(proto: tensor_pb2.TensorProto, value: np.ndarray) -> None:
+  """Writes `value` into an empty TensorProto in place (e.g. a response's map entry).
+
+  Saves building a separate message and copying it in with CopyFrom.
+  """
   enum = _FAST_DTYPES.get(value.dtype)
   if enum is None:
-    return tf.make_tensor_proto(value)
-  proto = tensor_pb2.TensorProto(dtype=enum, tensor_content=np.ascontiguousarray(value).tobytes())
+    proto.CopyFrom(tf.make_tensor_proto(value))
+    return
+  proto.dtype = enum
+  proto.tensor_content = np.ascontiguousarray(value).tobytes()
+  dims = proto.tensor_shape.dim
   for size in value.shape:
-    proto.tensor_shape.dim.add(size=size)
-  return proto
+    dims.add(size=size)
