@@ -11,13 +11,19 @@ batch dimension.
 
 Requests only share a batch when their non-batch dimensions and dtypes agree.
 A lone client is not made to wait: while batches hold one request, the next
-runs at once. A request whose deadline passes while queued is answered DEADLINE_EXCEEDED and
-never runs. If a batch fails on its data, each request in it is re-run alone,
-so one bad input does not fail its neighbours.
+runs at once, in the caller's own thread (no hand-off to a worker and back,
+which on a busy machine costs more than a small model). A request whose
+deadline passes while queued is answered DEADLINE_EXCEEDED and never runs. If a
+batch fails on its data, each request in it is re-run alone, so one bad input
+does not fail its neighbours.
+
+Per-request cost matters here: with a small model the batcher's own
+bookkeeping is paid ~32 times per model call. Each request therefore waits on a
+plain lock used as a one-shot signal rather than a `concurrent.futures.Future`
+(a Condition and several lock round-trips per request).
 """
 
 import collections
-import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,16 +35,32 @@ from serving import errors
 
 RunFn = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
 
+_QUEUED, _TAKEN, _CANCELLED = 0, 1, 2
+
 
 class _Task:
-  __slots__ = ("deadline", "future", "inputs", "key", "rows")
+  """One queued request; `done` is held until a worker sets `outputs` or `error`."""
+
+  __slots__ = ("deadline", "done", "error", "inputs", "key", "outputs", "rows", "state")
 
   def __init__(self, inputs: Mapping[str, np.ndarray], deadline: float | None):
     self.inputs = inputs
     self.rows = next(iter(inputs.values())).shape[0]
-    self.key = tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items()))
+    if len(inputs) == 1:
+      (k, v), = inputs.items()
+      self.key = ((k, v.dtype, v.shape[1:]),)
+    else:
+      self.key = tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items()))
     self.deadline = deadline
-    self.future: concurrent.futures.Future = concurrent.futures.Future()
+    self.state = _QUEUED  # changed only under the batcher's lock
+    self.outputs: dict[str, np.ndarray] | None = None
+    self.error: BaseException | None = None
+    self.done = threading.Lock()
+    self.done.acquire()
+
+  def finish(self, outputs=None, error=None) -> None:
+    self.outputs, self.error = outputs, error
+    self.done.release()
 
 
 class Batcher:
@@ -65,6 +87,8 @@ class Batcher:
     self._queue: collections.deque[_Task] = collections.deque()
     self._cond = threading.Condition()
     self._closed = False
+    self._num_threads = num_threads
+    self._running = 0  # batches executing now, in workers or inline in a caller's thread
     # Waiting for company only pays when requests overlap. While the last batch
     # held a single request (a lone client), run at once instead of adding
     # batch_timeout to every call; under load the queue fills while a batch
@@ -88,17 +112,37 @@ class Batcher:
     with self._cond:
       if self._closed:
         # The version is being unloaded: requests that already hold it finish unbatched.
+        inline = None
+      elif not self._had_company and not self._queue and self._running < self._num_threads:
+        # A lone client: nothing to batch with and a free slot, so run here and now.
+        self._running += 1
+        inline = task
+      else:
+        self._queue.append(task)
+        self._cond.notify()
+        inline = False
+    if inline is None:
+      return self._run(inputs)
+    if inline:
+      try:
+        self._on_batch(task.rows)
         return self._run(inputs)
-      self._queue.append(task)
-      self._cond.notify()
-    timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    try:
-      return task.future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-      task.future.cancel()
+      finally:
+        with self._cond:
+          self._running -= 1
+          if self._queue:  # work arrived meanwhile; waking an idle worker for nothing costs
+            self._cond.notify()
+    timeout = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
+    if not task.done.acquire(timeout=timeout):
+      with self._cond:
+        if task.state == _QUEUED:
+          task.state = _CANCELLED  # the worker skips it
       raise errors.deadline_exceeded(
           "deadline exceeded while the request waited for its batch; raise the client "
-          "timeout or lower --batch_timeout_micros") from None
+          "timeout or lower --batch_timeout_micros")
+    if task.error is not None:
+      raise task.error
+    return task.outputs
 
   def close(self) -> None:
     """Finishes queued work, then stops the workers."""
@@ -108,19 +152,30 @@ class Batcher:
     for t in self._threads:
       t.join()
 
+  def _pop(self) -> _Task | None:
+    """The next live queued task (under the lock), dropping ones whose caller gave up."""
+    while self._queue:
+      task = self._queue[0]
+      if task.state == _CANCELLED:
+        self._queue.popleft()
+        continue
+      return task
+    return None
+
   def _next_batch(self) -> list[_Task] | None:
     with self._cond:
-      while not self._queue:
-        if self._closed:
+      while (first := self._pop()) is None or self._running >= self._num_threads:
+        if self._closed and first is None:
           return None
         self._cond.wait()
-      batch = [self._queue.popleft()]
-      rows = batch[0].rows
+      self._queue.popleft()
+      batch = [first]
+      rows = first.rows
       flush_at = time.monotonic() + self.batch_timeout
       while rows < self.max_batch_size:
-        if self._queue:
-          task = self._queue[0]
-          if task.key != batch[0].key or rows + task.rows > self.max_batch_size:
+        task = self._pop()
+        if task is not None:
+          if task.key != first.key or rows + task.rows > self.max_batch_size:
             break
           batch.append(self._queue.popleft())
           rows += task.rows
@@ -129,23 +184,30 @@ class Batcher:
         if remaining <= 0 or self._closed or not self._had_company:
           break
         self._cond.wait(remaining)
+      for task in batch:
+        task.state = _TAKEN
       self._had_company = self._always_wait or len(batch) > 1
+      self._running += 1
       return batch
 
   def _work(self) -> None:
     while (batch := self._next_batch()) is not None:
-      now = time.monotonic()
-      live = []
-      for task in batch:
-        if not task.future.set_running_or_notify_cancel():
-          continue  # the caller gave up already
-        if task.deadline is not None and task.deadline <= now:
-          task.future.set_exception(errors.deadline_exceeded(
-              "deadline exceeded before the request ran; raise the client timeout"))
-          continue
-        live.append(task)
-      if live:
-        self._run_batch(live)
+      try:
+        now = time.monotonic()
+        live = []
+        for task in batch:
+          if task.deadline is not None and task.deadline <= now:
+            task.finish(error=errors.deadline_exceeded(
+                "deadline exceeded before the request ran; raise the client timeout"))
+            continue
+          live.append(task)
+        if live:
+          self._run_batch(live)
+      finally:
+        with self._cond:
+          self._running -= 1
+          if self._queue and self._num_threads > 1:  # another worker may wait for the slot
+            self._cond.notify()
 
   def _run_batch(self, tasks: list[_Task]) -> None:
     if len(tasks) == 1:
@@ -161,20 +223,23 @@ class Batcher:
           self._run_one(task)
         return
       for task in tasks:
-        task.future.set_exception(e)
+        task.finish(error=e)
       return
     except Exception as e:  # delivered to every caller
       for task in tasks:
-        task.future.set_exception(e)
+        task.finish(error=e)
+      return
+    if len(tasks) == 1:
+      tasks[0].finish(outputs)
       return
     start = 0
     for task in tasks:
       stop = start + task.rows
-      task.future.set_result({k: v[start:stop] for k, v in outputs.items()})
+      task.finish({k: v[start:stop] for k, v in outputs.items()})
       start = stop
 
   def _run_one(self, task: _Task) -> None:
     try:
-      task.future.set_result(self._run(task.inputs))
+      task.finish(self._run(task.inputs))
     except Exception as e:
-      task.future.set_exception(e)
+      task.finish(error=e)

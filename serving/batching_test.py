@@ -114,3 +114,33 @@ def test_lone_client_does_not_wait_for_the_batch_timeout():
   batcher.close()
   assert time.monotonic() - start < 0.5  # five calls, none waited the 0.5 s window
   assert run.calls == [1] * 6
+
+
+def test_lone_client_runs_in_its_own_thread():
+  # No company to wait for: the request runs in the caller's thread, without a
+  # hand-off to the worker and back.
+  threads = []
+
+  def run(inputs):
+    threads.append(threading.current_thread())
+    return {"y": inputs["x"] * 2}
+
+  batcher = Batcher(run, max_batch_size=8, batch_timeout=0.5)
+  for _ in range(4):
+    batcher.submit({"x": np.ones((1, 1), np.float32)})
+  batcher.close()
+  assert threads[1:] == [threading.current_thread()] * 3
+
+
+def test_request_that_times_out_in_the_queue_never_runs():
+  run = Recorder(delay=0.3)
+  batcher = Batcher(run, max_batch_size=8, batch_timeout=0.0)
+  busy = threading.Thread(target=batcher.submit, args=({"x": np.ones((1, 1), np.float32)},))
+  busy.start()
+  time.sleep(0.05)  # the worker is now running the first request
+  with pytest.raises(errors.ServingError) as e:
+    batcher.submit({"x": np.full((1, 1), 5.0, np.float32)}, deadline=time.monotonic() + 0.05)
+  busy.join()
+  batcher.close()
+  assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+  assert run.calls == [1]  # the timed-out request was dropped, not run late
