@@ -1,11 +1,16 @@
 """Server overhead and batching throughput, measured against the same model in-process.
 
     bazel run //serving:bench                        # table: in-process vs gRPC vs REST, batching off/on
+    bazel run //serving:bench -- --model=mlp         # the same for a realistic small model
     bazel run //serving:bench -- --soak_seconds=600  # fixed load, errors and latency per minute
 
-Protocol. A tiny model (`test_models.Affine`: a 3x2 matmul, 1-row requests) is
-exported to a temporary export root and served by a `ModelServer` in this
-process. Load comes from separate client processes (`bench_client.py`, no
+Protocol. A model is exported to a temporary export root and served by a
+`ModelServer` in this process; every request is one row. `--model=affine`
+(`test_models.Affine`, a 3x2 matmul: compute ~0, so the table shows the
+server's own overhead) or `--model=mlp` (`test_models.RankingMLP`, the
+2.2 M-parameter top MLP of MLPerf's DLRM ranking model on a 479-float feature
+vector, 4.39 MFLOP per row: a small production model, where batching has
+compute to amortise). Load comes from separate client processes (`bench_client.py`, no
 TensorFlow, pre-serialized requests, one channel/connection per thread), so
 client work does not share the server's GIL. Each concurrency level runs
 `--seconds` after a 1 s warm-up. "in-process" calls the loaded signature from
@@ -40,6 +45,25 @@ from serving.inference import BatchingOptions
 from serving.server import ModelServer, ServerOptions
 
 PREDICT = "/tensorflow.serving.PredictionService/Predict"
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchModel:
+  """A benchmark model: how to publish it and what one request row looks like."""
+
+  name: str
+  publish: object  # (export_root, version) -> path
+  input_name: str
+  row: np.ndarray  # one request row, shape (1, features)
+
+
+def _models() -> dict[str, BenchModel]:
+  rng = np.random.default_rng(0)
+  return {
+      "affine": BenchModel("affine", test_models.publish_affine, "x", np.ones((1, 3), np.float32)),
+      "mlp": BenchModel("mlp", test_models.publish_mlp, "features",
+                        rng.normal(size=(1, test_models.MLP_FEATURES)).astype(np.float32)),
+  }
 
 
 @dataclasses.dataclass
@@ -127,23 +151,23 @@ def _table(rows: list[tuple[Stats, Stats]], markdown: bool) -> str:
   return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines])
 
 
-def _request_bytes(x: np.ndarray) -> tuple[bytes, bytes]:
+def _request_bytes(model: BenchModel) -> tuple[bytes, bytes]:
   request = predict_pb2.PredictRequest()
-  request.model_spec.name = "affine"
-  request.inputs["x"].CopyFrom(tf.make_tensor_proto(x))
-  rest = json.dumps({"instances": x.tolist()}).encode()
+  request.model_spec.name = model.name
+  request.inputs[model.input_name].CopyFrom(tf.make_tensor_proto(model.row))
+  rest = json.dumps({"instances": model.row.tolist()}).encode()
   return request.SerializeToString(), rest
 
 
-def benchmark(args, root: pathlib.Path) -> None:
-  x = np.ones((1, 3), np.float32)
-  grpc_request, rest_request = _request_bytes(x)
-  servable = servable_lib.load("affine", 1, root / "affine" / "1")
+def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
+  grpc_request, rest_request = _request_bytes(model)
+  servable = servable_lib.load(model.name, 1, root / model.name / "1")
   sig = servable.signatures["serving_default"]
   levels = [int(c) for c in args.concurrency.split(",")]
-  base = {c: in_process(sig, {"x": x}, c, args.seconds) for c in levels}
-  batched = in_process(sig, {"x": np.ones((args.max_batch_size, 3), np.float32)}, 1, args.seconds,
-                       rows=args.max_batch_size)
+  print(f"model {model.name}; load average at start {_loadavg()}", flush=True)
+  base = {c: in_process(sig, {model.input_name: model.row}, c, args.seconds) for c in levels}
+  batched = in_process(sig, {model.input_name: np.repeat(model.row, args.max_batch_size, axis=0)},
+                       1, args.seconds, rows=args.max_batch_size)
   rows: list[tuple[Stats, Stats]] = [(base[c], base[c]) for c in levels] + [(batched, batched)]
   for batching in (False, True):
     options = ServerOptions(root, port=0, rest_port=0, poll_seconds=0, num_threads=max(levels),
@@ -162,22 +186,23 @@ def benchmark(args, root: pathlib.Path) -> None:
       if args.rest:
         for c in (levels[0], levels[-1]):
           stats = drive(f"REST{suffix}", f"localhost:{server.rest_port}",
-                        "/v1/models/affine:predict", rest_request, c, args.seconds,
+                        f"/v1/models/{model.name}:predict", rest_request, c, args.seconds,
                         args.client_processes, protocol="rest")
           rows.append((stats, batched if batching and c > 1 else base[c]))
           print(f"  {stats.label} c={c}: {stats.qps:.0f} QPS, p50 {stats.p50:.2f} ms", flush=True)
     finally:
       server.stop(grace=5)
   print()
+  print(f"model {model.name}; load average at end {_loadavg()}")
   print(_table(rows, args.markdown))
   errors = [s for s, _ in rows if s.errors]
   for s in errors:
     print(f"errors in {s.label} c={s.concurrency}: {s.errors} e.g. {s.samples}")
 
 
-def soak(args, root: pathlib.Path) -> int:
+def soak(args, root: pathlib.Path, model: BenchModel) -> int:
   """Fixed load for --soak_seconds, reported per window; returns the error count."""
-  grpc_request, _ = _request_bytes(np.ones((1, 3), np.float32))
+  grpc_request, _ = _request_bytes(model)
   server = ModelServer(ServerOptions(
       root, port=0, rest_port=0, poll_seconds=1.0, batching=BatchingOptions(
           enabled=True, max_batch_size=args.max_batch_size,
@@ -202,6 +227,10 @@ def soak(args, root: pathlib.Path) -> int:
   return total_errors
 
 
+def _loadavg() -> str:
+  return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _rss_mb() -> float:
   for line in pathlib.Path("/proc/self/status").read_text().splitlines():
     if line.startswith("VmRSS:"):
@@ -211,6 +240,8 @@ def _rss_mb() -> float:
 
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--model", choices=sorted(_models()), default="affine",
+                 help="affine: ~0 compute, measures overhead; mlp: a 2.2 M-parameter ranking MLP")
   p.add_argument("--concurrency", default="1,4,16,64", help="comma-separated levels")
   p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per level")
   p.add_argument("--client_processes", type=int, default=2)
@@ -225,10 +256,11 @@ def main(argv=None) -> int:
   args = p.parse_args(argv)
   with tempfile.TemporaryDirectory() as tmp:
     root = pathlib.Path(tmp)
-    test_models.publish_affine(root, 1)
+    model = _models()[args.model]
+    model.publish(root, 1)
     if args.soak_seconds > 0:
-      return 1 if soak(args, root) else 0
-    benchmark(args, root)
+      return 1 if soak(args, root, model) else 0
+    benchmark(args, root, model)
   return 0
 
 
