@@ -89,6 +89,7 @@ class Batcher:
     self._closed = False
     self._num_threads = num_threads
     self._running = 0  # batches executing now, in workers or inline in a caller's thread
+    self._collecting = 0  # while a worker waits for company: how many more requests would fill it
     # Waiting for company only pays when requests overlap. While the last batch
     # held a single request (a lone client), run at once instead of adding
     # batch_timeout to every call; under load the queue fills while a batch
@@ -119,7 +120,11 @@ class Batcher:
         inline = task
       else:
         self._queue.append(task)
-        self._cond.notify()
+        # A worker collecting a batch sleeps until its timeout or until enough rows
+        # are queued to fill it; waking it for every arrival costs a thread switch
+        # per request for nothing.
+        if not self._collecting or len(self._queue) >= self._collecting:
+          self._cond.notify()
         inline = False
     if inline is None:
       return self._run(inputs)
@@ -183,7 +188,9 @@ class Batcher:
         remaining = flush_at - time.monotonic()
         if remaining <= 0 or self._closed or not self._had_company:
           break
+        self._collecting = self.max_batch_size - rows  # (in requests: at least one row each)
         self._cond.wait(remaining)
+        self._collecting = 0
       for task in batch:
         task.state = _TAKEN
       self._had_company = self._always_wait or len(batch) > 1
