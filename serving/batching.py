@@ -195,6 +195,8 @@ class Batcher:
         task.state = _TAKEN
       self._had_company = self._always_wait or len(batch) > 1
       self._running += 1
+      if self._queue and self._num_threads > 1:
+        self._cond.notify()  # arrivals left over (not signalled while we collected): next worker
       return batch
 
   def _work(self) -> None:

@@ -144,3 +144,24 @@ def test_request_that_times_out_in_the_queue_never_runs():
   batcher.close()
   assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
   assert run.calls == [1]  # the timed-out request was dropped, not run late
+
+
+def test_num_threads_bounds_concurrent_batches_and_every_request_is_answered():
+  active, peak, lock = [0], [0], threading.Lock()
+
+  def run(inputs):
+    with lock:
+      active[0] += 1
+      peak[0] = max(peak[0], active[0])
+    time.sleep(0.02)
+    with lock:
+      active[0] -= 1
+    return {"y": inputs["x"] * 2}
+
+  batcher = Batcher(run, max_batch_size=4, batch_timeout=0.01, num_threads=2)
+  results, failures = _submit_concurrently(batcher, range(24))
+  batcher.close()
+  assert not failures and sorted(results) == list(range(24))
+  for i in range(24):
+    np.testing.assert_array_equal(results[i]["y"], [[2.0 * i]])
+  assert peak[0] <= 2
