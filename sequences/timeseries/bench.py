@@ -1,6 +1,6 @@
 """ETTh1/ETTh2 under the standard protocol: every model and baseline, every horizon, beside the papers.
 
-    bazel run //sequences/timeseries:bench                 # full: 2 datasets × 4 horizons × 8 models
+    bazel run //sequences/timeseries:bench                 # full: 2 datasets × 4 horizons × every SETTINGS run
     bazel run //sequences/timeseries:bench -- --quick      # H=96, fewer models and epochs (minutes)
     bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Linear,PatchTST
     bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Linear \
