@@ -16,6 +16,7 @@ A `Store` reads and writes those objects. Two implementations:
 import abc
 import dataclasses
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -86,24 +87,40 @@ class LocalDirStore(Store):
 
 
 class GcloudStorageStore(Store):
-  """Cloud Storage through the `gcloud storage` CLI, or `gsutil` when only that is installed."""
+  """Cloud Storage through the `gcloud storage` CLI, or `gsutil` when only that is installed.
 
-  def __init__(self, runner=subprocess.run, which=shutil.which):
-    self._run = runner
-    if which("gcloud"):
-      self._cat, self._ls, self._cp = (["gcloud", "storage", "cat"], ["gcloud", "storage", "ls"],
-                                       ["gcloud", "storage", "cp", "-"])
-    elif which("gsutil"):
-      self._cat, self._ls, self._cp = (["gsutil", "cat"], ["gsutil", "ls"], ["gsutil", "cp", "-"])
-    else:
-      raise StoreError(
-          "reading gs:// status markers needs the Google Cloud CLI (`gcloud storage`) or "
-          "`gsutil`, and neither is on PATH; install the Cloud SDK "
-          "(https://cloud.google.com/sdk/docs/install) and run `gcloud auth login`, or pass "
-          "--store-root DIR to read a local copy of the bucket")
+  Nothing is looked up or run until the first read, write or list, so building one (e.g. for
+  `tpuctl create`, which reads no marker) needs no Cloud SDK. With the default `runner` it
+  refuses to run inside a test (pytest or `bazel test`), as `client.make_client` refuses
+  Google's TPU endpoint: tests pass a `runner` stand-in or use `LocalDirStore`.
+  """
+
+  def __init__(self, runner=None, which=shutil.which):
+    self._runner = runner
+    self._which = which
+    self._commands = None  # (cat, ls, cp) argv prefixes, found on first use
+
+  def _tools(self) -> tuple[list[str], list[str], list[str]]:
+    if self._commands is None:
+      if self._runner is None and _inside_a_test():
+        raise RuntimeError("refusing to reach Cloud Storage (gcloud storage / gsutil) from a "
+                           "test; use LocalDirStore (tpuctl --store-root DIR) or pass a runner")
+      if self._which("gcloud"):
+        self._commands = (["gcloud", "storage", "cat"], ["gcloud", "storage", "ls"],
+                          ["gcloud", "storage", "cp", "-"])
+      elif self._which("gsutil"):
+        self._commands = (["gsutil", "cat"], ["gsutil", "ls"], ["gsutil", "cp", "-"])
+      else:
+        raise StoreError(
+            "reading gs:// status markers needs the Google Cloud CLI (`gcloud storage`) or "
+            "`gsutil`, and neither is on PATH; install the Cloud SDK "
+            "(https://cloud.google.com/sdk/docs/install) and run `gcloud auth login`, or pass "
+            "--store-root DIR to read a local copy of the bucket")
+    return self._commands
 
   def _call(self, argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return self._run(argv, input=stdin, capture_output=True, text=True, check=False)
+    run = self._runner or subprocess.run
+    return run(argv, input=stdin, capture_output=True, text=True, check=False)
 
   @staticmethod
   def _missing(stderr: str) -> bool:
@@ -111,7 +128,7 @@ class GcloudStorageStore(Store):
     return "matched no objects" in text or "no urls matched" in text or "not found" in text
 
   def read(self, url):
-    result = self._call([*self._cat, url])
+    result = self._call([*self._tools()[0], url])
     if result.returncode == 0:
       return result.stdout
     if self._missing(result.stderr):
@@ -120,13 +137,13 @@ class GcloudStorageStore(Store):
                      "and that your account can read the bucket (roles/storage.objectViewer)")
 
   def write(self, url, text):
-    result = self._call([*self._cp, url], stdin=text)
+    result = self._call([*self._tools()[2], url], stdin=text)
     if result.returncode != 0:
       raise StoreError(f"cannot write {url}: {result.stderr.strip()}; your account needs "
                        "roles/storage.objectAdmin on the bucket")
 
   def list(self, prefix):
-    result = self._call([*self._ls, prefix.rstrip("/") + "/"])
+    result = self._call([*self._tools()[1], prefix.rstrip("/") + "/"])
     if result.returncode != 0:
       if self._missing(result.stderr):
         return []
@@ -135,8 +152,16 @@ class GcloudStorageStore(Store):
                   if line.strip() and not line.strip().endswith("/"))
 
 
+def _inside_a_test() -> bool:
+  return "PYTEST_CURRENT_TEST" in os.environ or "TEST_TARGET" in os.environ
+
+
 def store_for(url: str, local_root: str | None = None) -> Store:
-  """The store that can read `url`: a local directory for file:// or a given root, else gcloud."""
+  """The store that can read `url`: a local directory for file:// or a given root, else gcloud.
+
+  The gcloud store is built without touching the CLI; it is found (and, inside a test,
+  refused) on first use.
+  """
   if url.startswith("file://") or local_root is not None:
     return LocalDirStore(local_root)
   return GcloudStorageStore()

@@ -53,9 +53,22 @@ def test_markers_of_other_runs_and_half_written_markers_are_ignored(tmp_path):
 
 
 def test_gcloud_store_says_how_to_install_the_cli_when_it_is_missing():
+  store = status_store.GcloudStorageStore(runner=lambda *a, **k: None, which=lambda name: None)
   with pytest.raises(status_store.StoreError, match="install the Cloud SDK") as info:
-    status_store.GcloudStorageStore(which=lambda name: None)
+    store.read(f"{CKPT}/x.json")  # found on first use, not when built
   assert "--store-root DIR" in str(info.value)
+
+
+def test_the_real_gcloud_store_is_refused_inside_a_test_and_built_without_touching_the_cli():
+  looked_up = []
+  store = status_store.GcloudStorageStore(which=looked_up.append)
+  assert looked_up == []  # building it needs no Cloud SDK
+  for call in (lambda: store.read(f"{CKPT}/x.json"), lambda: store.list(CKPT),
+               lambda: store.write(f"{CKPT}/x.json", "x")):
+    with pytest.raises(RuntimeError, match="refusing to reach Cloud Storage"):
+      call()
+  assert looked_up == []
+  assert isinstance(status_store.store_for(CKPT), status_store.GcloudStorageStore)
 
 
 def test_gcloud_store_speaks_the_cli():

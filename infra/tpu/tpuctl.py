@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
       log(f"tpuctl {args.command} {args.job} --dry-run: requests are printed, none is sent")
 
     if args.command in ("run", "create"):
-      store = (None if args.dry_run
+      # `create` reads no marker; `run` checks the bucket before it creates anything.
+      store = (None if args.dry_run or args.command == "create"
                else status_store.store_for(spec.checkpoint_dir, args.store_root))
       runner = job_runner.JobRunner(api, store, poll_seconds=args.poll_seconds, log=log,
                                     new_run_id=(lambda: DRY_RUN_ID) if args.dry_run else None)

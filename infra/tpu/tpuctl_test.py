@@ -66,7 +66,8 @@ def test_dry_run_sends_nothing_and_the_readme_shows_its_output():
       "`bazel run //infra/tpu:tpuctl -- run infra/tpu/jobs/resnet50_v4_32.yaml --dry-run`")
 
 
-def test_quota_error_reaches_the_user_with_the_fix(tmp_path, capsys):
+def test_quota_error_reaches_the_user_with_the_fix(tmp_path, capsys, monkeypatch):
+  monkeypatch.setenv("PATH", str(tmp_path))  # no gcloud or gsutil: `create` needs neither
   with fake_tpu_server.FakeTpuServer(quota={"v4": 8}) as fake:
     code, _ = run("create", str(EXAMPLE), "--endpoint", fake.address)
     assert fake.rpcs()[-1] == "CreateQueuedResource"
@@ -75,6 +76,13 @@ def test_quota_error_reaches_the_user_with_the_fix(tmp_path, capsys):
   assert err.startswith("tpuctl: error: cannot create v4-32 slice resnet50-v4-32 in "
                         "us-central2-b: TPU quota exhausted for v4-32")
   assert "request more quota" in err
+
+
+def test_run_without_a_store_root_never_reaches_cloud_storage_from_a_test():
+  with fake_tpu_server.FakeTpuServer() as fake:
+    with pytest.raises(RuntimeError, match="refusing to reach Cloud Storage"):
+      run("run", str(EXAMPLE), "--endpoint", fake.address)
+    assert fake.requests == []  # the bucket is checked before any slice is asked for
 
 
 def test_deleting_a_slice_that_does_not_exist_says_so(capsys):
