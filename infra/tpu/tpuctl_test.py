@@ -12,6 +12,8 @@ from infra.tpu import fake_host, fake_tpu_server, tpuctl
 
 HERE = pathlib.Path(__file__).parent
 EXAMPLE = HERE / "jobs" / "resnet50_v4_32.yaml"
+ROOT = HERE.parent.parent
+READMES = (HERE / "README.md", ROOT / "README.md")  # both show the ResNet-50 dry run
 
 
 def write_spec(tmp_path, **changes) -> str:
@@ -60,9 +62,12 @@ def test_dry_run_sends_nothing_and_the_readme_shows_its_output():
   assert requests == ["GetNode", "GetQueuedResource", "CreateQueuedResource",
                       "DeleteQueuedResource"]
   assert "exec bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in out
-  # README.md's TPU section must be this exact output, so it never goes stale.
-  assert out in (HERE / "README.md").read_text(), (
-      "infra/tpu/README.md is out of date: paste the output of "
+  # Both READMEs carry this exact output (infra/tpu's, and the top-level one's TPU section),
+  # so neither goes stale.
+  stale = [readme for readme in READMES if out not in readme.read_text()]
+  assert not stale, (
+      f"{', '.join(str(r.relative_to(ROOT)) for r in stale)}: the dry-run block is out of date; "
+      "paste the output of "
       "`bazel run //infra/tpu:tpuctl -- run infra/tpu/jobs/resnet50_v4_32.yaml --dry-run`")
 
 
