@@ -1,9 +1,13 @@
 """Per-version catalogue state: ids, embeddings, attribute arrays and the search index.
 
 Built once when a recsys version loads (the export's `assets/item_ids.txt` and
-`assets/candidate_embeddings.npy`), never on the request path. The faiss index for a
-large catalogue is built in a background thread; until it is ready the version
-answers with exact search, so a new version takes traffic immediately.
+`assets/candidate_embeddings.npy`), never on the request path and never under a lock
+requests take (`version_catalogs.VersionCatalogs` publishes it). The faiss index for a
+large catalogue is built in a background thread; `index_ready` is set once the index
+is final (built, or failed and staying exact). Until then the version can answer with
+exact search, but the server keeps routing to an older ready version if it has one.
+`release()` is called when the server unloads the version: the arrays go when the last
+in-flight request drops its reference, and an unfinished faiss build is discarded.
 """
 
 from __future__ import annotations
@@ -46,10 +50,14 @@ class CatalogAssets:
     self.index: candidate_index.ExactIndex | candidate_index.FaissIndex = candidate_index.ExactIndex(
         self.embeddings)
     self.index_status = "exact"
+    self.index_ready = threading.Event()
+    self.released = False
     self._options = options
     if len(self.item_ids) > options.exact_limit:
       self.index_status = "building faiss index"
       threading.Thread(target=self._build_ann, name=f"faiss-v{self.version}", daemon=True).start()
+    else:
+      self.index_ready.set()
 
   def _build_ann(self) -> None:
     try:
@@ -57,10 +65,17 @@ class CatalogAssets:
     except Exception as e:  # keep serving exactly; the status says why
       log.exception("faiss index build for version %d failed", self.version)
       self.index_status = f"faiss build failed ({e}); serving exact"
+      self.index_ready.set()
       return
-    self.index = index
-    self.index_status = (f"{index.name}, recall@{self._options.recall_k} vs exact "
-                         f"{index.recall:.3f}, built in {index.build_seconds:.1f} s")
+    if not self.released:  # unloaded while building: do not keep the index alive
+      self.index = index
+      self.index_status = (f"{index.name}, recall@{self._options.recall_k} vs exact "
+                           f"{index.recall:.3f}, built in {index.build_seconds:.1f} s")
+    self.index_ready.set()
+
+  def release(self) -> None:
+    """The server unloaded this version: drop what only it holds (see the module doc)."""
+    self.released = True
 
   def __len__(self) -> int:
     return len(self.item_ids)

@@ -1,12 +1,8 @@
 """The history stores keep the newest events per user, in time order, across reopen."""
 
-import shutil
-import subprocess
-import time
-
 import pytest
 
-from serving.recommendation import history_store
+from serving.recommendation import history_store, redis_server
 from serving.recommendation.history_store import Event
 
 
@@ -44,25 +40,11 @@ def test_sqlite_store_rejects_a_zero_bound(tmp_path):
 
 @pytest.fixture
 def redis_url(tmp_path):
-  binary = shutil.which("redis-server")
-  if not binary:
-    pytest.skip("redis-server is not installed (tools/setup/install_redis.sh installs it)")
-  port = 6390
-  proc = subprocess.Popen([binary, "--port", str(port), "--save", "", "--dir", str(tmp_path)],
-                          stdout=subprocess.DEVNULL)
   try:
-    import redis
-    client = redis.Redis(port=port)
-    for _ in range(50):
-      try:
-        client.ping()
-        break
-      except redis.exceptions.ConnectionError:
-        time.sleep(0.1)
-    yield f"redis://localhost:{port}/0"
-  finally:
-    proc.terminate()
-    proc.wait()
+    with redis_server.start(tmp_path) as url:  # a free port, so parallel tests cannot collide
+      yield url
+  except redis_server.RedisUnavailableError as e:
+    pytest.skip(str(e))
 
 
 def test_redis_store_behaves_like_sqlite(redis_url):

@@ -8,6 +8,12 @@ code — and runs the export's signatures through the serving core's `Inference`
 `recommend` when nothing needs more than it offers; filters, diversity, extra
 exclusions and large catalogues go through the query embedding and the server's
 candidate index instead.
+
+Versions: a new version's catalogue (and faiss index) is built when it loads, in the
+version watcher's thread and outside any lock requests take (`version_catalogs`).
+Requests that name no version go to the newest version whose catalogue and index are
+ready, so while version 2 builds, version 1 keeps answering at its usual latency; the
+watcher retires version 1 only after that, and its catalogue is released then.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from serving.recommendation.catalog_assets import CatalogAssets
 from serving.recommendation.history_store import Event, HistoryStore
 from serving.recommendation.item_table import ItemTable
 from serving.recommendation.traffic import TrafficSplit
+from serving.recommendation.version_catalogs import VersionCatalogs
 from serving.servable import LoadError, Servable
 
 log = logging.getLogger(__name__)
@@ -59,38 +66,80 @@ class Recommender:
     self.split = split
     self.index_options = index_options
     self.limits = limits
-    self._assets: dict[int, CatalogAssets] = {}
-    self._lock = threading.Lock()
+    self.catalogs = VersionCatalogs(self._build_assets, self._is_loaded)
+    self._closed = threading.Event()
     inference.registry.add_listener(self._on_registry_change)
     self._on_registry_change(model_name)
 
   # -- versions -----------------------------------------------------------------------------
+  def _build_assets(self, servable: Servable) -> CatalogAssets:
+    return CatalogAssets(servable, self.items, self.index_options)
+
+  def _is_loaded(self, version: int) -> bool:
+    return version in self.inference.registry.available_versions(self.model_name)
+
   def _on_registry_change(self, name: str) -> None:
-    """Prepares catalogue assets of new versions as they load (off the request path)."""
+    """Builds the catalogue of versions that loaded and releases those that unloaded.
+
+    Runs in the thread that changed the registry (the version watcher's), so a new
+    version is fully prepared before the watcher retires the one it replaces.
+    """
     if name != self.model_name:
       return
-    for version in self.inference.registry.available_versions(name):
+    available = self.inference.registry.available_versions(name)
+    self.catalogs.retain(available)
+    for version in available:
+      if self.catalogs.published(version) is not None:
+        continue
       try:
-        self.assets(self.inference.registry.resolve(name, version))
+        assets = self.assets(self.inference.registry.resolve(name, version))
       except (errors.ServingError, LoadError) as e:
         log.error("recsys version %d: %s", version, e)
+        continue
+      self._await_index(assets)
+
+  def _await_index(self, assets: CatalogAssets) -> None:
+    """Waits for a new version's faiss index while an older ready version answers."""
+    if assets.index_ready.is_set() or not any(
+        a.index_ready.is_set() for v, a in self.catalogs.items() if v != assets.version):
+      return  # nothing else to answer with: the version answers exactly while its index builds
+    log.info("recsys version %d: older versions keep answering until its index is built",
+             assets.version)
+    while not assets.index_ready.wait(0.5) and not self._closed.is_set():
+      pass
+
+  def close(self) -> None:
+    """Stops waiting for index builds (call before stopping the server)."""
+    self._closed.set()
 
   def assets(self, servable: Servable) -> CatalogAssets:
-    with self._lock:
-      found = self._assets.get(servable.version)
-      if found is None:
-        found = CatalogAssets(servable, self.items, self.index_options)
-        self._assets[servable.version] = found
-        log.info("recsys version %d: %d items, index %s", servable.version, len(found),
-                 found.index_status)
-      return found
+    """The version's catalogue assets (built on first use if the listener has not yet)."""
+    return self.catalogs.get(servable)
+
+  def _default_version(self) -> int | None:
+    """The newest loaded version whose catalogue and index are ready (None: newest loaded)."""
+    ready = [v for v, a in self.catalogs.items() if a.index_ready.is_set()]
+    loaded = set(self.inference.registry.available_versions(self.model_name)) if ready else set()
+    ready = [v for v in ready if v in loaded]
+    return max(ready) if ready else None
+
+  def _servable(self, version: int | None) -> Servable:
+    if version is not None:
+      return self.inference.registry.resolve(self.model_name, version)
+    routed = self._default_version()
+    if routed is not None:
+      try:
+        return self.inference.registry.resolve(self.model_name, routed)
+      except errors.ServingError:  # unloaded since we looked: take the newest instead
+        pass
+    return self.inference.registry.resolve(self.model_name)
 
   def _resolve(self, ref: pb.ModelRef, user_id: str) -> tuple[Servable, CatalogAssets, pb.ModelRef]:
     if ref.name and ref.name != self.model_name:
       raise errors.not_found(f"the Recommendation API serves model {self.model_name!r}, not "
                              f"{ref.name!r}; leave model.name empty")
     version, label = self.split.pick(user_id, ref.version, ref.version_label)
-    servable = self.inference.registry.resolve(self.model_name, version)
+    servable = self._servable(version)
     try:
       assets = self.assets(servable)
     except LoadError as e:
@@ -104,9 +153,8 @@ class Recommender:
 
   def status(self) -> dict:
     """Per version: catalogue size and index state (with the faiss recall once measured)."""
-    with self._lock:
-      return {v: {"items": len(a), "index": a.index_status, "recall": a.index.recall}
-              for v, a in sorted(self._assets.items())}
+    return {v: {"items": len(a), "index": a.index_status, "recall": a.index.recall}
+            for v, a in self.catalogs.items()}
 
   # -- history ------------------------------------------------------------------------------
   def _history(self, assets: CatalogAssets, user_id: str, recent: list[str], recent_times: list[int],
@@ -310,8 +358,7 @@ class Recommender:
     if len(events) > self.limits.max_events:
       raise errors.invalid_argument(f"{len(events)} events in one request, over the limit of "
                                     f"{self.limits.max_events}; split them into smaller requests")
-    servable = self.inference.registry.resolve(self.model_name, self.split.stable)
-    assets = self.assets(servable)
+    assets = self.assets(self._servable(self.split.stable))
     parsed = []
     for n, e in enumerate(events):  # all-or-nothing: validate every event first
       problem = None

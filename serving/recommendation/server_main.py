@@ -40,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
   g.add_argument("--canary_share", type=float, default=0.0,
                  help="share of users (by user id hash) sent to the canary version")
   g.add_argument("--exact_limit", type=int, default=100_000,
-                 help="catalogues larger than this get a faiss HNSW index")
-  g.add_argument("--index_kind", default="ivf", choices=["ivf", "hnsw"], help="faiss index type")
+                 help="catalogues larger than this get a faiss index (--index_kind, IVF by default)")
+  g.add_argument("--index_kind", default="ivf", choices=["ivf", "hnsw"],
+                 help="faiss index above --exact_limit: ivf (IVFFlat, builds in seconds at 1M) or "
+                      "hnsw (faster search, builds for minutes at 1M)")
   g.add_argument("--nprobe", type=int, default=32, help="IVF lists scanned per query")
   g.add_argument("--max_k", type=int, default=1000)
   g.add_argument("--max_events", type=int, default=1000, help="events per RecordEvents request")
@@ -56,6 +58,7 @@ class RecommendationServer:
   recommender: Recommender
 
   def stop(self, grace: float = 5.0) -> None:
+    self.recommender.close()  # a watcher waiting for a new version's index stops waiting
     self.server.stop(grace)
     self.recommender.store.close()
 

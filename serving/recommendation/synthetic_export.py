@@ -1,0 +1,93 @@
+"""A recsys-shaped export of any size, without training: for the benchmark and fast tests.
+
+    ids = synthetic_export.write_export(export_root, n=1_000_000)   # -> export_root/recsys/1
+
+It has the four signatures of `recsys/export.py` (`query_embedding`,
+`candidate_embedding`, `rank`, `recommend`) and its assets
+(`item_ids.txt`, `candidate_embeddings.npy`, `metadata.json` with `max_history`), so
+the serving path — history padding, in-graph brute force or faiss, the ranking call —
+is the real one. The query tower is the mean of the history's embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+DIM, HISTORY = 64, 8
+
+
+class _SyntheticRecommender(tf.Module):
+  """The recsys export's signatures over a fixed embedding table."""
+
+  def __init__(self, table: np.ndarray, ids: np.ndarray):
+    super().__init__()
+    self.table = tf.Variable(table, trainable=False)
+    self.ids = tf.constant(ids)
+    self.index = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(self.ids, tf.range(len(ids), dtype=tf.int64)), -1)
+
+  def _query(self, history_ids):
+    rows = self.index.lookup(history_ids)
+    emb = tf.gather(self.table, tf.maximum(rows, 0)) * tf.cast(rows >= 0, tf.float32)[..., None]
+    return tf.reduce_mean(emb, axis=1), rows
+
+  def query_embedding(self, user_id, history_ids, history_times, timestamp):
+    return {"embedding": self._query(history_ids)[0]}
+
+  def candidate_embedding(self, item_id):
+    return {"embedding": tf.gather(self.table, tf.maximum(self.index.lookup(item_id), 0))}
+
+  def rank(self, user_id, history_ids, history_times, timestamp, candidate_ids):
+    q, _ = self._query(history_ids)
+    c = tf.gather(self.table, tf.maximum(self.index.lookup(candidate_ids), 0))
+    return {"scores": tf.einsum("bd,bcd->bc", q, c)}
+
+  def recommend(self, user_id, history_ids, history_times, timestamp, k):
+    q, rows = self._query(history_ids)
+    scores = tf.matmul(q, self.table, transpose_b=True)
+    idx = tf.where(rows >= 0)  # exclude the history, as the recsys export does
+    seen = tf.stack([idx[:, 0], tf.gather_nd(rows, idx)], axis=1)
+    mask = tf.scatter_nd(seen, tf.ones(tf.shape(seen)[0:1], tf.bool), tf.shape(scores, out_type=tf.int64))
+    scores = tf.where(mask, -np.inf, scores)
+    top = tf.math.top_k(scores, k)
+    c = tf.gather(self.table, top.indices)
+    return {"item_ids": tf.gather(self.ids, top.indices), "scores": top.values,
+            "rank_scores": tf.einsum("bd,bkd->bk", q, c)}
+
+
+def item_ids(n: int) -> np.ndarray:
+  """The ids `write_export(.., n)` gives its items: item_0000000 ..."""
+  return np.array([f"item_{i:07d}" for i in range(n)])
+
+
+def write_export(root: pathlib.Path, n: int, seed: int = 0, version: int = 1) -> np.ndarray:
+  """A recsys-shaped export with n items under root/recsys/<version>; returns the item ids."""
+  rng = np.random.default_rng(seed)
+  # Trained item embeddings cluster (categories, tastes); i.i.d. Gaussian vectors would be
+  # the worst case for any ANN index, so items scatter around 1000 random centres.
+  centres = rng.normal(size=(1000, DIM))
+  table = ((centres[rng.integers(0, 1000, n)] + 0.5 * rng.normal(size=(n, DIM)))
+           / np.sqrt(DIM)).astype(np.float32)
+  ids = item_ids(n)
+  module = _SyntheticRecommender(table, ids)
+  q = dict(user_id=tf.TensorSpec([None], tf.string), history_ids=tf.TensorSpec([None, HISTORY], tf.string),
+           history_times=tf.TensorSpec([None, HISTORY], tf.int64), timestamp=tf.TensorSpec([None], tf.int64))
+  out = pathlib.Path(root) / "recsys" / str(version)
+  tf.saved_model.save(module, str(out), signatures={
+      "query_embedding": tf.function(module.query_embedding).get_concrete_function(**q),
+      "candidate_embedding": tf.function(module.candidate_embedding).get_concrete_function(
+          item_id=tf.TensorSpec([None], tf.string)),
+      "rank": tf.function(module.rank).get_concrete_function(
+          **q, candidate_ids=tf.TensorSpec([None, None], tf.string)),
+      "recommend": tf.function(module.recommend).get_concrete_function(
+          **q, k=tf.TensorSpec([], tf.int32))})
+  (out / "assets").mkdir(exist_ok=True)
+  (out / "assets" / "item_ids.txt").write_text("\n".join(ids) + "\n")
+  np.save(out / "assets" / "candidate_embeddings.npy", table)
+  (out / "assets.extra").mkdir(exist_ok=True)
+  (out / "assets.extra" / "metadata.json").write_text(json.dumps({"config": {"model": {"max_history": HISTORY}}}))
+  return ids
