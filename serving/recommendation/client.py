@@ -5,6 +5,7 @@
       r = c.recommend(user_id="user_00007", k=10, categories=["books"], max_price=30)
       [(i.item_id, i.score) for i in r.items], r.model.version
       c.record_events([("user_00007", "item_00042", 1700000000)])
+      c.stream_events(batches)  # an iterable of event lists, over one StreamEvents stream
       c.similar_items(item_id="item_00042", k=5)
       c.rank(["item_00001", "item_00002"], user_id="user_00007")
 
@@ -89,6 +90,19 @@ class RecommendationClient:
     """events: (user_id, item_id[, unix_seconds[, rating]]) tuples; time defaults to now."""
     return self._call(self._stub.RecordEvents, pb.RecordEventsRequest(
         events=[_event(e, event_type) for e in events])).accepted
+
+  def stream_events(self, batches: Iterable[Iterable[tuple]], event_type: str = "") -> int:
+    """Sends batches of events (each as `record_events` takes them) over one StreamEvents stream.
+
+    Batches are sent as the iterable yields them (it may be a generator fed by a queue)
+    and the server stores each as it arrives, so the next Recommend sees it before the
+    stream ends. Returns how many events were stored. A malformed batch ends the stream
+    with the server's INVALID_ARGUMENT (as a `ServingError`): the batches before it stay
+    stored, none of its events are. `timeout` bounds the whole stream.
+    """
+    requests = (pb.RecordEventsRequest(events=[_event(e, event_type) for e in batch])
+                for batch in batches)
+    return self._call(self._stub.StreamEvents, requests).accepted
 
 
 def _event(row: tuple, event_type: str) -> pb.Event:
