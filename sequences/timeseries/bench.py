@@ -5,6 +5,9 @@
     bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Linear,PatchTST
     bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Linear \
         --set=lookback=720,learning_rate=1e-3       # a variant: choose by the validation table only
+    bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Ensemble \
+        --members='Linear-L512;Linear-L512[seed=1]' --members='Linear-L512;PatchTST' --workdir=/tmp/b
+                                                    # ensembles of bench rows; members are shared
 
 Protocol (Informer/Autoformer/DLinear/PatchTST `Dataset_ETT_hour`): train rows [0, 8640), validation
 [8640 - L, 11520), test [11520 - L, 14400); z-scores from the training rows; all 7 channels in and
@@ -24,7 +27,9 @@ Training times are wall-clock on this machine's shared 2-core CPU (other jobs ru
 from __future__ import annotations
 
 import ast
+import hashlib
 import pathlib
+import re
 import tempfile
 import time
 
@@ -37,6 +42,10 @@ _HORIZONS = flags.DEFINE_list("horizons", None, "Horizons (default 96,192,336,72
 _MODELS = flags.DEFINE_list("models", None, "Models (default: all; --quick: a subset).")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Where runs write (default: a temporary dir).")
 _MARKDOWN = flags.DEFINE_string("markdown", None, "Also write the table as Markdown to this file.")
+_MEMBERS = flags.DEFINE_multi_string(
+    "members", [], "For ensemble runs (SETTINGS entries with model=Ensemble): one run per value "
+    "instead of the entry's own members; ';'-separated SETTINGS names or models, each optionally "
+    "with [key=value,...], e.g. --members='Linear-L512;Linear-L512[seed=1]' (repeat the flag).")
 _SET = flags.DEFINE_list("set", [], "key=value overrides for every run (e.g. lookback=720,"
                         "learning_rate=1e-3,arch.dropout=0.2); rows are named model[key=value,...].")
 flags.DEFINE_string("data_dir", None, "Datasets root (default: $TRELLIS_DATA_DIR or ../shared/data).")
@@ -70,6 +79,9 @@ SETTINGS = {
   # Chosen on ETTh1 H=96 *validation* MSE among Linear/DLinear at L=336/512/720 and two Linear-L512
   # optimiser variants (README, "Choosing the H=96 variant"): 0.6646, level with Linear-L512's 0.6648.
   "DLinear-L512": {"model": "DLinear", "lookback": 512},
+  # The mean of separately trained members (each trained as its own row here); `--members` runs
+  # other member lists. Members being chosen on ETTh1 H=96 validation (README).
+  "Ensemble": {"ensemble_members": "Linear-L512;DLinear-L512"},
     "GRU": {"learning_rate": 2e-3, "lr_decay": 0.7, "batch_size": 64, "epochs": 4,
             "early_stopping_patience": 2, "arch.num_layers": 1},
     "LSTM": {"learning_rate": 2e-3, "lr_decay": 0.7, "batch_size": 64, "epochs": 4,
@@ -103,49 +115,103 @@ def run_label(model: str, overrides: dict) -> str:
   return model + "[" + ",".join(f"{k}={v}" for k, v in overrides.items()) + "]"
 
 
-def bench_config(run_name: str, dataset: str, horizon: int, quick: bool, overrides=None):
-  """configs/default.py with the run's settings, `overrides`, the dataset and the horizon."""
+def expand_members(text: str) -> str:
+  """Ensemble members named by SETTINGS entries -> models with those entries' settings.
+
+  "Linear-L512;Linear-L512[seed=1];GRU" -> "Linear[lookback=512];Linear[lookback=512,seed=1];
+  GRU[learning_rate=0.002,...]": a member is trained exactly as the bench trains that row.
+  """
+  from sequences.timeseries import ensemble
+
+  members = []
+  for name, extra in ensemble.parse_members(text):
+    settings = dict(SETTINGS.get(name, {}))
+    if settings.get("model", name) == "Ensemble":
+      raise app.UsageError(f"ensemble member {name!r} is itself an ensemble; list its members")
+    model = settings.pop("model", name)
+    members.append(ensemble.format_member(model, {**settings, **extra}))
+  return ensemble.SEPARATOR.join(members)
+
+
+def bench_config(run_name: str, dataset: str, horizon: int, quick: bool, overrides=None,
+                 members: str | None = None):
+  """configs/default.py with the run's settings, `overrides`, the dataset and the horizon.
+
+  For an ensemble entry, `members` (bench syntax, see `expand_members`) replaces its own; the
+  ensemble reads as many rows as its longest member.
+  """
+  from sequences.timeseries import ensemble
   from sequences.timeseries.configs import default
 
   config = default.get_config()
   config.model = run_name
   config.data.name = dataset
   config.horizon = horizon
-  for key, value in {**SETTINGS[run_name], **(overrides or {})}.items():
-    node = config
-    *parents, leaf = key.split(".")
-    for p in parents:
-      node = node[p]
-    node[leaf] = value
+  ensemble.apply_overrides(config, {**SETTINGS[run_name], **(overrides or {})})
+  if config.model == "Ensemble":
+    config.ensemble_members = expand_members(members or config.ensemble_members)
+    config.lookback = max(member.get("lookback", config.lookback)
+                          for _, member in ensemble.parse_members(config.ensemble_members))
+  elif members:
+    raise app.UsageError(f"--members applies to ensemble runs; {run_name} is not one")
   if quick and run_name in QUICK_EPOCHS:
     config.epochs = QUICK_EPOCHS[run_name]
   return config
 
 
+
 def run(datasets, horizons, models, workdir: pathlib.Path, data_dir, quick: bool,
-        overrides=None) -> list[dict]:
-  """Trains and scores every (dataset, horizon, model); returns one row per run."""
-  from sequences.timeseries import loaders, train
+        overrides=None, members=()) -> list[dict]:
+  """Trains and scores every (dataset, horizon, model); returns one row per run.
+
+  Ensemble runs train their members under `workdir/<dataset>_<H>_members`, shared by every
+  ensemble of the (dataset, H): a member trained once (same config) is reused, also across bench
+  invocations with the same --workdir.
+  """
+  from sequences.timeseries import loaders
 
   rows = []
   for dataset in datasets:
     series = loaders.load_ett(data_dir, dataset)
     for horizon in horizons:
       for model in models:
-        config = bench_config(model, dataset, horizon, quick, overrides)
-        label = run_label(model, overrides or {})
-        start = time.time()
-        result = train.train_and_evaluate(config, workdir / f"{dataset}_{horizon}_{label}",
-                                          series=series, verbose=0)
-        rows.append({"dataset": dataset, "horizon": horizon, "model": label,
-                     "mse": result.test["model"]["mse"], "mae": result.test["model"]["mae"],
-                     "val_mse": result.validation["model"]["mse"],
-                     "val_mae": result.validation["model"]["mae"],
-                     "epochs": result.epochs_run, "train_s": result.train_seconds,
-                     "total_s": time.time() - start})
-        print(_row_text(rows[-1], rows), flush=True)
-        print(f"  validation MSE {rows[-1]['val_mse']:.4f} MAE {rows[-1]['val_mae']:.4f}", flush=True)
+        is_ensemble = SETTINGS[model].get("model", model) == "Ensemble"
+        for member_text in (members or [None]) if is_ensemble else [None]:
+          rows.append(_run_one(model, dataset, horizon, series, workdir, quick, overrides,
+                               member_text))
   return rows
+
+
+def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_text) -> dict:
+  from sequences.timeseries import train
+
+  config = bench_config(model, dataset, horizon, quick, overrides, member_text)
+  label = run_label(model, overrides or {})
+  if member_text:
+    label += "(" + member_text + ")"
+  start = time.time()
+  result = train.train_and_evaluate(config, workdir / f"{dataset}_{horizon}_{_slug(label)}",
+                                    series=series, verbose=0,
+                                    member_root=workdir / f"{dataset}_{horizon}_members")
+  row = {"dataset": dataset, "horizon": horizon, "model": label,
+         "mse": result.test["model"]["mse"], "mae": result.test["model"]["mae"],
+         "val_mse": result.validation["model"]["mse"],
+         "val_mae": result.validation["model"]["mae"],
+         "epochs": result.epochs_run, "train_s": result.train_seconds,
+         "total_s": time.time() - start}
+  if config.baseline == "SeasonalNaive":  # scored on the same test windows beside the model
+    row["naive_mse"] = result.test["baseline"]["mse"]
+  print(_row_text(row, [row]), flush=True)
+  print(f"  validation MSE {row['val_mse']:.4f} MAE {row['val_mae']:.4f}", flush=True)
+  return row
+
+
+def _slug(label: str) -> str:
+  """A run label as a directory name (ensemble labels hold ';', '[' and '=')."""
+  text = re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", label)
+  if len(text) <= 100:
+    return text
+  return text[:80] + "-" + hashlib.sha256(label.encode()).hexdigest()[:12]
 
 
 def _published(dataset, horizon, name):
@@ -153,6 +219,8 @@ def _published(dataset, horizon, name):
 
 
 def _naive_mse(row, rows):
+  if "naive_mse" in row:
+    return row["naive_mse"]
   for r in rows:
     if (r["dataset"], r["horizon"], r["model"].split("[")[0]) == (row["dataset"], row["horizon"],
                                                                   "SeasonalNaive"):
@@ -203,7 +271,8 @@ def main(argv):
         + (f"; overrides {overrides}" if overrides else ""))
   print(HEADER)
   print(_separator(), flush=True)
-  rows = run(_DATASETS.value, horizons, models, workdir, flags.FLAGS.data_dir, quick, overrides)
+  rows = run(_DATASETS.value, horizons, models, workdir, flags.FLAGS.data_dir, quick, overrides,
+             _MEMBERS.value)
   print("\nSummary (sorted by dataset, horizon, MSE):")
   rows_sorted = sorted(rows, key=lambda r: (r["dataset"], r["horizon"], r["mse"]))
   text = HEADER + "\n" + _separator() + "\n" + "\n".join(_row_text(r, rows) for r in rows_sorted)

@@ -38,3 +38,24 @@ def test_validation_table_sorts_by_validation_mse():
   lines = bench.validation_table(rows).splitlines()
   assert lines[0] == bench.VAL_HEADER
   assert [line.split("|")[3].strip() for line in lines[2:]] == ["B", "A"]
+
+
+def test_ensemble_members_are_trained_as_their_bench_rows():
+  assert bench.expand_members("Linear-L512;Linear-L512[seed=1];PatchTST") == (
+      "Linear[lookback=512];Linear[lookback=512,seed=1];PatchTST[" + ",".join(
+          f"{k}={v}" for k, v in bench.SETTINGS["PatchTST"].items()) + "]")
+  name = next(n for n, s in bench.SETTINGS.items() if s.get("model", n) == "Ensemble")
+  config = bench.bench_config(name, "ETTh1", 96, quick=False, members="Linear;DLinear-L512[seed=2]")
+  assert config.model == "Ensemble" and config.lookback == 512  # reads its longest member's rows
+  assert config.ensemble_members == "Linear;DLinear[lookback=512,seed=2]"
+  with pytest.raises(Exception, match="applies to ensemble runs"):
+    bench.bench_config("Linear", "ETTh1", 96, quick=False, members="Linear")
+  with pytest.raises(Exception, match="itself an ensemble"):
+    bench.expand_members(name)
+
+
+def test_run_labels_become_directory_names():
+  assert bench._slug("Ensemble(Linear-L512;Linear-L512[seed=1])") == (
+      "Ensemble_Linear-L512_Linear-L512_seed=1_")
+  long = bench._slug("Ensemble(" + ";".join(["PatchTST[seed=1]"] * 20) + ")")
+  assert len(long) <= 100

@@ -16,11 +16,13 @@ by its own statistics (`InstanceNorm`, RevIN) when `revin` is set.
 | GRU, LSTM     | recurrent net over non-overlapping segments of each channel (SegRNN-style)      |
 | DilatedCNN    | causal dilated 1-D convolutions (WaveNet/TCN) + a linear skip L -> H            |
 | PatchTST      | channel-independent patch Transformer encoder with a flatten head (Nie et al., 2023) |
+| Ensemble      | the mean of trained members' forecasts (built from members, not by `create`)    |
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import tensorflow as tf
 
@@ -238,6 +240,36 @@ class PatchTST(_ChannelIndependent):
     return self.head(self.drop(h, training=training))
 
 
+class Ensemble(Forecaster):
+  """The mean of its members' forecasts; a member reading L' < L rows sees the last L' of them.
+
+  Members are trained on their own (`train.train_and_evaluate` with `model=Ensemble`) and keep
+  their own RevIN; averaging independently trained models removes part of each one's error from
+  its initialisation, data order and architecture. One checkpoint holds every member's weights,
+  and the export wraps it like any forecaster (same `forecast` signature, window of L rows).
+  """
+
+  def __init__(self, config: ModelConfig, members: Sequence[Forecaster], **kwargs):
+    super().__init__(dataclasses.replace(config, revin=False), **kwargs)
+    if not members:
+      raise ValueError("Ensemble needs at least one member forecaster")
+    for i, m in enumerate(members):
+      mc = m.config
+      if (mc.horizon, mc.channels) != (config.horizon, config.channels):
+        raise ValueError(f"ensemble member {i} ({m.name}) forecasts {mc.horizon} steps of "
+                         f"{mc.channels} channels, the ensemble {config.horizon} of "
+                         f"{config.channels}; every member needs the ensemble's horizon and channels")
+      if mc.lookback > config.lookback:
+        raise ValueError(f"ensemble member {i} ({m.name}) reads {mc.lookback} rows, more than the "
+                         f"ensemble's lookback {config.lookback}; raise the ensemble's lookback")
+    self.members = list(members)
+
+  def forecast(self, x, training=None):
+    lookback = self.config.lookback
+    forecasts = [m(x[:, lookback - m.config.lookback:], training=training) for m in self.members]
+    return tf.add_n(forecasts) / len(forecasts)
+
+
 BASELINES = ("LastValue", "SeasonalNaive")
 LEARNED = ("Linear", "DLinear", "GRU", "LSTM", "DilatedCNN", "PatchTST")
 ALL = BASELINES + LEARNED
@@ -245,6 +277,9 @@ ALL = BASELINES + LEARNED
 
 def create(name: str, config: ModelConfig) -> Forecaster:
   """The model class `name` of this module, built; unknown names list the choices."""
+  if name == "Ensemble":
+    raise ValueError("Ensemble is built from trained members: models.Ensemble(config, members), "
+                     "or train with config.model=Ensemble and config.ensemble_members set")
   if name not in ALL:
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(ALL)}")
   return globals()[name](config, name=name.lower()).build_for_input()

@@ -82,3 +82,25 @@ def test_bad_configs_say_what_to_change():
     _config(horizon=0)
   with pytest.raises(ValueError, match="odd"):
     layers.MovingAverage(4)
+
+
+def test_ensemble_averages_members_each_on_its_own_last_rows():
+  short = models.create("Linear", _config(lookback=16))
+  full = models.create("DLinear", _config())
+  ens = models.Ensemble(_config(), [short, full]).build_for_input()
+  x = tf.random.normal([4, 32, 3], seed=4)
+  np.testing.assert_allclose(ens(x), (short(x[:, 16:]) + full(x)) / 2, rtol=1e-5, atol=1e-6)
+  assert not ens.is_baseline and ens.norm is None  # members keep their own RevIN
+  # Its weights are all of its members' weights (one checkpoint saves and restores every member).
+  assert len(ens.trainable_weights) == len(short.trainable_weights) + len(full.trainable_weights)
+
+
+def test_ensemble_rejects_members_it_cannot_average():
+  with pytest.raises(ValueError, match="at least one member"):
+    models.Ensemble(_config(), [])
+  with pytest.raises(ValueError, match="raise the ensemble's lookback"):
+    models.Ensemble(_config(lookback=16), [models.create("Linear", _config())])
+  with pytest.raises(ValueError, match="ensemble's horizon and channels"):
+    models.Ensemble(_config(), [models.create("Linear", _config(horizon=4))])
+  with pytest.raises(ValueError, match="built from trained members"):
+    models.create("Ensemble", _config())

@@ -11,6 +11,7 @@ constant rate overfits the training period; early stopping on validation MSE kee
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pathlib
 import time
@@ -22,11 +23,12 @@ from common import config as config_lib
 from common.distribute import strategy as strategy_lib
 from common.training import fit as fit_lib
 from common.training import seeds
+from sequences.timeseries import ensemble, input_pipeline, loaders, models
 from sequences.timeseries import evaluate as evaluate_lib
-from sequences.timeseries import input_pipeline, loaders, models
 
 CHECKPOINT = "checkpoint/model"
 SCALER_FILE = "scaler.json"
+ENSEMBLE = "Ensemble"
 
 
 @dataclasses.dataclass
@@ -50,8 +52,16 @@ def model_config(config, channels: int) -> models.ModelConfig:
 
 
 def create_model(config, channels: int, name: str | None = None) -> models.Forecaster:
-  """Builds `config.model` (or `name`) for series with `channels` channels."""
-  return models.create(name or config.model, model_config(config, channels))
+  """Builds `config.model` (or `name`) for series with `channels` channels.
+
+  `Ensemble` builds every member of `config.ensemble_members` (untrained) inside it.
+  """
+  name = name or config.model
+  if name == ENSEMBLE:
+    members = [create_model(m, channels) for m in ensemble.member_configs(config)]
+    return models.Ensemble(model_config(config, channels), members,
+                           name="ensemble").build_for_input()
+  return models.create(name, model_config(config, channels))
 
 
 def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
@@ -107,9 +117,62 @@ def load_trained(workdir: str | pathlib.Path):
   return config, model, scaler, columns
 
 
+def member_dir(member_root: pathlib.Path, member_config) -> pathlib.Path:
+  """Where an ensemble member trains: named after its model and overrides, readable and unique."""
+  text = ensemble.format_member(member_config.model, {})
+  digest = hashlib.sha256(json.dumps(member_config.to_dict(), sort_keys=True).encode()).hexdigest()
+  return member_root / f"{text}-L{member_config.lookback}-seed{member_config.seed}-{digest[:10]}"
+
+
+def _finished_member(workdir: pathlib.Path, member_config) -> dict | None:
+  """metrics.json of a finished run in `workdir` with exactly `member_config`, else None."""
+  try:
+    same = json.loads((workdir / "config.json").read_text()) == json.loads(
+        json.dumps(member_config.to_dict()))
+    return json.loads((workdir / "metrics.json").read_text()) if same else None
+  except (OSError, json.JSONDecodeError):
+    return None
+
+
+def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
+                 member_root: pathlib.Path | None, verbose: int):
+  """Trains (or reuses) every member of `config.ensemble_members`; -> (Ensemble, epochs, seconds).
+
+  A member whose directory under `member_root` (default `workdir/members`) holds a finished run
+  with the same config is loaded instead of retrained, so ensembles that share members (seeds of
+  one model, say) train each member once. Seconds and epochs are the members' recorded totals.
+  """
+  member_root = pathlib.Path(member_root or workdir / "members")
+  members, epochs, seconds = [], 0, 0.0
+  for member_config in ensemble.member_configs(config):
+    directory = member_dir(member_root, member_config)
+    done = _finished_member(directory, member_config)
+    if done is None:
+      result = train_and_evaluate(member_config, directory, series=data.series, verbose=verbose)
+      model, member_scaler = result.model, result.data.scaler
+      done = {"epochs_run": result.epochs_run, "train_seconds": result.train_seconds}
+    else:
+      _, model, member_scaler, _ = load_trained(directory)
+    if not (np.allclose(member_scaler.mean, data.scaler.mean)
+            and np.allclose(member_scaler.std, data.scaler.std)):
+      raise ValueError(f"ensemble member {directory.name} was scaled with other training "
+                       "statistics than the ensemble (a look-back that moves the training rows?); "
+                       "members must share the ensemble's training split")
+    members.append(model)
+    epochs += done["epochs_run"]
+    seconds += done["train_seconds"]
+  model = models.Ensemble(model_config(config, data.channels), members,
+                          name="ensemble").build_for_input()
+  return model, epochs, seconds
+
+
 def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
-                       series: loaders.Series | None = None, verbose: int = 2) -> TrainResult:
+                       series: loaders.Series | None = None, verbose: int = 2,
+                       member_root: str | pathlib.Path | None = None) -> TrainResult:
   """Trains `config.model`, evaluates it and `config.baseline` on validation and test.
+
+  `model=Ensemble` trains each member as its own run (see `_fit_members`; `member_root` lets
+  several ensembles share trained members) and averages them.
 
   Writes to `workdir`: config.json/config.txt, the final weights (checkpoint/), scaler.json,
   train/ (common.training.fit's backups, epoch checkpoints, TensorBoard, train_log.csv), metrics.json and forecast.png (one test window of the last channel).
@@ -122,14 +185,18 @@ def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
   data = input_pipeline.prepare(config, data_dir, series=series)
   save_scaler(data.scaler, data.series.columns, workdir)
 
-  with strategy.scope():
-    model = create_model(config, data.channels)
   baseline = create_model(config, data.channels, name=config.baseline)
-  start = time.time()
-  epochs_run = 0
-  if not model.is_baseline:
-    epochs_run = fit(model, data, config, strategy, workdir, verbose)
-  train_seconds = time.time() - start
+  if config.model == ENSEMBLE:
+    model, epochs_run, train_seconds = _fit_members(config, workdir, data, member_root and
+                                                    pathlib.Path(member_root), verbose)
+  else:
+    with strategy.scope():
+      model = create_model(config, data.channels)
+    start = time.time()
+    epochs_run = 0
+    if not model.is_baseline:
+      epochs_run = fit(model, data, config, strategy, workdir, verbose)
+    train_seconds = time.time() - start
   model.save_weights(str(workdir / CHECKPOINT))
 
   results = {}

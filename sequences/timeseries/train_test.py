@@ -1,5 +1,6 @@
 """End to end on the shop world: the model beats seasonal-naive, the export equals the model on raw
-input and rejects bad windows with clear errors."""
+input and rejects bad windows with clear errors; an ensemble trains, shares members, reloads and
+exports."""
 
 import json
 import pathlib
@@ -9,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from common.shopworld import world as shopworld
-from sequences.timeseries import demo, export, input_pipeline, train
-from sequences.timeseries.configs import demand
+from sequences.timeseries import demo, export, input_pipeline, loaders, train
+from sequences.timeseries.configs import default, demand
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,59 @@ def test_missing_demand_file_says_how_to_make_it(tmp_path):
   config.data.path = str(tmp_path)
   with pytest.raises(FileNotFoundError, match="write a shop world first"):
     input_pipeline.prepare(config)
+
+
+@pytest.fixture(scope="module")
+def toy_series():
+  t = np.arange(600, dtype=np.float32)
+  values = np.stack([np.sin(2 * np.pi * t / 24), np.cos(2 * np.pi * t / 12) + 0.01 * t], axis=1)
+  values += np.random.default_rng(0).normal(0, 0.1, values.shape).astype(np.float32)
+  stamps = np.datetime64("2020-01-01T00") + np.arange(600) * np.timedelta64(1, "h")
+  return loaders.Series(name="toy", timestamps=stamps, columns=("a", "b"), values=values)
+
+
+def _toy_config(members):
+  config = default.get_config()
+  config.model = "Ensemble"
+  config.lookback = 48
+  config.ensemble_members = members
+  config.data.source = "csv"
+  config.data.split = "fraction"
+  config.horizon = 12
+  config.epochs = 1
+  config.arch.kernel_size = 5
+  return config
+
+
+def test_ensemble_trains_members_once_averages_them_and_exports(toy_series, tmp_path):
+  config = _toy_config("Linear[lookback=24];DLinear")
+  result = train.train_and_evaluate(config, tmp_path / "a", series=toy_series, verbose=0,
+                                    member_root=tmp_path / "members")
+  history, _ = input_pipeline.arrays(result.data, "test")
+  members = result.model.members
+  assert [m.config.lookback for m in members] == [24, 48]
+  expected = np.mean([members[0](history[:, -24:]), members[1](history)], 0)
+  np.testing.assert_allclose(result.model(history), expected, rtol=1e-5, atol=1e-5)
+  assert np.isfinite(result.test["model"]["mse"]) and np.isfinite(result.validation["model"]["mse"])
+  assert result.epochs_run == sum(
+      json.loads((d / "metrics.json").read_text())["epochs_run"]
+      for d in (tmp_path / "members").iterdir())
+
+  # A second ensemble sharing a member trains only the new one.
+  before = {d.name for d in (tmp_path / "members").iterdir()}
+  other = train.train_and_evaluate(_toy_config("Linear[lookback=24];Linear[seed=2]"),
+                                   tmp_path / "b", series=toy_series, verbose=0,
+                                   member_root=tmp_path / "members")
+  assert len({d.name for d in (tmp_path / "members").iterdir()} - before) == 1
+  np.testing.assert_allclose(other.model.members[0](history[:, -24:]), members[0](history[:, -24:]))
+
+  # The workdir reloads the whole ensemble, and the export serves it on raw windows.
+  _, loaded, scaler, columns = train.load_trained(tmp_path / "a")
+  np.testing.assert_allclose(loaded(history), result.model(history), rtol=1e-5, atol=1e-5)
+  module = export.ForecastModule(loaded, scaler, columns)
+  tf.saved_model.save(module, str(tmp_path / "saved"),
+                      signatures={export.SIGNATURE: module.forecast.get_concrete_function()})
+  served = export.raw_forecast(tf.saved_model.load(str(tmp_path / "saved")),
+                               scaler.inverse(history[:8]))
+  np.testing.assert_allclose(served, scaler.inverse(result.model(history[:8]).numpy()),
+                             rtol=1e-4, atol=1e-4)

@@ -22,6 +22,9 @@ def get_config():
   config.baseline = "SeasonalNaive"  # reported beside the model (LastValue or SeasonalNaive)
   config.lookback = 336  # L: rows of history the model reads
   config.horizon = 96  # H: rows forecast at once
+  # model=Ensemble: the averaged members, ";"-separated models with overrides of this config, e.g.
+  # "Linear[lookback=512,seed=1];DLinear[lookback=512]" (sequences/timeseries/ensemble.py).
+  config.ensemble_members = ""
 
   config.data = ml_collections.ConfigDict()
   config.data.source = "ett"  # ett | csv | demand
