@@ -6,8 +6,9 @@ commands are replaced by small scripts on PATH:
 - `git clone URL DIR` makes DIR a repository; `checkout`/`fetch` succeed; `make` succeeds;
 - `bazel` prints its arguments and the worker environment, then exits with `bazel_exit`
   (after `bazel_seconds`, to look like training);
-- `gcloud storage cp - gs://B/P` writes `<buckets>/B/P`: Cloud Storage is a directory (shared
-  by the hosts of a slice), which `status_store.LocalDirStore(<buckets>)` reads back;
+- `gcloud storage` (`cp -`, `ls`, `rsync`) works on `<buckets>/B/P` for `gs://B/P`: Cloud
+  Storage is a directory (shared by the hosts of a slice), which
+  `status_store.LocalDirStore(<buckets>)` reads back;
 - `curl` fails (there is no metadata server), `hostname` prints a TPU VM hostname ending in
   `-w-<worker>`, and `apt-get` must not be needed.
 
@@ -19,16 +20,49 @@ import pathlib
 import stat
 import subprocess
 
+# `gcloud storage` on the directory $BUCKETS: `cp --quiet - URL` (one object from stdin),
+# `ls PATTERN` (objects matching a `**`/`*` wildcard), `rsync --recursive SRC DEST` (a tree, either
+# way). Every call is logged. `gcloud compute tpus ...` (a host giving its slice back) exits with
+# $FAKE_GCLOUD_TPU_EXIT.
+_GCLOUD = r"""echo "gcloud $*" >> "$STUB_LOG"
+local_path() { if [[ "$1" == gs://* ]]; then echo "$BUCKETS/${1#gs://}"; else echo "$1"; fi; }
+case "$1 $2" in
+  "storage cp")
+    [ "$3 $4" = "--quiet -" ] || exit 2
+    dest=$(local_path "$5"); mkdir -p "$(dirname "$dest")"; cat > "$dest.tmp" && mv "$dest.tmp" "$dest" ;;
+  "storage ls")
+    shopt -s globstar nullglob; found=0
+    for path in $(local_path "$3"); do [ -f "$path" ] && echo "gs://${path#"$BUCKETS/"}" && found=1; done
+    [ "$found" = 1 ] || { echo "ERROR: One or more URLs matched no objects." >&2; exit 1; } ;;
+  "storage rsync")
+    [ "$3" = --recursive ] || exit 2
+    src=$(local_path "$4"); dest=$(local_path "$5")
+    [ -d "$src" ] || { echo "ERROR: $4 matched no objects" >&2; exit 1; }
+    mkdir -p "$dest" && cp -r "$src/." "$dest/" ;;
+  "compute tpus") exit "${FAKE_GCLOUD_TPU_EXIT:-0}" ;;
+  *) exit 2 ;;
+esac"""
+
+# `bazel run TARGET -- ARGS`: prints its arguments and the worker environment, then sleeps
+# $FAKE_BAZEL_SECONDS and exits with $FAKE_BAZEL_EXIT. An export target (`*:export`) instead
+# publishes the next version of model `m` under --export_root, as common/export numbers them.
+_BAZEL = r"""echo "bazel $*" >> "$STUB_LOG"; echo "bazel $*"
+if [[ "$2" == *:export ]]; then
+  for arg in "$@"; do case "$arg" in --export_root=*) root="${arg#--export_root=}" ;; esac; done
+  last=$(ls "$root/m" 2>/dev/null | sort -n | tail -1)
+  mkdir -p "$root/m/$((last + 1))" && echo "exported" > "$root/m/$((last + 1))/saved_model.pb"
+  echo "exported $root/m/$((last + 1))"; exit "${FAKE_EXPORT_EXIT:-0}"
+fi
+echo "worker=$TPU_WORKER_ID hosts=$TRELLIS_NUM_HOSTS load_library=${TPU_LOAD_LIBRARY:-unset}"
+echo "export_root=${TRELLIS_EXPORT_ROOT:-unset}"
+sleep "${FAKE_BAZEL_SECONDS:-0}"; exit "${FAKE_BAZEL_EXIT:-0}"
+"""
+
 _STUBS = {
     "git": 'if [ "$1" = clone ]; then mkdir -p "$4/.git"; fi; echo "git $*" >> "$STUB_LOG"',
     "make": 'echo "make $*" >> "$STUB_LOG"',
-    "bazel": 'echo "bazel $*" >> "$STUB_LOG"; echo "bazel $*"; '
-             'echo "worker=$TPU_WORKER_ID hosts=$TRELLIS_NUM_HOSTS '
-             'load_library=${TPU_LOAD_LIBRARY:-unset}"; sleep "${FAKE_BAZEL_SECONDS:-0}"; '
-             'exit "${FAKE_BAZEL_EXIT:-0}"',
-    "gcloud": '[ "$1 $2 $3 $4" = "storage cp --quiet -" ] || exit 2; '
-              'dest="$BUCKETS/${5#gs://}"; mkdir -p "$(dirname "$dest")"; '
-              'cat > "$dest.tmp" && mv "$dest.tmp" "$dest"',
+    "bazel": _BAZEL,
+    "gcloud": _GCLOUD,
     "python3.11": "exit 0",
     "curl": "exit 7",
     "apt-get": "echo apt-get must not run; exit 1",
@@ -54,6 +88,7 @@ class FakeHost:
         "STUB_LOG": str(self.commands_log), "BUCKETS": str(self.buckets),
         "TRELLIS_CODE_DIR": str(self.root / "code"),
         "TRELLIS_LOG_FILE": str(self.root / "job.log"),
+        "TRELLIS_EXPORT_STAGING": str(self.root / "export-staging"),
         "FAKE_WORKER": str(worker), "FAKE_BAZEL_EXIT": str(bazel_exit),
         "FAKE_BAZEL_SECONDS": str(bazel_seconds),
     }

@@ -23,12 +23,23 @@ field and the fix.
       args: [--config=vision/configs/resnet50_tpu_pod.py, --workdir={checkpoint_dir}/workdir,
              --config.distribution.tpu.name={name}, --config.distribution.tpu.zone={zone},
              --config.distribution.tpu.project={project}]
+      export:                       # optional: runs on worker 0 once the target succeeded
+        target: //vision:export
+        args: [--workdir={checkpoint_dir}/workdir, --export_root={export_root}]
     checkpoint_dir: gs://my-bucket/trellis/resnet50-v4-32
+    export_root: gs://my-models/vision  # optional: where exported models go
     budget: {max_hours: 12, max_restarts: 5}
 
-`{checkpoint_dir}`, `{name}`, `{zone}` and `{project}` in `code.args` are replaced by those
-fields: the trainer's work directory (and with it `BackupAndRestore`'s state) is then where a
-re-created slice will look, and the trainer can name its own slice.
+`{checkpoint_dir}`, `{export_root}`, `{name}`, `{zone}` and `{project}` in `code.args` and
+`code.export.args` are replaced by those fields: the trainer's work directory (and with it
+`BackupAndRestore`'s state) is then where a re-created slice will look, and the trainer can
+name its own slice.
+
+`export_root` is where the job's models are published (gs:// for a pod slice, like
+`checkpoint_dir`). //vision:train has no export flag; the export is a second program,
+`code.export` (e.g. //vision:export, which takes `--workdir` and `--export_root`), that the
+startup script runs on worker 0 after the target succeeded; startup_script.py says how it
+reaches the two paths.
 
 `code.launch` says which hosts run the target. TensorFlow on a pod slice (the `-pod` runtime
 images) runs the program once, on worker 0, which drives every host's TPUs through the TPU
@@ -51,10 +62,11 @@ from infra.tpu import accelerators
 CAPACITIES = ("spot", "reserved", "on-demand")
 LAUNCHES = ("worker0", "every_host")
 # Placeholders `code.args` may use; each is replaced by the spec field of that name.
-ARG_PLACEHOLDERS = ("checkpoint_dir", "name", "zone", "project")
+ARG_PLACEHOLDERS = ("checkpoint_dir", "export_root", "name", "zone", "project")
 
 _TOP_LEVEL = ("name", "project", "zone", "accelerator_type", "runtime_version", "capacity",
-              "network", "service_account", "labels", "code", "checkpoint_dir", "budget")
+              "network", "service_account", "labels", "code", "checkpoint_dir", "export_root",
+              "budget")
 _NODE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 _ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
@@ -77,6 +89,13 @@ class Network:
 
 
 @dataclasses.dataclass(frozen=True)
+class Export:
+  """`bazel run <target> -- <args>` on worker 0 once the job's target succeeded."""
+  target: str
+  args: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Code:
   """What runs: `bazel run <target> -- <args>` at `revision` of `repo`, on `launch` hosts."""
   repo: str
@@ -84,6 +103,7 @@ class Code:
   target: str
   args: tuple[str, ...] = ()
   launch: str = "worker0"
+  export: Export | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +127,7 @@ class JobSpec:
   code: Code
   checkpoint_dir: str
   budget: Budget
+  export_root: str | None = None
 
   @property
   def parent(self) -> str:
@@ -174,6 +195,31 @@ def _unknown(raw: dict, known: tuple[str, ...], prefix: str, problems: _Problems
       problems.add(prefix + str(key), f"unknown field; known fields are: {', '.join(known)}")
 
 
+def _args(raw: Any, field: str, problems: _Problems) -> tuple[str, ...]:
+  args = raw or []
+  if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
+    problems.add(field, "must be a list of strings, e.g. [--config=vision/configs/x.py]")
+    return ()
+  return tuple(str(a) for a in args)
+
+
+def _storage_url(raw: dict, key: str, accelerator, problems: _Problems,
+                 required: bool) -> str | None:
+  """`checkpoint_dir` or `export_root`: gs:// on a pod slice, else gs:// or file://."""
+  url = _string(raw, key, problems, required=required)
+  if not url:
+    return None
+  url = url.rstrip("/")
+  if accelerator is not None and accelerator.is_pod_slice and not url.startswith("gs://"):
+    problems.add(key, f"{url!r} is not a gs:// path, but {accelerator.name} is a pod slice of "
+                 f"{accelerator.num_hosts} hosts: they share checkpoints, exports, logs and "
+                 "status only through Cloud Storage; use gs://BUCKET/PATH")
+  elif not url.startswith(("gs://", "file://")):
+    problems.add(key, f"{url!r} must be gs://BUCKET/PATH (or file:///PATH on a single host, "
+                 "which a preemption loses)")
+  return url
+
+
 def parse(raw: Any, source: str = "<spec>") -> JobSpec:
   """Validates a decoded YAML document and returns the typed spec.
 
@@ -239,7 +285,8 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
   code_raw = _mapping(raw.get("code"), "code", problems)
   if "code" not in raw:
     problems.add("code", "is missing; add code: {repo, revision, target, args}")
-  _unknown(code_raw, ("repo", "revision", "target", "args", "launch"), "code.", problems)
+  _unknown(code_raw, ("repo", "revision", "target", "args", "launch", "export"), "code.",
+           problems)
   repo = _string(code_raw, "repo", problems, "code.")
   revision = _string(code_raw, "revision", problems, "code.")
   if revision and not _SHA.match(revision):
@@ -259,23 +306,36 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
     problems.add("runtime_version", f"{runtime_version!r} is a single-host TensorFlow image, but "
                  f"{accelerator.name} has {accelerator.num_hosts} hosts and worker 0 drives "
                  "them all: use the pod image of that version (e.g. tpu-vm-tf-2.16.1-pod-pjrt)")
-  args = code_raw.get("args") or []
-  if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
-    problems.add("code.args", "must be a list of strings, e.g. [--config=vision/configs/x.py]")
-    args = []
+  args = _args(code_raw.get("args"), "code.args", problems)
 
-  checkpoint_dir = _string(raw, "checkpoint_dir", problems)
-  if checkpoint_dir:
-    checkpoint_dir = checkpoint_dir.rstrip("/")
-    if accelerator is not None and accelerator.is_pod_slice and not checkpoint_dir.startswith(
-        "gs://"):
-      problems.add("checkpoint_dir", f"{checkpoint_dir!r} is not a gs:// path, but "
-                   f"{accelerator.name} is a pod slice of {accelerator.num_hosts} hosts: they "
-                   "share checkpoints, logs and status only through Cloud Storage; use "
-                   "gs://BUCKET/PATH")
-    elif not checkpoint_dir.startswith(("gs://", "file://")):
-      problems.add("checkpoint_dir", f"{checkpoint_dir!r} must be gs://BUCKET/PATH (or "
-                   "file:///PATH on a single host, which a preemption loses)")
+  export = None
+  export_raw = code_raw.get("export")
+  if export_raw is not None:
+    export_raw = _mapping(export_raw, "code.export", problems)
+    _unknown(export_raw, ("target", "args"), "code.export.", problems)
+    export_target = _string(export_raw, "target", problems, "code.export.")
+    if export_target and not _BAZEL_LABEL.match(export_target):
+      problems.add("code.export.target", f"{export_target!r} is not a Bazel target such as "
+                   "//vision:export")
+    export = Export(export_target, _args(export_raw.get("args"), "code.export.args", problems))
+
+  checkpoint_dir = _storage_url(raw, "checkpoint_dir", accelerator, problems, required=True)
+  export_root = _storage_url(raw, "export_root", accelerator, problems, required=False)
+  uses_export_root = any("{export_root}" in a for a in (*args, *(export.args if export else ())))
+  if export_root is None and (export is not None or uses_export_root):
+    problems.add("export_root", "is missing, but " + (
+        "code.export publishes models there" if export is not None else
+        "{export_root} is used in code.args") + "; add export_root: gs://BUCKET/PATH")
+  if export_root is not None and export is None and not uses_export_root:
+    problems.add("export_root", "is set but nothing uses it: add code.export (e.g. {target: "
+                 "//vision:export, args: [--workdir={checkpoint_dir}/workdir, "
+                 "--export_root={export_root}]}) or pass {export_root} in code.args")
+  if checkpoint_dir and export_root:
+    inner, outer = sorted((checkpoint_dir, export_root), key=len, reverse=True)
+    if inner == outer or inner.startswith(outer + "/"):
+      problems.add("export_root", f"{export_root!r} and checkpoint_dir {checkpoint_dir!r} "
+                   "overlap; the export step copies checkpoint_dir, so give exports their own "
+                   "path (e.g. gs://BUCKET/models)")
 
   budget_raw = _mapping(raw.get("budget"), "budget", problems)
   _unknown(budget_raw, ("max_hours", "max_restarts"), "budget.", problems)
@@ -290,22 +350,29 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
     problems.add("budget.max_restarts", f"must be a whole number >= 0, got {max_restarts!r}")
 
   problems.raise_if_any()
-  fields = {"checkpoint_dir": checkpoint_dir, "name": name, "zone": zone, "project": project}
+  fields = {"checkpoint_dir": checkpoint_dir, "export_root": export_root, "name": name,
+            "zone": zone, "project": project}
 
-  def substitute(arg) -> str:
-    arg = str(arg)
-    for key in ARG_PLACEHOLDERS:
-      arg = arg.replace("{" + key + "}", fields[key])
-    return arg
+  def substitute(args: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for arg in args:
+      for key in ARG_PLACEHOLDERS:
+        if fields[key] is not None:
+          arg = arg.replace("{" + key + "}", fields[key])
+      out.append(arg)
+    return tuple(out)
 
-  args = tuple(substitute(a) for a in args)
+  if export is not None:
+    export = Export(export.target, substitute(export.args))
   return JobSpec(
       name=name, project=project, zone=zone, accelerator=accelerator,
       runtime_version=runtime_version, capacity=capacity, network=network,
       service_account=service_account, labels=labels,
-      code=Code(repo=repo, revision=revision, target=target, args=args, launch=launch),
+      code=Code(repo=repo, revision=revision, target=target, args=substitute(args),
+                launch=launch, export=export),
       checkpoint_dir=checkpoint_dir,
-      budget=Budget(max_hours=float(max_hours), max_restarts=max_restarts))
+      budget=Budget(max_hours=float(max_hours), max_restarts=max_restarts),
+      export_root=export_root)
 
 
 def load(path: str | pathlib.Path) -> JobSpec:

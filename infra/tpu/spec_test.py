@@ -130,3 +130,49 @@ def test_tensorflow_on_a_pod_needs_the_pod_runtime_image():
       raw)
   raw["accelerator_type"] = "v4-8"  # one host: the plain image is right
   assert spec_lib.parse(raw).runtime_version == "tpu-vm-tf-2.16.1-pjrt"
+
+
+def test_export_root_and_the_export_step():
+  spec = spec_lib.load(EXAMPLE)
+  assert spec.export_root == "gs://my-trellis-models/vision"
+  assert spec.code.export == spec_lib.Export("//vision:export", (
+      "--workdir=gs://my-trellis-checkpoints/resnet50-v4-32/workdir",
+      "--export_root=gs://my-trellis-models/vision"))
+  raw = example()
+  del raw["code"]["export"], raw["export_root"]
+  spec = spec_lib.parse(raw)  # both are optional
+  assert spec.export_root is None and spec.code.export is None
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda raw: raw.update(export_root="file:///models"),
+     "export_root: 'file:///models' is not a gs:// path, but v4-32 is a pod slice of 4 hosts"),
+    (lambda raw: raw.update(export_root="/models"), "export_root: '/models' is not a gs:// path"),
+    (lambda raw: raw.pop("export_root"),
+     "export_root: is missing, but code.export publishes models there; add export_root: "
+     "gs://BUCKET/PATH"),
+    (lambda raw: (raw.pop("export_root"), raw["code"].pop("export"),
+                  raw["code"]["args"].append("--export_dir={export_root}")),
+     "export_root: is missing, but {export_root} is used in code.args"),
+    (lambda raw: raw["code"].pop("export"), "export_root: is set but nothing uses it: add "
+                                            "code.export (e.g. {target: //vision:export"),
+    (lambda raw: raw.update(export_root="gs://my-trellis-checkpoints/resnet50-v4-32/models"),
+     "overlap; the export step copies checkpoint_dir, so give exports their own path"),
+    (lambda raw: raw["code"]["export"].update(target="vision:export"),
+     "code.export.target: 'vision:export' is not a Bazel target such as //vision:export"),
+    (lambda raw: raw["code"]["export"].update(when="always"),
+     "code.export.when: unknown field; known fields are: target, args"),
+    (lambda raw: raw["code"]["export"].pop("target"), "code.export.target: is missing"),
+])
+def test_bad_export_settings_are_named_with_the_fix(change, says):
+  raw = example()
+  change(raw)
+  assert says in problems(raw)
+
+
+def test_a_single_host_may_export_to_a_local_directory():
+  raw = example()
+  raw.update(accelerator_type="v4-8", export_root="file:///srv/models/")
+  spec = spec_lib.parse(raw)
+  assert spec.export_root == "file:///srv/models"
+  assert spec.code.export.args[-1] == "--export_root=file:///srv/models"

@@ -12,13 +12,24 @@ including after a preemption re-creates the slice. The script:
 3. writes `RUNNING` to `<checkpoint_dir>/tpuctl/status/worker-<i>.json`;
 4. fetches the code at the pinned revision, runs `make setup`, then
    `bazel run <target> -- <args>`;
-5. copies the log to `<checkpoint_dir>/tpuctl/logs/worker-<i>.log` every minute and at the end;
-6. writes `SUCCEEDED` or `FAILED` (with the exit code).
+5. with `code.export` (and `export_root`), worker 0 then runs the export target, see below;
+6. copies the log to `<checkpoint_dir>/tpuctl/logs/worker-<i>.log` every minute and at the end;
+7. writes `SUCCEEDED` or `FAILED` (with the exit code).
+
+The export runs on local copies, because //vision:export, like everything that publishes
+through common/export (atomic renames under a lock, `pathlib`), reads its `--workdir` and
+writes its `--export_root` as local directories. So in `code.export.args` a path under
+`checkpoint_dir` or `export_root` is rewritten to this host's copy of it: a gs://
+`checkpoint_dir` is first copied down (`gcloud storage rsync`), a gs:// `export_root` is a
+local directory holding an empty directory per version already published (so the new version
+gets the next number), and each new version is then uploaded to `export_root`. `file://`
+paths are used in place.
 
 Training resumes after a preemption because the trainer's work directory is under
 `checkpoint_dir` (see spec.py's `{checkpoint_dir}`), where `BackupAndRestore` finds its state.
 """
 
+import re
 import shlex
 
 from infra.tpu import spec as spec_lib
@@ -28,7 +39,7 @@ _TEMPLATE = r"""#!/bin/bash
 set -uo pipefail
 RUN_ID={run_id}
 ATTEMPT={attempt}
-CHECKPOINT_DIR={checkpoint_dir}
+CHECKPOINT_DIR={checkpoint_dir}{export_vars}
 CODE_DIR="${{TRELLIS_CODE_DIR:-/opt/trellis}}"
 LOG_FILE="${{TRELLIS_LOG_FILE:-/var/log/trellis-{name}.log}}"
 LOG_UPLOAD_SECONDS="${{TRELLIS_LOG_UPLOAD_SECONDS:-60}}"
@@ -60,7 +71,7 @@ mark() {{
     "$1" "$TPU_WORKER_ID" "$RUN_ID" "$ATTEMPT" "${{2:-null}}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     | put "$CHECKPOINT_DIR/tpuctl/status/worker-$TPU_WORKER_ID.json"
 }}
-upload_log() {{ put "$CHECKPOINT_DIR/tpuctl/logs/worker-$TPU_WORKER_ID.log" < "$LOG_FILE"; }}
+upload_log() {{ put "$CHECKPOINT_DIR/tpuctl/logs/worker-$TPU_WORKER_ID.log" < "$LOG_FILE"; }}{export_functions}
 {launch_block}
 mkdir -p "$(dirname "$LOG_FILE")"
 mark RUNNING
@@ -76,8 +87,8 @@ mark RUNNING
     || {{ apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv; }}
   make setup
   export TRELLIS_NUM_HOSTS={num_hosts} TRELLIS_JOB={name} TRELLIS_ATTEMPT="$ATTEMPT" \
-    TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"{pod_env}
-  exec bazel run {target} --{args}
+    TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"{export_env}{pod_env}
+  {exec_}bazel run {target} --{args}{export_block}
 ) > "$LOG_FILE" 2>&1 &
 job=$!
 # Ship the log while the job runs so `tpuctl logs` shows progress; check every second
@@ -105,6 +116,63 @@ fi
 """
 
 
+_EXPORT_STAGING = r"""
+EXPORT_STAGING="${{TRELLIS_EXPORT_STAGING:-/var/tmp/trellis-export-{name}}}"
+""".rstrip("\n")
+
+_EXPORT_FUNCTIONS = r"""
+# ls PATTERN: the gs:// objects matching it. sync_dir SRC DEST: copy a tree to or from gs://.
+ls_objects() {{
+  if command -v gcloud >/dev/null; then gcloud storage ls "$1"; else gsutil ls "$1"; fi
+}}
+sync_dir() {{
+  if command -v gcloud >/dev/null; then gcloud storage rsync --recursive "$1" "$2"
+  else gsutil -m -q rsync -r "$1" "$2"; fi
+}}"""
+
+_EXPORT_BLOCK = r"""
+  # The export, once training succeeded: on worker 0, on local copies (see startup_script.py).
+  if [[ "$TPU_WORKER_ID" == 0 ]]; then
+    echo "trellis job {name}: training succeeded; exporting to $EXPORT_ROOT"
+    rm -rf "$EXPORT_STAGING"
+    LOCAL_CHECKPOINT_DIR="${{CHECKPOINT_DIR#file://}}" LOCAL_EXPORT_ROOT="${{EXPORT_ROOT#file://}}"
+    if [[ "$CHECKPOINT_DIR" == gs://* ]]; then
+      LOCAL_CHECKPOINT_DIR="$EXPORT_STAGING/checkpoint"
+      sync_dir "$CHECKPOINT_DIR" "$LOCAL_CHECKPOINT_DIR"
+    fi
+    if [[ "$EXPORT_ROOT" == gs://* ]]; then
+      LOCAL_EXPORT_ROOT="$EXPORT_STAGING/exports"
+      # An empty directory per published version, so the new one is numbered after them.
+      {{ ls_objects "$EXPORT_ROOT/**/saved_model.pb" 2>/dev/null || true; }} | while read -r url; do
+        version="${{url#"$EXPORT_ROOT/"}}"; mkdir -p "$LOCAL_EXPORT_ROOT/${{version%/saved_model.pb}}"
+      done
+    fi
+    mkdir -p "$LOCAL_EXPORT_ROOT"
+    bazel run {export_target} --{export_args}
+    if [[ "$EXPORT_ROOT" == gs://* ]]; then
+      for version in "$LOCAL_EXPORT_ROOT"/*/*/saved_model.pb; do  # only the new versions have files
+        [[ -f "$version" ]] || continue
+        version="${{version%/saved_model.pb}}"
+        sync_dir "$version" "$EXPORT_ROOT/${{version#"$LOCAL_EXPORT_ROOT/"}}"
+      done
+    fi
+  fi"""
+
+
+def _export_word(arg: str, local: dict[str, str]) -> str:
+  """`arg` as one shell word, with paths under the URLs in `local` pointing at $-variables."""
+  pattern = "|".join(re.escape(url) for url in sorted(local, key=len, reverse=True))
+  pieces, end = [], 0
+  for match in re.finditer(f"({pattern})(?=/|$)", arg):
+    if match.start() > end:
+      pieces.append(shlex.quote(arg[end:match.start()]))
+    pieces.append(f'"${local[match[1]]}"')
+    end = match.end()
+  if end < len(arg) or not pieces:
+    pieces.append(shlex.quote(arg[end:]))
+  return "".join(pieces)
+
+
 def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int) -> str:
   """The startup script for one attempt of one run of `spec`.
 
@@ -121,7 +189,21 @@ def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int) -> str:
   if pod_worker0:
     launch_block = _WORKER0_ONLY.format(name=spec.name)
     pod_env = " TPU_LOAD_LIBRARY=0"
+  export_vars = export_env = export_functions = export_block = ""
+  if spec.export_root is not None:
+    export_vars = f"\nEXPORT_ROOT={q(spec.export_root)}"
+    export_env = ' TRELLIS_EXPORT_ROOT="$EXPORT_ROOT"'
+  export = spec.code.export
+  if export is not None:
+    export_vars += _EXPORT_STAGING.format(name=spec.name)
+    export_functions = _EXPORT_FUNCTIONS.format()
+    local = {spec.checkpoint_dir: "LOCAL_CHECKPOINT_DIR", spec.export_root: "LOCAL_EXPORT_ROOT"}
+    export_block = _EXPORT_BLOCK.format(
+        name=spec.name, export_target=q(export.target),
+        export_args="".join(" " + _export_word(a, local) for a in export.args))
   return _TEMPLATE.format(
+      export_vars=export_vars, export_env=export_env, export_functions=export_functions, export_block=export_block,
+      exec_="" if export is not None else "exec ",
       launch_block=launch_block, pod_env=pod_env,
       name=spec.name, run_id=q(run_id), attempt=int(attempt),
       checkpoint_dir=q(spec.checkpoint_dir), repo=q(spec.code.repo),

@@ -18,12 +18,19 @@ from infra.tpu import spec as spec_lib
 
 EXAMPLE = pathlib.Path(__file__).parent / "jobs" / "resnet50_v4_32.yaml"
 GS_JOB = "gs://my-trellis-checkpoints/resnet50-v4-32"
+GS_MODELS = "gs://my-trellis-models/vision"
 
 
-def single_host_spec(checkpoint_dir: str) -> spec_lib.JobSpec:
+def single_host_spec(checkpoint_dir: str, **changes) -> spec_lib.JobSpec:
   raw = yaml.safe_load(EXAMPLE.read_text())
-  raw.update(accelerator_type="v4-8", capacity="on-demand", checkpoint_dir=checkpoint_dir)
+  raw.update(accelerator_type="v4-8", capacity="on-demand", checkpoint_dir=checkpoint_dir,
+             **changes)
   return spec_lib.parse(raw)
+
+
+def without_export(spec: spec_lib.JobSpec) -> spec_lib.JobSpec:
+  return spec_lib.JobSpec(**{**spec.__dict__, "export_root": None, "code": spec_lib.Code(
+      **{**spec.code.__dict__, "export": None})})
 
 
 def pod_spec(launch: str) -> spec_lib.JobSpec:
@@ -36,8 +43,12 @@ def test_renders_the_pinned_revision_target_and_quoted_args():
   spec = spec_lib.load(EXAMPLE)
   script = startup_script.render(spec, run_id="abc123", attempt=2)
   assert "git checkout --quiet --force 6570d5c8f1eb63edfeac7d84901555bb1f644ceb" in script
-  assert ("exec bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py "
+  assert ("\n  bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py "
           f"--workdir={GS_JOB}/workdir") in script
+  # The export runs on this host's copies of checkpoint_dir and export_root.
+  assert ('\n    bazel run //vision:export -- --workdir="$LOCAL_CHECKPOINT_DIR"/workdir '
+          '--export_root="$LOCAL_EXPORT_ROOT"\n') in script
+  assert "EXPORT_ROOT=gs://my-trellis-models/vision\n" in script
   assert "'--config.data.train_files=gs://my-trellis-data/imagenet/train-*'" in script  # no glob
   assert "RUN_ID=abc123\nATTEMPT=2\n" in script
   assert "TRELLIS_NUM_HOSTS=4" in script
@@ -121,3 +132,64 @@ def test_every_host_launch_runs_the_job_on_each_host(tmp_path):
   assert marker["state"] == "SUCCEEDED" and marker["worker"] == 2
   assert "worker=2 hosts=4 load_library=unset" in store.read(
       f"{GS_JOB}/tpuctl/logs/worker-2.log")
+
+
+def test_after_training_worker0_exports_from_a_copy_of_the_checkpoints_to_the_next_version(
+    tmp_path):
+  spec = pod_spec("worker0")
+  host = fake_host.FakeHost(tmp_path / "w0", worker=0)
+  bucket = status_store.LocalDirStore(host.buckets)
+  bucket.write(f"{GS_JOB}/workdir/config.json", "{}")  # what training left in checkpoint_dir
+  bucket.write(f"{GS_MODELS}/m/1/saved_model.pb", "last week's model")
+  result = host.run(startup_script.render(spec, run_id="r", attempt=1))
+  assert result.returncode == 0, result.stderr
+  marker = json.loads(bucket.read(f"{GS_JOB}/tpuctl/status/worker-0.json"))
+  assert marker["state"] == "SUCCEEDED"
+  # Version 2 was published beside version 1, which is untouched.
+  assert bucket.read(f"{GS_MODELS}/m/2/saved_model.pb") == "exported\n"
+  assert bucket.read(f"{GS_MODELS}/m/1/saved_model.pb") == "last week's model"
+  staging = tmp_path / "w0" / "export-staging"
+  assert (staging / "checkpoint" / "workdir" / "config.json").read_text() == "{}"
+  commands = host.commands().splitlines()
+  assert (f"bazel run //vision:export -- --workdir={staging}/checkpoint/workdir "
+          f"--export_root={staging}/exports") in commands
+  # Training ran first with the real paths, and the job knew where exports go.
+  assert commands.index(next(c for c in commands if c.startswith("bazel run //vision:train"))) \
+      < commands.index(next(c for c in commands if c.startswith("bazel run //vision:export")))
+  log = bucket.read(f"{GS_JOB}/tpuctl/logs/worker-0.log")
+  assert f"export_root={GS_MODELS}" in log
+  assert f"training succeeded; exporting to {GS_MODELS}" in log
+
+
+def test_a_failed_training_is_not_exported_and_a_failed_export_fails_the_job(tmp_path):
+  spec = pod_spec("worker0")
+  script = startup_script.render(spec, run_id="r", attempt=1)
+  failed_training = fake_host.FakeHost(tmp_path / "a", bazel_exit=3)
+  assert failed_training.run(script).returncode == 3
+  assert "//vision:export" not in failed_training.commands()
+  failed_export = fake_host.FakeHost(tmp_path / "b")
+  status_store.LocalDirStore(failed_export.buckets).write(f"{GS_JOB}/workdir/x", "")
+  assert failed_export.run(script, FAKE_EXPORT_EXIT="4").returncode == 4
+  marker = json.loads(status_store.LocalDirStore(failed_export.buckets).read(
+      f"{GS_JOB}/tpuctl/status/worker-0.json"))
+  assert marker["state"] == "FAILED" and marker["exit_code"] == 4
+
+
+def test_a_single_host_exports_to_a_local_export_root_in_place(tmp_path):
+  spec = single_host_spec(f"file://{tmp_path}/ckpt", export_root=f"file://{tmp_path}/models")
+  host = fake_host.FakeHost(tmp_path / "host")
+  result = host.run(startup_script.render(spec, run_id="r", attempt=1))
+  assert result.returncode == 0, result.stderr
+  assert (tmp_path / "models" / "m" / "1" / "saved_model.pb").is_file()
+  assert (f"bazel run //vision:export -- --workdir={tmp_path}/ckpt/workdir "
+          f"--export_root={tmp_path}/models") in host.commands()
+  assert "gcloud" not in host.commands()  # nothing to copy
+
+
+def test_without_an_export_the_target_is_the_whole_job(tmp_path):
+  spec = without_export(single_host_spec(f"file://{tmp_path}/ckpt"))
+  script = startup_script.render(spec, run_id="r", attempt=1)
+  assert "EXPORT" not in script and "\n  exec bazel run //vision:train -- " in script
+  host = fake_host.FakeHost(tmp_path / "host")
+  assert host.run(script).returncode == 0
+  assert "//vision:export" not in host.commands()

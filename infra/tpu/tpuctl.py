@@ -98,6 +98,8 @@ def _summary(spec, result: job_runner.RunResult) -> str:
   rows = [("job", spec.name), ("state", result.state), ("run", result.run_id),
           ("slices used", str(result.attempts)), ("hours", f"{result.hours:.2f}"),
           ("checkpoints", spec.checkpoint_dir)]
+  if spec.export_root:
+    rows.append(("exports", spec.export_root))
   return "\n".join(f"{key:<12} {value}" for key, value in rows)
 
 

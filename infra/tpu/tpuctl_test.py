@@ -61,7 +61,9 @@ def test_dry_run_sends_nothing_and_the_readme_shows_its_output():
   requests = [line.split(" ")[0] for line in lines if re.fullmatch(r"[A-Z]\w+ \{", line)]
   assert requests == ["GetNode", "GetQueuedResource", "CreateQueuedResource",
                       "DeleteQueuedResource"]
-  assert "exec bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in out
+  assert "  bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in out
+  assert "  bazel run //vision:export -- --workdir=" in out  # then the export, to export_root
+  assert "EXPORT_ROOT=gs://my-trellis-models/vision\n" in out
   # Both READMEs carry this exact output (infra/tpu's, and the top-level one's TPU section),
   # so neither goes stale.
   stale = [readme for readme in READMES if out not in readme.read_text()]
@@ -175,3 +177,6 @@ def test_run_end_to_end_with_the_startup_script_running_on_every_host(tmp_path):
   assert "state        SUCCEEDED\n" in out and "slices used  1\n" in out  # the summary
   log = bucket / "my-trellis-checkpoints/resnet50-v4-32/tpuctl/logs/worker-0.log"
   assert "--config.distribution.tpu.name=resnet50-v4-32" in log.read_text()
+  # Worker 0 published the trained model under export_root before reporting SUCCEEDED.
+  assert (bucket / "my-trellis-models/vision/m/1/saved_model.pb").is_file()
+  assert "exports      gs://my-trellis-models/vision\n" in out
