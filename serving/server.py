@@ -115,12 +115,11 @@ class ModelServer:
         PredictionService(self.inference), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(self.registry), server)
     health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
-    reflection.enable_server_reflection([
+    self._reflected = [
         prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"].full_name,
         model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-        reflection.SERVICE_NAME,
-    ], server)
+    ]
     address = f"{opts.host}:{opts.port}"
     if opts.tls_cert:
       credentials = grpc.ssl_server_credentials(
@@ -144,10 +143,14 @@ class ModelServer:
       self.metrics.version_state.labels(model=name, version=str(status.version)).set(
           1 if status.state == "AVAILABLE" else 0)
 
-  @property
-  def grpc_server(self) -> grpc.Server:
-    """For mounting more services (e.g. RecommendationService) before `start`."""
-    return self._grpc
+  def add_grpc_service(self, add_to_server, servicer, service_name: str) -> None:
+    """Mounts `servicer` with its generated `add_*Servicer_to_server` and lists it in reflection.
+
+    `service_name` is the proto's full name (e.g. "trellis.serving.v1.RecommendationService"),
+    so that grpcurl and other reflection clients can discover and call it. Call before `start`.
+    """
+    add_to_server(servicer, self._grpc)
+    self._reflected.append(service_name)
 
   @property
   def rest(self) -> RestServer | None:
@@ -162,6 +165,7 @@ class ModelServer:
     self.watcher.poll_once()
     if self.options.poll_seconds > 0:
       self.watcher.start_polling()
+    reflection.enable_server_reflection([*self._reflected, reflection.SERVICE_NAME], self._grpc)
     self._grpc.start()
     if self._rest:
       self._rest.start()

@@ -12,8 +12,10 @@ import time
 import urllib.error
 import urllib.request
 
+import grpc
 import numpy as np
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from serving.errors import ServingError
 from serving.recommendation import client_cli, demo, server_main
@@ -235,6 +237,20 @@ def test_faiss_index_is_built_off_the_hot_path_with_measured_recall(world_export
     assert body[str(version)]["recall"] == state["recall"]
   finally:
     running.stop()
+
+
+def test_reflection_lists_the_recommendation_service(server):
+  with grpc.insecure_channel(f"localhost:{server.server.port}") as channel:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    responses = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services=""),
+              reflection_pb2.ServerReflectionRequest(
+                  file_containing_symbol="trellis.serving.v1.RecommendationService")]), timeout=30)
+    responses = list(responses)
+  names = {s.name for s in responses[0].list_services_response.service}
+  assert {"trellis.serving.v1.RecommendationService", "tensorflow.serving.PredictionService",
+          "grpc.health.v1.Health"} <= names
+  assert responses[1].file_descriptor_response.file_descriptor_proto  # grpcurl can describe it
 
 
 def test_cli(server, capsys):

@@ -41,7 +41,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 def mount(server, recommender: Recommender) -> None:
   """Adds the service (gRPC and REST) to a `serving.server.ModelServer` before `start`."""
   from serving.recommendation import rest_routes
-  pb_grpc.add_RecommendationServiceServicer_to_server(RecommendationServicer(recommender),
-                                                      server.grpc_server)
+  server.add_grpc_service(pb_grpc.add_RecommendationServiceServicer_to_server,
+                          RecommendationServicer(recommender),
+                          pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name)
   if server.rest is not None:
     rest_routes.add_routes(server.rest, recommender)
