@@ -31,6 +31,7 @@ from absl import logging
 
 from common.export import metadata as metadata_lib
 from common.export import versions
+from common.export import warmup as warmup_lib
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -110,6 +111,7 @@ def export_saved_model(
     default_signature: str | None = None,
     version: int | None = None,
     extra_metadata: Mapping | None = None,
+    warmup_requests: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pathlib.Path:
   """Saves `module` with `signatures` as the next version of `model_name`, atomically.
 
@@ -132,6 +134,9 @@ def export_saved_model(
       Serving clients get when they name no signature).
     version: explicit version number; default: next integer.
     extra_metadata: domain-specific metadata, stored under "extra".
+    warmup_requests: signature name -> {input name: a real raw input batch}; each is run on
+      the model now and recorded as TF Serving's warm-up file (`warmup`), which servers replay
+      before a new version takes traffic.
 
   Returns:
     The published `<export_root>/<model_name>/<version>` directory.
@@ -141,6 +146,11 @@ def export_saved_model(
   """
   signatures = dict(signatures)
   _check_request(signatures, model_name, domain, assets, custom_ops)
+  if warmup_requests:
+    try:
+      warmup_lib.check(signatures, warmup_requests)
+    except ValueError as e:
+      raise ExportError(str(e)) from e
   if default_signature is not None:
     if default_signature not in signatures:
       raise ExportError(f"default_signature {default_signature!r} is not one of "
@@ -154,6 +164,8 @@ def export_saved_model(
     for name, path in (assets or {}).items():
       (staging / "assets").mkdir(exist_ok=True)
       shutil.copyfile(path, staging / "assets" / name)
+    if warmup_requests:
+      warmup_lib.write(staging, model_name, warmup_requests)
     signature_specs = metadata_lib.signatures_from_saved_model(staging)
     op_names = metadata_lib.non_core_ops(staging)
     custom_ops = _custom_op_modules(op_names, custom_ops)
