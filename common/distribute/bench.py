@@ -31,6 +31,7 @@ from absl import app, flags
 
 import common
 from common.distribute import config as distribute_config
+from common.distribute import cpu
 from common.distribute import strategy as strategy_lib
 
 FLAGS = flags.FLAGS
@@ -190,6 +191,7 @@ def main(argv):
   print(f"ResNet-{6 * FLAGS.blocks_per_stage + 2}, 32×32×3, global batch "
         f"{FLAGS.global_batch_size}, {FLAGS.steps} timed steps after {FLAGS.warmup_steps} warm-up; "
         f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+  print(f"CPU: {cpu.describe()}", flush=True)
   (ceiling,) = _child(["--_row=matmul"])
   results = {}
   for row in rows:
