@@ -247,3 +247,28 @@ def test_concurrency_bound(secure):
     status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=30)
     assert status.status == health_pb2.HealthCheckResponse.SERVING
     channel.close()
+
+
+def test_rest_concurrency_bound_answers_429(secure):
+  server, cert_pem = secure
+  context = ssl.create_default_context(cadata=cert_pem.decode())
+
+  def post():
+    request = urllib.request.Request(
+        f"https://localhost:{server.rest_port}/v1/models/affine:predict",
+        data=json.dumps({"instances": X.tolist()}).encode(),
+        headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+      return json.loads(response.read())
+
+  first = {}
+  thread = threading.Thread(target=lambda: first.update(post()))
+  thread.start()
+  time.sleep(0.1)  # the first request now waits in its 300 ms batch window
+  with pytest.raises(urllib.error.HTTPError) as e:
+    post()
+  thread.join()
+  assert e.value.code == 429
+  assert "--max_concurrent_requests" in e.value.read().decode()  # says what the limit is
+  np.testing.assert_allclose([row["total"] for row in first["predictions"]], [3.0, 3.0])
+  assert post()["predictions"][0]["total"] == pytest.approx(3.0)  # and serves once it is free

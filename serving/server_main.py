@@ -53,8 +53,12 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
   p = argparse.ArgumentParser(prog="server", description=__doc__.splitlines()[0])
   p.add_argument("--export_root", default=default_export_root or os.environ.get("TRELLIS_EXPORT_ROOT"),
                  help="directory holding <model>/<version>/saved_model.pb (env TRELLIS_EXPORT_ROOT)")
-  p.add_argument("--models", default=",".join(default_model_names or []),
-                 help="comma-separated model names to serve; empty = every model found")
+  domain = ",".join(default_model_names or [])
+  p.add_argument("--models", default=None,
+                 help="comma-separated model names to serve, each required to be exported; "
+                      + (f"default: those of {domain} found under --export_root" if domain
+                         else "default: every model found"))
+  p.set_defaults(domain_models=tuple(default_model_names or ()))
   p.add_argument("--host", default="localhost",
                  help="interface to bind; 0.0.0.0 exposes the server to the network")
   p.add_argument("--port", type=int, default=8500, help="gRPC port (0 = any free port)")
@@ -86,6 +90,25 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
   return p
 
 
+def _model_names(args: argparse.Namespace, root: pathlib.Path) -> tuple[str, ...] | None:
+  """The models to serve: `--models` as given (each must appear), else the domain's exported ones.
+
+  A domain's serve target lists every model the domain can export (say the ETT forecaster and
+  the shop-world one) but a given export root usually holds a few of them; waiting for the
+  missing ones would leave the server's overall health NOT_SERVING forever.
+  """
+  if args.models is not None:
+    return tuple(m for m in args.models.split(",") if m) or None
+  domain = getattr(args, "domain_models", ())
+  if not domain:
+    return None  # every model found, now or later
+  present = tuple(m for m in domain if (root / m).is_dir())
+  if not present:
+    raise SystemExit(f"error: --export_root {root} holds none of this target's models "
+                     f"({', '.join(domain)}); export one first or name others with --models")
+  return present
+
+
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
   if not args.export_root:
     raise SystemExit("error: --export_root is required (or set TRELLIS_EXPORT_ROOT); it is the "
@@ -105,7 +128,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     raise SystemExit(f"error: {e}") from None
   return ServerOptions(
       export_root=root,
-      model_names=tuple(m for m in args.models.split(",") if m) or None,
+      model_names=_model_names(args, root),
       host=args.host, port=args.port, rest_port=None if args.rest_port < 0 else args.rest_port,
       policy=policy, poll_seconds=args.poll_seconds,
       batching=BatchingOptions(enabled=args.enable_batching, max_batch_size=args.max_batch_size,

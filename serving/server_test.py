@@ -275,3 +275,28 @@ def test_bad_flags_say_what_to_do(tmp_path):
     server_main.main([f"--export_root={tmp_path}", "--pin", "affine"])
   with contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit):
     server_main.main(["--port=notanumber"])
+
+
+def test_a_domain_target_serves_those_of_its_models_that_are_exported(export_root, tmp_path):
+  # What `bazel run //<domain>:serve` does: default model names, of which only some are exported.
+  from serving import server_main
+
+  def names(argv, defaults):
+    parser = server_main.build_parser(default_model_names=defaults)
+    return server_main.options_from_args(parser.parse_args(argv)).model_names
+
+  root = [f"--export_root={export_root}"]
+  assert names(root, ["affine", "not_exported_yet"]) == ("affine",)
+  # Named on the command line, a model is required: the server waits for it (NOT_SERVING).
+  assert names([*root, "--models=affine,not_exported_yet"], ["affine"]) == (
+      "affine", "not_exported_yet")
+  assert names(root, None) is None  # the plain server: every model found, now or later
+  with pytest.raises(SystemExit, match=r"none of this target's models \(a, b\); export one first"):
+    names([f"--export_root={tmp_path}"], ["a", "b"])
+
+
+def test_binds_to_localhost_unless_told_otherwise(export_root):
+  from serving import server_main
+
+  args = server_main.build_parser().parse_args([f"--export_root={export_root}"])
+  assert server_main.options_from_args(args).host == "localhost"
