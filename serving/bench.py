@@ -3,6 +3,8 @@
     bazel run //serving:bench                        # table: in-process vs gRPC vs REST, batching off/on
     bazel run //serving:bench -- --model=mlp         # the same for a realistic small model
     bazel run //serving:bench -- --soak_seconds=600  # fixed load, errors and latency per minute
+    bazel run //serving:bench -- --recommend         # Recommend at 10k/1M items, exact vs faiss
+                                                     # (serving/recommendation/bench.py; its flags follow)
 
 Protocol. A model is exported to a temporary export root and served by a
 `ModelServer` in this process; every request is one row. `--model=affine`
@@ -239,7 +241,13 @@ def _rss_mb() -> float:
 
 
 def main(argv=None) -> int:
+  argv = sys.argv[1:] if argv is None else list(argv)
+  if "--recommend" in argv:  # the Recommendation API's benchmark takes the other flags
+    from serving.recommendation import bench as recommend_bench
+    return recommend_bench.main([a for a in argv if a != "--recommend"])
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--recommend", action="store_true",
+                 help="run the Recommend benchmark (serving/recommendation/bench.py) instead")
   p.add_argument("--model", choices=sorted(_models()), default="affine",
                  help="affine: ~0 compute, measures overhead; mlp: a 2.2 M-parameter ranking MLP")
   p.add_argument("--concurrency", default="1,4,16,64", help="comma-separated levels")
