@@ -89,8 +89,13 @@ class TpuApi:
   # --- requests -----------------------------------------------------------------------------
 
   def node_message(self, spec: spec_lib.JobSpec, *, startup_script: str, run_id: str,
-                   attempt: int = 1) -> tpu_v2.Node:
-    """The Node resource for `spec`: accelerator, runtime, network, labels and startup script."""
+                   attempt: int = 1, started_at: int | None = None) -> tpu_v2.Node:
+    """The Node resource for `spec`: accelerator, runtime, network, labels and startup script.
+
+    Its metadata records the run (`trellis-run-id`, `trellis-attempt`) and when the job
+    started (`trellis-started-at`, seconds since the epoch), so that a `tpuctl` that
+    re-attaches later knows how much of the budget is left.
+    """
     node = tpu_v2.Node(
         description=f"trellis job {spec.name}: {spec.code.target} at {spec.code.revision[:12]}",
         accelerator_type=spec.accelerator.name,
@@ -102,6 +107,8 @@ class TpuApi:
         metadata={"startup-script": startup_script, "trellis-run-id": run_id,
                   "trellis-attempt": str(attempt)},
     )
+    if started_at is not None:
+      node.metadata["trellis-started-at"] = str(int(started_at))
     if spec.service_account:
       node.service_account = tpu_v2.ServiceAccount(email=spec.service_account,
                                                    scope=[_CLOUD_PLATFORM_SCOPE])
@@ -110,8 +117,12 @@ class TpuApi:
     # Spot capacity is asked for on the queued resource (its `spot` tier), see create_request.
     return node
 
-  def create_request(self, spec: spec_lib.JobSpec, node: tpu_v2.Node):
-    """A CreateQueuedResourceRequest for pods and spot, else a CreateNodeRequest."""
+  def create_request(self, spec: spec_lib.JobSpec, node: tpu_v2.Node,
+                     queue_seconds: float | None = None):
+    """A CreateQueuedResourceRequest for pods and spot, else a CreateNodeRequest.
+
+    A queued request is valid for `queue_seconds` (default: the whole budget).
+    """
     if not spec.uses_queued_resource:
       return tpu_v2.CreateNodeRequest(parent=spec.parent, node_id=spec.name, node=node)
     queued = tpu_v2.QueuedResource(
@@ -119,8 +130,8 @@ class TpuApi:
             parent=spec.parent, node_id=spec.name, node=node)]),
         # A request still queued when the budget is spent is of no use.
         queueing_policy=tpu_v2.QueuedResource.QueueingPolicy(
-            valid_until_duration=duration_pb2.Duration(
-                seconds=int(spec.budget.max_hours * 3600))))
+            valid_until_duration=duration_pb2.Duration(seconds=max(1, int(
+                spec.budget.max_hours * 3600 if queue_seconds is None else queue_seconds)))))
     if spec.capacity == "spot":
       queued.spot = tpu_v2.QueuedResource.Spot()
     return tpu_v2.CreateQueuedResourceRequest(
@@ -171,9 +182,10 @@ class TpuApi:
                        f"list nodes in {spec.parent}")
     return list(pager) if pager is not None else []
 
-  def create(self, spec: spec_lib.JobSpec, node: tpu_v2.Node) -> None:
+  def create(self, spec: spec_lib.JobSpec, node: tpu_v2.Node,
+             queue_seconds: float | None = None) -> None:
     """Sends the create request and waits until its operation is done."""
-    request = self.create_request(spec, node)
+    request = self.create_request(spec, node, queue_seconds)
     rpc = type(request).__name__.removesuffix("Request")
     what = f"create {spec.accelerator.name} slice {spec.name} in {spec.zone}"
     self._wait(self._call(rpc, request, spec, what), spec, what)

@@ -89,6 +89,7 @@ class FakeHost:
         "TRELLIS_CODE_DIR": str(self.root / "code"),
         "TRELLIS_LOG_FILE": str(self.root / "job.log"),
         "TRELLIS_EXPORT_STAGING": str(self.root / "export-staging"),
+        "TRELLIS_GIVE_BACK_SECONDS": "0",  # worker 0 "deletes" its slice at once (logged)
         "FAKE_WORKER": str(worker), "FAKE_BAZEL_EXIT": str(bazel_exit),
         "FAKE_BAZEL_SECONDS": str(bazel_seconds),
     }

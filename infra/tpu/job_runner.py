@@ -8,14 +8,19 @@
       │       trainer resumes from the checkpoint under checkpoint_dir
       └─ delete the slice when the job ends, restarts run out, or the budget is spent
 
-The budget is wall-clock hours from the start of `run`, queueing included: it bounds what a
-forgotten job can cost. An interrupted `tpuctl run` (Ctrl-C, closed laptop) leaves the slice
-running; running it again re-attaches to the same run.
+The budget is wall-clock hours from the job's start (when its run first created a slice),
+queueing included: it bounds what a forgotten job can cost. The start is recorded on the slice
+(`trellis-started-at` in the node's metadata, carried to every re-created slice), so a `run`
+that re-attaches keeps the original clock, and the hosts enforce the same deadline themselves
+(startup_script.py): a slice made by `tpuctl create` alone stops at the budget too. An
+interrupted `tpuctl run` (Ctrl-C, closed laptop) leaves the slice running; running it again
+re-attaches to the same run.
 """
 
 import dataclasses
 import uuid
 from collections.abc import Callable
+from typing import NamedTuple
 
 from infra.tpu import client as client_lib
 from infra.tpu import errors, operations, startup_script, status_store
@@ -28,13 +33,20 @@ RESTARTS_EXHAUSTED = "RESTARTS_EXHAUSTED"
 LOST = "LOST"  # internal: the slice was preempted or deleted under the job
 
 
+class Attached(NamedTuple):
+  """The run a slice belongs to."""
+  run_id: str
+  attempt: int
+  started_at: int  # when the job started, seconds since the epoch; its budget counts from here
+
+
 @dataclasses.dataclass(frozen=True)
 class RunResult:
   """How a run ended."""
   state: str         # SUCCEEDED | FAILED | BUDGET_EXHAUSTED | RESTARTS_EXHAUSTED
   run_id: str
   attempts: int      # slices used: 1 + re-creations after preemption
-  hours: float       # wall-clock hours the run took
+  hours: float       # wall-clock hours from the job's start to its end
   message: str
 
 
@@ -68,8 +80,8 @@ class JobRunner:
     self.new_run_id = new_run_id or (lambda: uuid.uuid4().hex[:12])
     self.capacity_backoff = capacity_backoff
 
-  def _adopt(self, spec: spec_lib.JobSpec) -> tuple[str, int] | None:
-    """(run id, attempt) of a slice tpuctl already made for this job, or None if none exists.
+  def _adopt(self, spec: spec_lib.JobSpec) -> Attached | None:
+    """The run of a slice tpuctl already made for this job, or None if none exists.
 
     Raises:
       errors.TpuError: a slice of that name exists but belongs to something else.
@@ -86,34 +98,50 @@ class JobRunner:
       raise errors.TpuError(
           f"{name} exists but was not created by tpuctl for job {spec.name}; delete it "
           "(`gcloud compute tpus tpu-vm delete` / `queued-resources delete`) or rename the job")
-    return node.metadata["trellis-run-id"], int(node.metadata.get("trellis-attempt", "1"))
+    started = node.metadata.get("trellis-started-at", "")
+    if not started.isdigit():
+      started = int(self.clock.time())
+      self.log(f"slice {spec.name} does not say when its job started (made by an older "
+               "tpuctl); its budget counts from now")
+    return Attached(node.metadata["trellis-run-id"],
+                    int(node.metadata.get("trellis-attempt", "1")), int(started))
 
-  def _create(self, spec, run_id: str, attempt: int) -> None:
-    script = startup_script.render(spec, run_id=run_id, attempt=attempt)
-    node = self.api.node_message(spec, startup_script=script, run_id=run_id, attempt=attempt)
+  def _create(self, spec, run: Attached) -> None:
+    script = startup_script.render(spec, run_id=run.run_id, attempt=run.attempt,
+                                   started_at=run.started_at)
+    node = self.api.node_message(spec, startup_script=script, run_id=run.run_id,
+                                 attempt=run.attempt, started_at=run.started_at)
     self.log(f"creating {spec.accelerator.name} slice {spec.name} "
-             f"({spec.accelerator.num_hosts} hosts, {spec.capacity}), attempt {attempt}")
-    self.api.create(spec, node)
+             f"({spec.accelerator.num_hosts} hosts, {spec.capacity}), attempt {run.attempt}")
+    # A request still queued when the budget is spent is of no use.
+    self.api.create(spec, node, queue_seconds=self.deadline(spec, run) - self.clock.time())
 
-  def create_or_adopt(self, spec: spec_lib.JobSpec) -> tuple[str, int]:
-    """Creates the job's slice, or adopts the one a previous tpuctl made; (run id, attempt)."""
+  @staticmethod
+  def deadline(spec: spec_lib.JobSpec, run: Attached) -> int:
+    """When the run's budget ends (seconds since the epoch), on tpuctl's side and the hosts'."""
+    return startup_script.deadline(spec, run.started_at)
+
+  def create_or_adopt(self, spec: spec_lib.JobSpec) -> Attached:
+    """Creates the job's slice, or adopts the one a previous tpuctl made."""
     adopted = self._adopt(spec)
     if adopted is not None:
-      run_id, attempt = adopted
-      self.log(f"re-attaching to run {run_id} on existing slice {spec.name} (attempt {attempt})")
-      return run_id, attempt
-    run_id = self.new_run_id()
-    self._create(spec, run_id, 1)
-    return run_id, 1
+      left = (self.deadline(spec, adopted) - self.clock.time()) / 3600
+      self.log(f"re-attaching to run {adopted.run_id} on existing slice {spec.name} (attempt "
+               f"{adopted.attempt}); its budget started at "
+               f"{startup_script.utc(adopted.started_at)}: {max(left, 0):.2f} h left")
+      return adopted
+    run = Attached(self.new_run_id(), 1, int(self.clock.time()))
+    self._create(spec, run)
+    return run
 
   def run(self, spec: spec_lib.JobSpec) -> RunResult:
     """Runs `spec` until it succeeds, fails, or its budget or restarts run out."""
-    start = self.clock.time()
-    deadline = start + spec.budget.max_hours * 3600
     if not self.api.dry_run:
       # Fail before paying for a slice if the markers cannot be read (no gcloud, no access).
       self.store.list(status_store.status_dir(spec.checkpoint_dir))
-    run_id, attempt = self.create_or_adopt(spec)
+    run = self.create_or_adopt(spec)
+    run_id, attempt, start = run
+    deadline = self.deadline(spec, run)
 
     def finish(state: str, message: str) -> RunResult:
       self.log(message)
@@ -129,7 +157,9 @@ class JobRunner:
               f"then every {self.poll_seconds:g} s: read the hosts' markers under "
               f"{status_store.status_dir(spec.checkpoint_dir)}, and get the slice to notice a "
               "preemption (delete it, create it again with attempt 2); when every host "
-              f"reports SUCCEEDED, one FAILED, or after {spec.budget.max_hours:g} h:"))
+              "reports SUCCEEDED, one FAILED, or at the end of the budget "
+              f"({spec.budget.max_hours:g} h after the job's start, "
+              f"{startup_script.utc(deadline)}):"))
         self.log(f"slice {spec.name} is READY; the job starts on {_hosts(spec)} "
                  f"(attempt {attempt}, run {run_id})")
         outcome, detail = self._watch(spec, run_id, deadline)
@@ -152,7 +182,8 @@ class JobRunner:
                       f"JOB.yaml` ({status_store.logs_dir(spec.checkpoint_dir)})")
       if outcome == BUDGET_EXHAUSTED or deadline - self.clock.time() <= 0:
         return finish(BUDGET_EXHAUSTED,
-                      f"budget of {spec.budget.max_hours:g} h is spent before the job finished "
+                      f"budget of {spec.budget.max_hours:g} h (from the job's start at "
+                      f"{startup_script.utc(start)}) is spent before the job finished "
                       f"({detail}); checkpoints stay in {spec.checkpoint_dir}: raise "
                       "budget.max_hours and `tpuctl run` again to resume")
       if attempt > spec.budget.max_restarts:
@@ -165,14 +196,14 @@ class JobRunner:
       self.api.delete(spec)
       attempt += 1
       try:
-        self._recreate(spec, run_id, attempt, deadline)
+        self._recreate(spec, run._replace(attempt=attempt), deadline)
       except errors.OperationTimeoutError:
         return finish(BUDGET_EXHAUSTED,
                       f"budget of {spec.budget.max_hours:g} h is spent while the zone had no "
                       f"capacity to re-create the slice; checkpoints stay in "
                       f"{spec.checkpoint_dir}: `tpuctl run` again later to resume")
 
-  def _recreate(self, spec, run_id: str, attempt: int, deadline: float) -> None:
+  def _recreate(self, spec, run: Attached, deadline: float) -> None:
     """Creates the slice again after a loss; a zone out of capacity is retried until `deadline`.
 
     Capacity taken back by a preemption is often short for a while: unlike a first `run`,
@@ -181,7 +212,7 @@ class JobRunner:
 
     def try_create():
       try:
-        self._create(spec, run_id, attempt)
+        self._create(spec, run)
         return True
       except errors.CapacityError as e:
         self.log(f"{e}; trying again")
@@ -216,6 +247,8 @@ class JobRunner:
         return SUCCEEDED, ""
       if status.state == FAILED:
         return FAILED, str(sorted(w for w, m in status.workers.items() if m["state"] == FAILED))
+      if status.state == status_store.BUDGET_EXCEEDED:
+        return BUDGET_EXHAUSTED, "the hosts stopped the job at the budget's end"
       if (lost := self.api.slice_lost(spec)) is not None:
         return LOST, lost
       remaining = deadline - self.clock.time()

@@ -166,6 +166,12 @@ def test_preemption_recreates_the_slice_and_training_resumes_from_its_checkpoint
   assert first.metadata["trellis-run-id"] == second.metadata["trellis-run-id"]
   assert (first.metadata["trellis-attempt"], second.metadata["trellis-attempt"]) == ("1", "2")
   assert "ATTEMPT=2" in second.metadata["startup-script"]
+  # The re-created slice keeps the job's start (and its deadline) and queues only for the rest.
+  assert first.metadata["trellis-started-at"] == second.metadata["trellis-started-at"] == "0"
+  assert "DEADLINE=43200 " in second.metadata["startup-script"]
+  validity = [c.queued_resource.queueing_policy.valid_until_duration.total_seconds()
+              for c in creates]
+  assert validity[0] == 12 * 3600 and 0 < validity[1] < validity[0] - 3 * 600
   rpcs = fake.rpcs()
   assert rpcs.count("DeleteQueuedResource") == 2  # the preempted one, then at the end
   assert rpcs.index("DeleteQueuedResource") < len(rpcs) - rpcs[::-1].index("CreateQueuedResource")
@@ -236,7 +242,7 @@ def test_restarts_run_out_after_repeated_preemptions(world):
 def test_a_second_run_reattaches_to_the_slice_of_the_first(world):
   w = world()
   spec, fake, runner, lines = w.spec, w.fake, w.runner, w.lines
-  run_id, _ = runner.create_or_adopt(spec)  # e.g. `tpuctl create`, or a run cut off
+  run_id, _, _ = runner.create_or_adopt(spec)  # e.g. `tpuctl create`, or a run cut off
   result = runner.run(spec)
   assert result.run_id == run_id and result.state == job_runner.SUCCEEDED
   assert fake.rpcs().count("CreateQueuedResource") == 1
@@ -309,3 +315,47 @@ def test_a_storage_hiccup_during_the_run_is_retried(world, tmp_path):
   result = w.runner.run(w.spec)
   assert result.state == job_runner.SUCCEEDED
   assert sum("trying again next poll" in line for line in w.lines) == 2
+
+
+def test_a_run_that_reattaches_keeps_the_budget_of_the_job_it_finds(world):
+  w = world(total_steps=1000)
+  spec, fake, clock, runner, lines = w.spec, w.fake, w.clock, w.runner, w.lines
+  run_id, _, started = runner.create_or_adopt(spec)  # `tpuctl create`, or a run cut off
+  node = next(iter(fake.queued.values())).tpu.node_spec[0].node
+  assert started == 0 and node.metadata["trellis-started-at"] == "0"
+  clock.now = 11 * 3600  # 11 hours later, someone runs it again
+  result = runner.run(spec)
+  assert result.run_id == run_id and result.state == job_runner.BUDGET_EXHAUSTED
+  assert clock.now == pytest.approx(12 * 3600)  # 12 h after the job's start, not the re-run's
+  assert result.hours == pytest.approx(12)
+  assert any("its budget started at 1970-01-01T00:00:00Z: 1.00 h left" in x for x in lines)
+  assert fake.queued == {} and fake.nodes == {}
+
+
+def test_hosts_that_stopped_the_job_at_the_budget_end_the_run(world):
+  w = world(total_steps=100)
+  spec, hosts, runner = w.spec, w.hosts, w.runner
+
+  def the_hosts_deadline_comes_first():
+    if hosts.running and hosts.step() == 2:
+      hosts._mark(status_store.BUDGET_EXCEEDED, 0, exit_code=124)
+      hosts.running = None
+
+  w.clock.on_sleep.append(the_hosts_deadline_comes_first)
+  result = runner.run(spec)
+  assert result.state == job_runner.BUDGET_EXHAUSTED
+  assert "the hosts stopped the job at the budget's end" in result.message
+  assert w.fake.queued == {} and w.fake.nodes == {}
+
+
+def test_a_slice_from_an_older_tpuctl_gets_its_budget_from_now(world):
+  w = world()
+  spec, fake, runner, lines = w.spec, w.fake, w.runner, w.lines
+  runner.create_or_adopt(spec)
+  for node in fake.nodes.values():
+    del node.metadata["trellis-started-at"]
+  for queued in fake.queued.values():
+    del queued.tpu.node_spec[0].node.metadata["trellis-started-at"]
+  w.clock.now = 5000
+  assert runner.create_or_adopt(spec).started_at == 5000
+  assert any("does not say when its job started" in line for line in lines)

@@ -22,10 +22,14 @@ T = TypeVar("T")
 
 
 class Clock:
-  """Wall-clock time; tests pass a fake with the same two methods."""
+  """Wall-clock time; tests pass a fake with the same two methods.
+
+  `time` is seconds since the epoch, not a monotonic count: a job's start is recorded on its
+  slice and compared with the hosts' clocks (its budget holds across `tpuctl` processes).
+  """
 
   def time(self) -> float:
-    return time.monotonic()
+    return time.time()
 
   def sleep(self, seconds: float) -> None:
     time.sleep(seconds)

@@ -10,11 +10,22 @@ including after a preemption re-creates the slice. The script:
    `TPU_LOAD_LIBRARY=0` so that it does not claim its own host's chips directly;
    with `every_host`, every host goes on, each with its `TPU_WORKER_ID`;
 3. writes `RUNNING` to `<checkpoint_dir>/tpuctl/status/worker-<i>.json`;
-4. fetches the code at the pinned revision, runs `make setup`, then
-   `bazel run <target> -- <args>`;
+4. under `timeout` for what is left of the budget, fetches the code at the pinned revision,
+   runs `make setup`, then `bazel run <target> -- <args>`;
 5. with `code.export` (and `export_root`), worker 0 then runs the export target, see below;
 6. copies the log to `<checkpoint_dir>/tpuctl/logs/worker-<i>.log` every minute and at the end;
-7. writes `SUCCEEDED` or `FAILED` (with the exit code).
+7. writes `SUCCEEDED`, `FAILED` (with the exit code) or `BUDGET_EXCEEDED`;
+8. on worker 0, gives the slice back (`gcloud compute tpus ... delete`) 10 minutes later.
+
+The budget holds on the slice itself, not only while `tpuctl run` watches: the job's start
+(`trellis-started-at` in the node's metadata, set when the run first created its slice and
+carried to every re-created one) plus `budget.max_hours` is the script's `DEADLINE`. A job
+still running then is stopped (TERM, then KILL a minute later) and reported
+`BUDGET_EXCEEDED`; a host that boots after it does not start the job. Whatever the end, worker
+0 then deletes the slice after `GIVE_BACK_SECONDS` (600): a `tpuctl run` that is watching
+has deleted it by then, but after `tpuctl create` alone nothing else would, so a slice cannot
+outlive its job or its budget by more than that. Deleting needs roles/tpu.admin for the hosts'
+service account; without it the failure is logged and the slice waits for `tpuctl delete`.
 
 The export runs on local copies, because //vision:export, like everything that publishes
 through common/export (atomic renames under a lock, `pathlib`), reads its `--workdir` and
@@ -29,6 +40,7 @@ Training resumes after a preemption because the trainer's work directory is unde
 `checkpoint_dir` (see spec.py's `{checkpoint_dir}`), where `BackupAndRestore` finds its state.
 """
 
+import datetime
 import re
 import shlex
 
@@ -40,9 +52,15 @@ set -uo pipefail
 RUN_ID={run_id}
 ATTEMPT={attempt}
 CHECKPOINT_DIR={checkpoint_dir}{export_vars}
+# The budget ends budget.max_hours after the job's start (trellis-started-at on the slice,
+# kept when it is re-created), whether or not a `tpuctl run` is watching.
+STARTED_AT={started_at}  # {started_at_utc}
+DEADLINE={deadline}    # {deadline_utc}
 CODE_DIR="${{TRELLIS_CODE_DIR:-/opt/trellis}}"
 LOG_FILE="${{TRELLIS_LOG_FILE:-/var/log/trellis-{name}.log}}"
 LOG_UPLOAD_SECONDS="${{TRELLIS_LOG_UPLOAD_SECONDS:-60}}"
+GIVE_BACK_SECONDS="${{TRELLIS_GIVE_BACK_SECONDS:-600}}"
+export RUN_ID ATTEMPT CHECKPOINT_DIR CODE_DIR{export_names}
 
 worker_id() {{
   if [[ -n "${{TPU_WORKER_ID:-}}" ]]; then echo "$TPU_WORKER_ID"; return; fi
@@ -71,12 +89,20 @@ mark() {{
     "$1" "$TPU_WORKER_ID" "$RUN_ID" "$ATTEMPT" "${{2:-null}}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     | put "$CHECKPOINT_DIR/tpuctl/status/worker-$TPU_WORKER_ID.json"
 }}
-upload_log() {{ put "$CHECKPOINT_DIR/tpuctl/logs/worker-$TPU_WORKER_ID.log" < "$LOG_FILE"; }}{export_functions}
+upload_log() {{ put "$CHECKPOINT_DIR/tpuctl/logs/worker-$TPU_WORKER_ID.log" < "$LOG_FILE"; }}
+# When the job has ended (or the budget stopped it), worker 0 gives the slice back as
+# `tpuctl run` would, GIVE_BACK_SECONDS later: a `run` that is watching deletes it first; after
+# `tpuctl create` alone nobody else would. The hosts' service account needs roles/tpu.admin.
+give_back() {{
+  [[ "$TPU_WORKER_ID" == 0 ]] || return 0
+  sleep "$GIVE_BACK_SECONDS"
+  echo "trellis job {name}: giving the slice back"
+  {delete_command} \
+    || echo "trellis job {name}: could not delete the slice; \`tpuctl delete\` gives it back"
+}}{export_functions}
 {launch_block}
-mkdir -p "$(dirname "$LOG_FILE")"
-mark RUNNING
-(
-  set -e
+run_job() {{
+  set -euo pipefail
   echo "trellis job {name}: host $TPU_WORKER_ID of {num_hosts}, attempt $ATTEMPT, run $RUN_ID"
   if [[ ! -d "$CODE_DIR/.git" ]]; then git clone --quiet {repo} "$CODE_DIR"; fi
   cd "$CODE_DIR"
@@ -89,20 +115,39 @@ mark RUNNING
   export TRELLIS_NUM_HOSTS={num_hosts} TRELLIS_JOB={name} TRELLIS_ATTEMPT="$ATTEMPT" \
     TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"{export_env}{pod_env}
   {exec_}bazel run {target} --{args}{export_block}
-) > "$LOG_FILE" 2>&1 &
-job=$!
-# Ship the log while the job runs so `tpuctl logs` shows progress; check every second
-# so the final status is written as soon as the job ends.
-elapsed=0
-while kill -0 "$job" 2>/dev/null; do
-  sleep 1
-  elapsed=$((elapsed + 1))
-  if (( elapsed % LOG_UPLOAD_SECONDS == 0 )); then upload_log || true; fi
-done
-wait "$job"
-code=$?
+}}
+export -f run_job{export_function_names}
+
+mkdir -p "$(dirname "$LOG_FILE")"
+remaining=$((DEADLINE - $(date +%s)))
+if (( remaining <= 0 )); then
+  echo "trellis job {name}: its budget ended at {deadline_utc}; not starting it" > "$LOG_FILE"
+  code=124
+else
+  mark RUNNING
+  # The job gets what is left of the budget: then it is stopped (TERM, KILL a minute later).
+  timeout --kill-after=60 "$remaining" bash -c run_job > "$LOG_FILE" 2>&1 &
+  job=$!
+  # Ship the log while the job runs so `tpuctl logs` shows progress; check every second
+  # so the final status is written as soon as the job ends.
+  elapsed=0
+  while kill -0 "$job" 2>/dev/null; do
+    sleep 1
+    elapsed=$((elapsed + 1))
+    if (( elapsed % LOG_UPLOAD_SECONDS == 0 )); then upload_log || true; fi
+  done
+  wait "$job"
+  code=$?
+fi
 upload_log
-if [[ $code -eq 0 ]]; then mark SUCCEEDED 0; else mark FAILED "$code"; fi
+if (( code == 0 )); then
+  mark SUCCEEDED 0
+elif (( (code == 124 || code == 137) && $(date +%s) >= DEADLINE )); then
+  mark BUDGET_EXCEEDED "$code"
+else
+  mark FAILED "$code"
+fi
+give_back
 exit "$code"
 """
 
@@ -173,13 +218,34 @@ def _export_word(arg: str, local: dict[str, str]) -> str:
   return "".join(pieces)
 
 
-def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int) -> str:
+def utc(seconds: float) -> str:
+  """`seconds` since the epoch as an ISO 8601 UTC time, e.g. 2026-01-01T12:00:00Z."""
+  return datetime.datetime.fromtimestamp(int(seconds), datetime.UTC).strftime(
+      "%Y-%m-%dT%H:%M:%SZ")
+
+
+def deadline(spec: spec_lib.JobSpec, started_at: float) -> int:
+  """When the budget of a job that started at `started_at` ends, in seconds since the epoch."""
+  return int(started_at + spec.budget.max_hours * 3600)
+
+
+def delete_command(spec: spec_lib.JobSpec) -> str:
+  """The gcloud command a host runs to give its own slice back."""
+  where = f"--project={spec.project} --zone={spec.zone} --async --quiet"
+  if spec.uses_queued_resource:
+    return f"gcloud compute tpus queued-resources delete {spec.name} {where} --force"
+  return f"gcloud compute tpus tpu-vm delete {spec.name} {where}"
+
+
+def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int, started_at: float) -> str:
   """The startup script for one attempt of one run of `spec`.
 
   Args:
     spec: the validated job spec.
     run_id: identifies this `tpuctl run`; markers from other runs are ignored.
     attempt: 1 for the first slice, +1 for each re-creation after a preemption.
+    started_at: when the job started (seconds since the epoch): its budget ends
+      `budget.max_hours` later, on every attempt.
   """
   q = shlex.quote
   args = "".join(" " + q(a) for a in spec.code.args)
@@ -190,19 +256,27 @@ def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int) -> str:
     launch_block = _WORKER0_ONLY.format(name=spec.name)
     pod_env = " TPU_LOAD_LIBRARY=0"
   export_vars = export_env = export_functions = export_block = ""
+  export_names = export_function_names = ""
   if spec.export_root is not None:
     export_vars = f"\nEXPORT_ROOT={q(spec.export_root)}"
     export_env = ' TRELLIS_EXPORT_ROOT="$EXPORT_ROOT"'
+    export_names = " EXPORT_ROOT"
   export = spec.code.export
   if export is not None:
     export_vars += _EXPORT_STAGING.format(name=spec.name)
+    export_names += " EXPORT_STAGING"
     export_functions = _EXPORT_FUNCTIONS.format()
+    export_function_names = " ls_objects sync_dir"
     local = {spec.checkpoint_dir: "LOCAL_CHECKPOINT_DIR", spec.export_root: "LOCAL_EXPORT_ROOT"}
     export_block = _EXPORT_BLOCK.format(
         name=spec.name, export_target=q(export.target),
         export_args="".join(" " + _export_word(a, local) for a in export.args))
   return _TEMPLATE.format(
-      export_vars=export_vars, export_env=export_env, export_functions=export_functions, export_block=export_block,
+      export_vars=export_vars, export_env=export_env, export_names=export_names,
+      export_function_names=export_function_names, delete_command=delete_command(spec),
+      started_at=int(started_at), started_at_utc=utc(started_at),
+      deadline=deadline(spec, started_at), deadline_utc=utc(deadline(spec, started_at)),
+      export_functions=export_functions, export_block=export_block,
       exec_="" if export is not None else "exec ",
       launch_block=launch_block, pod_env=pod_env,
       name=spec.name, run_id=q(run_id), attempt=int(attempt),

@@ -2,7 +2,8 @@
 
 Each host's startup script writes, under the job's `checkpoint_dir`:
 
-    tpuctl/status/worker-<i>.json   {"state": "RUNNING"|"SUCCEEDED"|"FAILED", "worker": i,
+    tpuctl/status/worker-<i>.json   {"state": "RUNNING"|"SUCCEEDED"|"FAILED"|"BUDGET_EXCEEDED",
+                                     "worker": i,
                                      "run_id": ..., "attempt": n, "exit_code": ..., "time": ...}
     tpuctl/logs/worker-<i>.log      the job's stdout and stderr
 
@@ -22,7 +23,8 @@ import shutil
 import subprocess
 import urllib.parse
 
-STATES = ("RUNNING", "SUCCEEDED", "FAILED")
+BUDGET_EXCEEDED = "BUDGET_EXCEEDED"  # the host stopped the job at the budget's end
+STATES = ("RUNNING", "SUCCEEDED", "FAILED", BUDGET_EXCEEDED)
 
 
 class StoreError(RuntimeError):
@@ -183,16 +185,19 @@ class JobStatus:
 
   def summary(self, num_workers: int) -> str:
     counts = {s: sum(m["state"] == s for m in self.workers.values()) for s in STATES}
-    return (f"{self.state}: {counts['SUCCEEDED']}/{num_workers} hosts succeeded, "
+    text = (f"{self.state}: {counts['SUCCEEDED']}/{num_workers} hosts succeeded, "
             f"{counts['RUNNING']} running, {counts['FAILED']} failed")
+    if counts[BUDGET_EXCEEDED]:
+      text += f", {counts[BUDGET_EXCEEDED]} stopped at the budget's end"
+    return text
 
 
 def read_job_status(store: Store, checkpoint_dir: str, num_workers: int,
                     run_id: str | None = None) -> JobStatus:
   """Combines the hosts' markers into one job state.
 
-  A job FAILED if any host failed, SUCCEEDED when every host succeeded, RUNNING while any host
-  runs, else PENDING. Markers from another run (a different `run_id`) are ignored, so an old
+  A job FAILED if any host failed, BUDGET_EXCEEDED if a host stopped it at the budget's end,
+  SUCCEEDED when every host succeeded, RUNNING while any host runs, else PENDING. Markers from another run (a different `run_id`) are ignored, so an old
   FAILED marker does not end a new run.
   """
   workers = {}
@@ -212,6 +217,8 @@ def read_job_status(store: Store, checkpoint_dir: str, num_workers: int,
   states = [m["state"] for m in workers.values()]
   if "FAILED" in states:
     state = "FAILED"
+  elif BUDGET_EXCEEDED in states:
+    state = BUDGET_EXCEEDED
   elif len(states) >= num_workers and all(s == "SUCCEEDED" for s in states):
     state = "SUCCEEDED"
   elif states:

@@ -23,10 +23,23 @@ import sys
 import time
 
 from infra.tpu import client as client_lib
-from infra.tpu import errors, job_runner, startup_script, status_store
+from infra.tpu import errors, job_runner, operations, startup_script, status_store
 from infra.tpu import spec as spec_lib
 
 DRY_RUN_ID = "dry-run"
+# A dry run's job "starts" at this fixed time (2026-01-01T00:00:00Z), so its output, which
+# shows the budget's deadline, is the same every time.
+DRY_RUN_START = 1767225600
+
+
+class _FixedClock(operations.Clock):
+  """The dry run's clock: it never waits, so its time never moves."""
+
+  def time(self) -> float:
+    return DRY_RUN_START
+
+  def sleep(self, seconds: float) -> None:
+    del seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +86,12 @@ def _status(spec, api, store, out) -> int:
                  f"{len(node.network_endpoints)} endpoint(s), run {node.metadata.get('trellis-run-id', '?')}, "
                  f"attempt {node.metadata.get('trellis-attempt', '?')}")
   run_id = node.metadata.get("trellis-run-id") if node is not None else None
+  started = node.metadata.get("trellis-started-at", "") if node is not None else ""
+  if started.isdigit():
+    deadline = startup_script.deadline(spec, int(started))
+    left = max(deadline - api.clock.time(), 0) / 3600
+    lines.append(f"budget: {spec.budget.max_hours:g} h from {startup_script.utc(int(started))}, "
+                 f"ends {startup_script.utc(deadline)} ({left:.2f} h left)")
   job = status_store.read_job_status(store, spec.checkpoint_dir, spec.reporting_hosts, run_id)
   lines.append(f"job: {job.summary(spec.reporting_hosts)}")
   for worker, marker in sorted(job.workers.items()):
@@ -123,10 +142,12 @@ def main(argv: list[str] | None = None, out=None) -> int:
   try:
     spec = spec_lib.load(_resolve(args.job))
     client = None if args.dry_run else client_lib.make_client(args.endpoint)
-    api = client_lib.TpuApi(client, dry_run=args.dry_run, out=out)
+    api = client_lib.TpuApi(client, dry_run=args.dry_run, out=out,
+                            clock=_FixedClock() if args.dry_run else None)
     log = _logger(args.dry_run, out)
     if args.dry_run:
-      log(f"tpuctl {args.command} {args.job} --dry-run: requests are printed, none is sent")
+      log(f"tpuctl {args.command} {args.job} --dry-run: requests are printed, none is sent; "
+          f"the job's start is taken as {startup_script.utc(DRY_RUN_START)}")
 
     if args.command in ("run", "create"):
       # `create` reads no marker; `run` checks the bucket before it creates anything.
@@ -135,10 +156,17 @@ def main(argv: list[str] | None = None, out=None) -> int:
       runner = job_runner.JobRunner(api, store, poll_seconds=args.poll_seconds, log=log,
                                     new_run_id=(lambda: DRY_RUN_ID) if args.dry_run else None)
       if args.command == "create":
-        runner.create_or_adopt(spec)
-        api.wait_ready(spec, timeout=spec.budget.max_hours * 3600)
-        log(f"slice {spec.name} is up; its hosts run the job from boot "
-            "(`tpuctl status` to follow, `tpuctl delete` to give it back)")
+        attached = runner.create_or_adopt(spec)
+        deadline = runner.deadline(spec, attached)
+        if deadline <= api.clock.time():
+          log(f"the budget of job {spec.name} ended at {startup_script.utc(deadline)}: its "
+              f"hosts stop the job and give the slice back; `tpuctl delete {args.job}` now, "
+              "then raise budget.max_hours to run it again")
+          return 1
+        api.wait_ready(spec, timeout=deadline - api.clock.time())
+        log(f"slice {spec.name} is up; its hosts run the job from boot, stop it at the end of "
+            f"its budget ({startup_script.utc(deadline)}) and give the slice back when it ends "
+            "(`tpuctl status` to follow, `tpuctl delete` to give it back now)")
         code = 0
       else:
         result = runner.run(spec)
@@ -147,7 +175,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
           print(_summary(spec, result), file=out)
       if args.dry_run:
         log("startup-script in the node's metadata (each host runs it at boot):")
-        print(startup_script.render(spec, run_id=DRY_RUN_ID, attempt=1), file=out, end="")
+        print(startup_script.render(spec, run_id=DRY_RUN_ID, attempt=1,
+                                    started_at=DRY_RUN_START), file=out, end="")
       return code
     if args.command == "delete":
       api.delete(spec, missing_ok=False)

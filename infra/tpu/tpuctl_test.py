@@ -4,6 +4,7 @@ import io
 import json
 import pathlib
 import re
+import time
 
 import pytest
 import yaml
@@ -64,6 +65,9 @@ def test_dry_run_sends_nothing_and_the_readme_shows_its_output():
   assert "  bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in out
   assert "  bazel run //vision:export -- --workdir=" in out  # then the export, to export_root
   assert "EXPORT_ROOT=gs://my-trellis-models/vision\n" in out
+  # The budget, held by the hosts too: a fixed start in a dry run, so the output is stable.
+  assert '"trellis-started-at": "1767225600"' in out
+  assert "\nDEADLINE=1767268800    # 2026-01-01T12:00:00Z\n" in out
   # Both READMEs carry this exact output (infra/tpu's, and the top-level one's TPU section),
   # so neither goes stale.
   stale = [readme for readme in READMES if out not in readme.read_text()]
@@ -110,9 +114,16 @@ def test_create_status_logs_delete(tmp_path):
   with fake_tpu_server.FakeTpuServer(operation_polls=0, creating_polls=0,
                                      queued_polls=0) as fake:
     endpoint = ["--endpoint", fake.address]
+    before = time.time()
     code, out = run("create", job, *endpoint, *common)
     assert code == 0 and "slice resnet50-v4-32 is up" in out
-    run_id = next(iter(fake.nodes.values())).metadata["trellis-run-id"]
+    metadata = next(iter(fake.nodes.values())).metadata
+    run_id = metadata["trellis-run-id"]
+    # `create` alone records the job's start, and the hosts' script stops the job 12 h later.
+    started = int(metadata["trellis-started-at"])
+    assert before - 1 <= started <= time.time()
+    assert f"\nDEADLINE={started + 12 * 3600} " in metadata["startup-script"]
+    assert "timeout --kill-after=60" in metadata["startup-script"]
     # What two of the four hosts' startup scripts would have written by now.
     ckpt = bucket / "my-trellis-checkpoints" / "resnet50-v4-32" / "tpuctl"
     (ckpt / "status").mkdir(parents=True)
@@ -128,6 +139,7 @@ def test_create_status_logs_delete(tmp_path):
     assert "queued resource: ACTIVE" in out and "node: READY" in out
     assert "job: RUNNING: 1/4 hosts succeeded, 1 running, 0 failed" in out
     assert "host 1: SUCCEEDED (attempt 1, exit 0, 2026-01-01T00:00:00Z)" in out
+    assert re.search(r"budget: 12 h from \S+Z, ends \S+Z \((12\.00|11\.99) h left\)", out)
     assert ("TPU nodes in my-trellis-project/us-central2-b: 1\n"
             "  resnet50-v4-32: v4-32 READY, tpuctl job resnet50-v4-32") in out
 
@@ -139,6 +151,20 @@ def test_create_status_logs_delete(tmp_path):
     code, out = run("status", job, *endpoint, *common)
     assert "queued resource: none" in out and "node: none" in out
     assert "TPU nodes in my-trellis-project/us-central2-b: 0" in out
+
+
+def test_create_on_a_slice_whose_budget_is_spent_says_so(tmp_path):
+  with fake_tpu_server.FakeTpuServer(operation_polls=0, creating_polls=0,
+                                     queued_polls=0) as fake:
+    assert run("create", str(EXAMPLE), "--endpoint", fake.address)[0] == 0
+    for node in fake.nodes.values():  # as if it had been created 13 hours ago
+      node.metadata["trellis-started-at"] = str(int(time.time()) - 13 * 3600)
+    code, out = run("create", str(EXAMPLE), "--endpoint", fake.address)
+    assert code == 1
+    assert "re-attaching to run" in out and "0.00 h left" in out
+    assert "the budget of job resnet50-v4-32 ended at" in out
+    assert "its hosts stop the job and give the slice back" in out
+    assert fake.rpcs().count("CreateQueuedResource") == 1
 
 
 def test_an_endpoint_that_does_not_answer_is_a_clear_error(capsys):
@@ -179,4 +205,7 @@ def test_run_end_to_end_with_the_startup_script_running_on_every_host(tmp_path):
   assert "--config.distribution.tpu.name=resnet50-v4-32" in log.read_text()
   # Worker 0 published the trained model under export_root before reporting SUCCEEDED.
   assert (bucket / "my-trellis-models/vision/m/1/saved_model.pb").is_file()
+  # ...and then gave the slice back itself (what keeps a slice from `create` alone bounded).
+  assert ("gcloud compute tpus queued-resources delete resnet50-v4-32"
+          in (tmp_path / "host-0" / "commands.log").read_text())
   assert "exports      gs://my-trellis-models/vision\n" in out
