@@ -119,9 +119,12 @@ def expand_members(text: str) -> str:
   """Ensemble members named by SETTINGS entries -> models with those entries' settings.
 
   "Linear-L512;Linear-L512[seed=1];GRU" -> "Linear[lookback=512];Linear[lookback=512,seed=1];
-  GRU[learning_rate=0.002,...]": a member is trained exactly as the bench trains that row.
+  GRU[learning_rate=0.002,...,lookback=336]": a member is trained exactly as the bench trains
+  that row.
   """
   from sequences.timeseries import ensemble
+
+  from sequences.timeseries.configs import default
 
   members = []
   for name, extra in ensemble.parse_members(text):
@@ -129,6 +132,8 @@ def expand_members(text: str) -> str:
     if settings.get("model", name) == "Ensemble":
       raise app.UsageError(f"ensemble member {name!r} is itself an ensemble; list its members")
     model = settings.pop("model", name)
+    # Spelled out: a member would otherwise inherit the ensemble's (longest) look-back.
+    settings.setdefault("lookback", default.get_config().lookback)
     members.append(ensemble.format_member(model, {**settings, **extra}))
   return ensemble.SEPARATOR.join(members)
 

@@ -43,11 +43,12 @@ def test_validation_table_sorts_by_validation_mse():
 def test_ensemble_members_are_trained_as_their_bench_rows():
   assert bench.expand_members("Linear-L512;Linear-L512[seed=1];PatchTST") == (
       "Linear[lookback=512];Linear[lookback=512,seed=1];PatchTST[" + ",".join(
-          f"{k}={v}" for k, v in bench.SETTINGS["PatchTST"].items()) + "]")
+          f"{k}={v}" for k, v in bench.SETTINGS["PatchTST"].items()) + ",lookback=336]")
   name = next(n for n, s in bench.SETTINGS.items() if s.get("model", n) == "Ensemble")
   config = bench.bench_config(name, "ETTh1", 96, quick=False, members="Linear;DLinear-L512[seed=2]")
   assert config.model == "Ensemble" and config.lookback == 512  # reads its longest member's rows
-  assert config.ensemble_members == "Linear;DLinear[lookback=512,seed=2]"
+  # Linear keeps its row's look-back of 336 rather than inheriting the ensemble's 512.
+  assert config.ensemble_members == "Linear[lookback=336];DLinear[lookback=512,seed=2]"
   with pytest.raises(Exception, match="applies to ensemble runs"):
     bench.bench_config("Linear", "ETTh1", 96, quick=False, members="Linear")
   with pytest.raises(Exception, match="itself an ensemble"):
