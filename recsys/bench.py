@@ -77,7 +77,7 @@ def rating_table(data_dir: str) -> str:
   examples = run["data"].test  # ordered by user and time, not in u1.test's file order
   if len(examples.rating) != len(test.rating):
     raise RuntimeError(f"the model scored {len(examples.rating)} of u1's {len(test.rating)} test ratings")
-  add(f"multitask two-tower + DCN ({cfg.epochs} ep)",
+  add(f"multitask two-tower + DCN ({run['results']['epochs_run']} of <={cfg.epochs} ep)",
       train.predict_ratings(run["model"], run["data"], examples), time.time() - start,
       truth=examples.rating)
   for name, dim in (("biased MF (dim 64)", 64), ("user + item biases", 0)):

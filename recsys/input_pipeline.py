@@ -92,8 +92,13 @@ def item_content(data: Data, item_ids: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def to_dataset(data: Data, examples: features_lib.Examples, batch_size: int, training: bool,
-               seed: int = 0, drop_remainder: bool = False) -> tf.data.Dataset:
-  """Feature dicts for `Recommender.compute_loss`, batched."""
+               seed: int = 0, drop_remainder: bool = False,
+               input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+  """Feature dicts for `Recommender.compute_loss`, batched.
+
+  `batch_size` is global; with `input_context` (from `common.distribute.strategy.distribute`)
+  this worker reads its own shard in per-replica batches.
+  """
   feats = examples.as_dict()
   feats.update(item_content(data, examples.item_id))
   total = sum(data.train_counts.values())
@@ -103,7 +108,7 @@ def to_dataset(data: Data, examples: features_lib.Examples, batch_size: int, tra
     feats.pop("rating", None)
   ds = tf.data.Dataset.from_tensor_slices(feats)
   return pipeline.build(ds, batch_size, training=training, drop_remainder=drop_remainder, seed=seed,
-                        cache=True)
+                        cache=True, input_context=input_context)
 
 
 def world_image_path(world_dir: str | pathlib.Path, relative: str) -> pathlib.Path:

@@ -86,14 +86,25 @@ class ItemTower(tf.keras.layers.Layer):
 
   def call(self, inputs: dict[str, tf.Tensor], training=False, content_only=False) -> tf.Tensor:
     """Candidate embeddings; `content_only` drops the id view (how a cold item is seen)."""
-    views = [self.id_view(inputs["item_id"], training)]
-    if content_only:
-      views = [tf.zeros_like(views[0])]
+    ids = self.id_view(inputs["item_id"], training)
+    return self._fuse(tf.zeros_like(ids) if content_only else ids, self._content_views(inputs))
+
+  def with_content_only(self, inputs: dict[str, tf.Tensor], training=False):
+    """(full, content-only) embeddings, running the text and image encoders once for both."""
+    content = self._content_views(inputs)
+    ids = self.id_view(inputs["item_id"], training)
+    return self._fuse(ids, content), self._fuse(tf.zeros_like(ids), content)
+
+  def _content_views(self, inputs: dict[str, tf.Tensor]) -> list[tf.Tensor]:
+    views = []
     if self.text_encoder is not None:
       views.append(self.text_proj(self.text_encoder(inputs["text"])))
     if self.image_encoder is not None:
       views.append(self.image_proj(self.image_encoder(inputs["image"])))
-    return tf.math.l2_normalize(self.fuse(tf.concat(views, axis=-1)), axis=-1)
+    return views
+
+  def _fuse(self, id_view: tf.Tensor, content: list[tf.Tensor]) -> tf.Tensor:
+    return tf.math.l2_normalize(self.fuse(tf.concat([id_view, *content], axis=-1)), axis=-1)
 
 
 class _HistoryItemEmbedding(tf.keras.layers.Layer):
@@ -195,7 +206,12 @@ class Recommender(tfrs.Model):
 
   def compute_loss(self, features, training=False) -> tf.Tensor:
     query = self.query_tower(features, training=training)
-    candidate = self.item_tower(self.candidate_inputs(features), training=training)
+    with_category = self.config.category_weight > 0 and "category" in features
+    if with_category:  # the content-only view reuses the encoders' outputs (they are costly)
+      candidate, content = self.item_tower.with_content_only(self.candidate_inputs(features),
+                                                             training=training)
+    else:
+      candidate = self.item_tower(self.candidate_inputs(features), training=training)
     loss = tf.constant(0.0)
     if self.config.retrieval_weight > 0:
       prob = features.get("sampling_prob") if self.config.logq_correction else None
@@ -203,8 +219,7 @@ class Recommender(tfrs.Model):
           query, candidate, candidate_sampling_probability=prob,
           candidate_ids=features["item_id"] if self.config.remove_accidental_hits else None,
           compute_metrics=False)
-    if self.config.category_weight > 0 and "category" in features:
-      content = self.item_tower(self.candidate_inputs(features), training=training, content_only=True)
+    if with_category:
       loss += self.config.category_weight * tf.reduce_mean(
           tf.keras.losses.sparse_categorical_crossentropy(
               self.category_lookup(features["category"]), self.category_head(content), from_logits=True))

@@ -125,22 +125,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
     model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
                   steps_per_execution=strategy_lib.steps_per_execution(config.distribution),
                   jit_compile=strategy_lib.jit_compile(config.distribution))
-  train_ds = input_pipeline.to_dataset(data, data.train, config.batch_size, training=True,
-                                       seed=config.seed, drop_remainder=True)
+  # Each worker (multi-worker, Horovod rank, TPU host) reads its own shard of the examples.
+  train_ds = strategy_lib.distribute(
+      strategy, lambda ctx: input_pipeline.to_dataset(data, data.train, config.batch_size,
+                                                      training=True, seed=config.seed,
+                                                      drop_remainder=True, input_context=ctx),
+      config.batch_size)
   val_ds = (input_pipeline.to_dataset(data, data.validation, config.batch_size, training=False)
             if len(data.validation) else None)
   start = time.time()
-  fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=str(workdir_path),
-              validation_data=val_ds,
-              early_stopping_patience=config.early_stopping_patience if val_ds is not None else None,
-              monitor=config.early_stopping_monitor,
-              verbose=config.verbose)
+  history = fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=str(workdir_path),
+                        validation_data=val_ds,
+                        early_stopping_patience=(config.early_stopping_patience
+                                                 if val_ds is not None else None),
+                        monitor=config.early_stopping_monitor,
+                        verbose=config.verbose)
   train_seconds = time.time() - start
   if strategy_lib.is_chief():
     model.save_weights(str(workdir_path / FINAL_WEIGHTS))
   results = evaluate_model(model, data, data.test, k=config.eval_k)
   results["train_seconds"] = train_seconds
-  (workdir_path / "results.json").write_text(json.dumps(results, indent=2))
+  results["epochs_run"] = len(history.history.get("loss", []))
+  if strategy_lib.is_chief():  # one writer: workers share the workdir
+    (workdir_path / "results.json").write_text(json.dumps(results, indent=2))
   return {"model": model, "data": data, "results": results}
 
 
