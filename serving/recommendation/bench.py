@@ -104,11 +104,18 @@ def in_process(recommender, items: int, n: int = 200, budget: float = 10.0) -> t
   return tuple(float(x) for x in np.percentile(np.array(times) * 1e3, [50, 99]))
 
 
-def bench_config(root: pathlib.Path, n: int, index: str, args) -> list[Row]:
+def bench_config(root: pathlib.Path, n: int, spec: str, args) -> list[Row]:
+  """One server configuration: `exact` or `faiss`, `+batching` for server-side batching."""
+  index, _, extra = spec.partition("+")
+  if index not in ("exact", "faiss") or extra not in ("", "batching"):
+    raise SystemExit(f"error: --indexes entry {spec!r}: use exact or faiss, optionally +batching")
   flags = [f"--export_root={root}", "--port=0", "--rest_port=-1", "--poll_seconds=0",
            f"--history_db={root / f'h-{index}.sqlite'}",
            f"--exact_limit={n if index == 'exact' else 0}", f"--nprobe={args.nprobe}",
            f"--index_kind={args.index_kind}"]
+  if extra == "batching":  # concurrent requests' query_embedding / rank calls share one TF call
+    flags += ["--enable_batching", f"--max_batch_size={args.max_batch_size}",
+              f"--batch_timeout_micros={args.batch_timeout_micros}"]
   running = server_main.start(flags)
   rows = []
   try:
@@ -124,7 +131,8 @@ def bench_config(root: pathlib.Path, n: int, index: str, args) -> list[Row]:
       qps, lat, errors, samples = drive(running.server.port, n, c, args.seconds,
                                         args.warmup_seconds, args.client_processes)
       p50, p95, p99 = np.percentile(lat, [50, 95, 99]) if len(lat) else (np.nan,) * 3
-      rows.append(Row(n, state["index"].split(",")[0], state["recall"], c, qps, p50, p95, p99,
+      label = state["index"].split(",")[0] + (" +batching" if extra else "")
+      rows.append(Row(n, label, state["recall"], c, qps, p50, p95, p99,
                       errors, ip50, ip99))
       print("  " + _fmt(rows[-1]) + (f"  errors e.g. {samples}" if errors else ""), flush=True)
     print(f"  load average at end {_loadavg()}", flush=True)
@@ -160,7 +168,10 @@ def summary(rows: list[Row]) -> list[str]:
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--sizes", default="10000,1000000")
-  p.add_argument("--indexes", default="exact,faiss")
+  p.add_argument("--indexes", default="exact,faiss",
+                 help="server configurations: exact, faiss, and either with +batching")
+  p.add_argument("--max_batch_size", type=int, default=16, help="with +batching")
+  p.add_argument("--batch_timeout_micros", type=int, default=1000, help="with +batching")
   p.add_argument("--concurrency", default="1,2,4,8,16")
   p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per level")
   p.add_argument("--warmup_seconds", type=float, default=1.0)
