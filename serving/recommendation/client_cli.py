@@ -5,6 +5,7 @@
     bazel run //serving/recommendation:client -- similar --item=item_00042 --k=5
     bazel run //serving/recommendation:client -- rank --user=user_00007 --candidates=item_00001,item_00002
     bazel run //serving/recommendation:client -- event --user=user_00007 --item=item_00042
+    bazel run //serving/recommendation:client -- events --csv=/tmp/trellis/world/interactions.csv
 
 Prints the response as JSON; a failed call prints the server's status and message and exits 1.
 """
@@ -12,9 +13,11 @@ Prints the response as JSON; a failed call prints the server's status and messag
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from google.protobuf import json_format
 
@@ -57,7 +60,46 @@ def build_parser() -> argparse.ArgumentParser:
   e.add_argument("--item", required=True)
   e.add_argument("--time", type=int, help="Unix seconds (default now)")
   e.add_argument("--type", default="view")
+  v = sub.add_parser("events", help="stream interactions from a CSV over StreamEvents")
+  v.add_argument("--csv", required=True, help="columns user_id,item_id,timestamp[,rating] "
+                 "(the shop world's interactions.csv)")
+  v.add_argument("--batch_size", type=int, default=500, help="events per streamed batch")
+  v.add_argument("--type", default="", help="event_type of every event")
   return p
+
+
+class _CsvEvents:
+  """Batches of (user_id, item_id, timestamp, rating) from a CSV, read lazily so big files stream.
+
+  The header is checked at once; a bad row later ends the stream cleanly (gRPC consumes
+  the batches in its own thread, where an exception would only cancel the call) and is
+  kept in `error` for the caller to report.
+  """
+
+  def __init__(self, path: str, batch_size: int):
+    self.path, self.batch_size, self.error = path, batch_size, None
+    with open(path, newline="") as f:
+      missing = {"user_id", "item_id", "timestamp"} - set(csv.DictReader(f).fieldnames or ())
+    if missing:
+      raise SystemExit(f"error: {path} lacks column(s) {sorted(missing)}; expected "
+                       "user_id,item_id,timestamp[,rating]")
+
+  def _rows(self, reader) -> Iterator[tuple]:
+    for line, r in enumerate(reader, start=2):
+      try:
+        yield (r["user_id"], r["item_id"], int(r["timestamp"]),
+               float(r["rating"]) if r.get("rating") else None)
+      except (TypeError, ValueError) as e:
+        self.error = f"{self.path} line {line}: {e} (timestamp must be Unix seconds)"
+        return
+
+  def __iter__(self) -> Iterator[list[tuple]]:
+    with open(self.path, newline="") as f:
+      rows = self._rows(csv.DictReader(f))
+      while batch := list(itertools.islice(rows, self.batch_size)):
+        if self.error:
+          return  # the batch holding the bad row is not sent
+        yield batch
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -73,6 +115,13 @@ def run(args: argparse.Namespace) -> dict:
                                  k=args.k)
     elif args.command == "rank":
       response = c.rank(_ids(args.candidates), user_id=args.user, recent_item_ids=_ids(args.history))
+    elif args.command == "events":
+      events = _CsvEvents(args.csv, args.batch_size)
+      accepted = c.stream_events(events, event_type=args.type)
+      if events.error:
+        raise SystemExit(f"error: {events.error}; the {accepted} events of the batches before it "
+                         "were stored")
+      return {"accepted": accepted}
     else:
       row = (args.user, args.item) + ((args.time,) if args.time else ())
       return {"accepted": c.record_events([row], event_type=args.type)}

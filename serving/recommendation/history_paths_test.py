@@ -6,12 +6,19 @@ the Redis tests start `redis-server` on a free port and skip only if it is not i
 """
 
 import csv
+import json
 
 import numpy as np
 import pytest
 
 from serving.errors import ServingError
-from serving.recommendation import history_store, redis_server, server_main, synthetic_export
+from serving.recommendation import (
+  client_cli,
+  history_store,
+  redis_server,
+  server_main,
+  synthetic_export,
+)
 from serving.recommendation.client import RecommendationClient
 from tools import batch_predict
 
@@ -48,7 +55,7 @@ ITEMS = [f"item_{i:07d}" for i in (3, 700, 1500, 42, 999)]
 
 
 def test_stream_events_feeds_the_next_recommend_and_stores_batches_as_they_arrive(
-    export_root, tmp_path):
+    export_root, tmp_path, capsys):
   running = _start(export_root, tmp_path / "h.sqlite")
   try:
     with RecommendationClient(f"localhost:{running.server.port}") as c:
@@ -63,6 +70,22 @@ def test_stream_events_feeds_the_next_recommend_and_stores_batches_as_they_arriv
         c.stream_events([[("s3", ITEMS[3], NOW)], [("s3", ITEMS[4], NOW), ("s3", "no_such_item", NOW)]])
       assert e.value.code.name == "INVALID_ARGUMENT" and "not in the catalogue" in e.value.message
       assert list(c.recommend(user_id="s3", k=5).history_item_ids) == [ITEMS[3]]
+    # The CLI streams a CSV (the shop world's interactions.csv columns) in batches.
+    (tmp_path / "events.csv").write_text("user_id,item_id,timestamp,rating\n" + "".join(
+        f"c{i % 3},{ITEMS[i]},{NOW + i},4\n" for i in range(5)))
+    target = f"--server=localhost:{running.server.port}"
+    assert client_cli.main([target, "events", f"--csv={tmp_path / 'events.csv'}",
+                            "--batch_size=2"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"accepted": 5}
+    with RecommendationClient(f"localhost:{running.server.port}") as c:
+      assert list(c.recommend(user_id="c1", k=5).history_item_ids) == [ITEMS[1], ITEMS[4]]
+    (tmp_path / "bad.csv").write_text("user,item\nu,i\n")
+    with pytest.raises(SystemExit, match=r"lacks column\(s\) \['item_id', 'timestamp', 'user_id'\]"):
+      client_cli.main([target, "events", f"--csv={tmp_path / 'bad.csv'}"])
+    (tmp_path / "late.csv").write_text(f"user_id,item_id,timestamp\nd1,{ITEMS[0]},{NOW}\n"
+                                       f"d1,{ITEMS[1]},{NOW}\nd1,{ITEMS[2]},yesterday\n")
+    with pytest.raises(SystemExit, match=r"late.csv line 4: .*the 2 events of the batches before"):
+      client_cli.main([target, "events", f"--csv={tmp_path / 'late.csv'}", "--batch_size=1"])
   finally:
     running.stop()
 
