@@ -1,6 +1,12 @@
-"""A training run killed with SIGKILL mid-epoch resumes from its backup and completes."""
+"""A training run killed with SIGKILL mid-epoch resumes from its backup and completes.
+
+The same kill-and-restart runs under the default strategy, `mirrored` over 2 logical CPUs and
+Horovod (2 processes through the launcher); multi-worker has its own test, where one of the
+workers is killed (`common/distribute/worker_failure_test.py`).
+"""
 
 import csv
+import importlib.util
 import json
 import os
 import pathlib
@@ -9,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 import common
 
 REPO_ROOT = pathlib.Path(common.__file__).resolve().parent.parent
@@ -16,10 +24,23 @@ EPOCHS, STEPS, BACKUP_EVERY = 3, 20, 5
 TOTAL = EPOCHS * STEPS
 
 
-def tiny_job(workdir, *extra):
-  return [sys.executable, "-m", "common.distribute.tiny_job", f"--workdir={workdir}",
-          f"--epochs={EPOCHS}", f"--steps_per_epoch={STEPS}",
-          f"--backup_every_steps={BACKUP_EVERY}", *extra]
+HAVE_HOROVOD = importlib.util.find_spec("horovod") is not None
+# engine -> (tiny_job flags, launcher flags or None for a single process, a backup's marker file)
+ENGINES = {
+    "default": ([], None, "backup/chief/checkpoint"),
+    "mirrored": (["--kind=mirrored", "--num_cpu_devices=2"], None, "backup/chief/checkpoint"),
+    "horovod": (["--kind=horovod"], ["--backend", "horovod"], "backup/rank-0/chief/checkpoint"),
+}
+
+
+def tiny_job(workdir, engine, *extra):
+  job_flags, launcher, _ = ENGINES[engine]
+  job = [sys.executable, "-m", "common.distribute.tiny_job", f"--workdir={workdir}",
+         f"--epochs={EPOCHS}", f"--steps_per_epoch={STEPS}",
+         f"--backup_every_steps={BACKUP_EVERY}", *job_flags, *extra]
+  if launcher is not None:
+    job = [sys.executable, "-m", "common.distribute.launch", "--workers", "2", *launcher, "--", *job]
+  return job
 
 
 def wait_for(predicate, timeout, what):
@@ -35,25 +56,58 @@ def csv_rows(workdir):
   return list(csv.DictReader(path.open())) if path.exists() else []
 
 
-def test_sigkill_mid_epoch_resumes_and_completes(tmp_path):
+def _kill_job(proc, workdir):
+  """SIGKILL to every process of the job at once, as when its machine is preempted.
+
+  The job's own session holds the launcher and single-process jobs; horovodrun starts each
+  worker in a session of its own, so the workers' pids (tiny_job writes `pid-<rank>`) are
+  killed by pid as well, and waited for, so that no orphan finishes the run behind our back.
+  """
+  pids = [int(p.read_text()) for p in pathlib.Path(workdir).glob("pid-*")]
+  for kill in [lambda: os.killpg(proc.pid, signal.SIGKILL),
+               *[lambda pid=pid: os.kill(pid, signal.SIGKILL) for pid in pids]]:
+    try:
+      kill()
+    except ProcessLookupError:
+      pass
+  wait_for(lambda: not any(_alive(pid) for pid in pids), 30, "the killed workers to exit")
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  # A killed child of horovodrun stays a zombie until horovodrun (killed too) is reaped.
+  stat = pathlib.Path(f"/proc/{pid}/stat")
+  return stat.exists() and stat.read_text().split(") ")[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("engine", [
+    "default", "mirrored",
+    pytest.param("horovod", marks=pytest.mark.skipif(
+        not HAVE_HOROVOD, reason="Horovod is not built; run `make horovod`"))])
+def test_sigkill_mid_epoch_resumes_and_completes(tmp_path, engine):
   env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), *sys.path]))
   log = (tmp_path / "first.log").open("w")
-  first = subprocess.Popen(tiny_job(tmp_path, "--step_seconds=0.2"), env=env, stdout=log,
-                           stderr=subprocess.STDOUT)
+  # Its own session, so SIGKILL reaches every process of the job (the launcher and its workers)
+  # at once, as when a machine is preempted.
+  first = subprocess.Popen(tiny_job(tmp_path, engine, "--step_seconds=0.2"), env=env, stdout=log,
+                           stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True)
   try:
     # Kill it in the second epoch, right after a mid-epoch backup (step 25 of 60).
     wait_for(lambda: len(csv_rows(tmp_path)) == 1, 240, "the first epoch to finish")
-    marker = tmp_path / "backup" / "chief" / "checkpoint"
+    marker = tmp_path / ENGINES[engine][2]
     seen = marker.stat().st_mtime_ns
     wait_for(lambda: marker.stat().st_mtime_ns != seen, 60, "a mid-epoch backup")
-    first.send_signal(signal.SIGKILL)
+    _kill_job(first, tmp_path)
     assert first.wait(30) == -signal.SIGKILL
   finally:
-    first.kill()
+    _kill_job(first, tmp_path)
   assert not (tmp_path / "result-0.json").exists()  # it really died before finishing
 
-  second = subprocess.run(tiny_job(tmp_path), env=env, capture_output=True, text=True,
-                          timeout=300)
+  second = subprocess.run(tiny_job(tmp_path, engine), env=env, capture_output=True, text=True,
+                          timeout=300, cwd=REPO_ROOT)
   assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
   result = json.loads((tmp_path / "result-0.json").read_text())
   resumed_at = TOTAL - result["steps_run"]
