@@ -169,7 +169,19 @@ def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *
         module, signatures=signatures(module), export_root=export_root, model_name=model_name,
         domain="recsys", config=config, metrics=metrics, baseline_metrics=baseline_metrics,
         data_fingerprint=data_fingerprint,
-        assets={"item_ids.txt": str(ids_path), "candidate_embeddings.npy": str(emb_path)})
+        assets={"item_ids.txt": str(ids_path), "candidate_embeddings.npy": str(emb_path)},
+        warmup_requests=_warmup_requests(item_ids, config.model.max_history))
+
+
+def _warmup_requests(item_ids: np.ndarray, max_history: int) -> dict:
+  """A one-item history per query signature, so the server traces the towers before traffic."""
+  history_ids, history_times = features_lib.pad_history([str(item_ids[0])], [1], max_history)
+  query = {"user_id": np.array([b"warm-up"], object),
+           "history_ids": history_ids[None],
+           "history_times": history_times[None], "timestamp": np.array([2], np.int64)}
+  return {"query_embedding": query,
+          "rank": query | {"candidate_ids": np.array([[str(item_ids[0]).encode()]], object)},
+          "recommend": query | {"k": np.array(1, np.int32)}}
 
 
 def _fingerprint(data) -> str:

@@ -10,6 +10,7 @@ for vision and text, the Keras model as training left it, before export.
 from __future__ import annotations
 
 import base64
+import pathlib
 
 import numpy as np
 import pytest
@@ -50,6 +51,15 @@ def test_every_domain_is_served_from_one_export_root(server, vision, text, times
     assert [(s.version, s.state) for s in status] == [(trained.version, available)], trained.name
     assert server.rest(f"/v1/models/{trained.name}")["model_version_status"][0]["state"] == (
         "AVAILABLE")
+  # Each version was warmed up with the real raw inputs its export recorded
+  # (assets.extra/tf_serving_warmup_requests) before it took traffic, not with synthetic zeros
+  # or empty strings, which these raw-input exports refuse.
+  log = server.log_path.read_text()
+  assert "synthetic warm-up" not in log
+  for trained in (vision, text, timeseries, recsys):
+    assert (pathlib.Path(trained.export_dir) / "assets.extra" / "tf_serving_warmup_requests").exists()
+    assert f'"model": "{trained.name}"' in log
+  assert '"warmup_requests": 0' not in log
 
 
 # -- vision: encoded image bytes ---------------------------------------------------------------
@@ -160,3 +170,54 @@ def test_recommend_served_equals_in_process(server, recsys, world_dir):
       "timestamp": inputs["timestamp"].tolist(), "k": K}})["outputs"]
   assert rest["item_ids"] == expected["item_ids"].numpy().astype(str).tolist()
   np.testing.assert_allclose(rest["scores"], expected["scores"].numpy(), rtol=1e-5, atol=1e-5)
+
+
+# -- bad raw input, through the server ---------------------------------------------------------
+def _bad_cases(world_dir, vision, text, timeseries, recsys):
+  """(model, signature, inputs, words the error must contain) for input a client can get wrong.
+
+  The exports check their raw input in the graph (the domains' own tests show it in process);
+  here the same checks must reach a remote client as INVALID_ARGUMENT carrying the model's own
+  explanation, not a bare "Graph execution error".
+  """
+  good_image = raw_inputs.image_bytes(world_dir, n=1)[0]
+  window = raw_inputs.demand_windows(world_dir, timeseries.extra["lookback"])[:1]
+  nan_window = window.copy()
+  nan_window[0, 3, 0] = np.nan
+  inputs = _recsys_inputs(world_dir, recsys.extra["config"].model.max_history)
+  return [
+      (vision.name, "classify", {"image_bytes": np.array([good_image, b""], object)},
+       "image bytes are empty"),
+      (vision.name, "classify", {"image_bytes": np.array([b"<html>404</html>"], object)},
+       "not JPEG or PNG"),
+      (text.name, "classify", {"text": np.array([b"oak table", b""], object)},
+       "empty or whitespace only"),
+      (text.name, "classify", {"text": np.array([b"\xff\xfe\x00junk"], object)}, "not valid UTF-8"),
+      (text.name, "classify", {"text": np.array([b"a" * 70_000], object)}, "longer than"),
+      (timeseries.name, "forecast", {"window": nan_window}, "NaN or infinity"),
+      (timeseries.name, "forecast", {"window": window[:, 1:]}, "window"),
+      ("recsys", "recommend", inputs | {"k": np.array(0, np.int32)}, "k must be between 1"),
+  ]
+
+
+def test_bad_raw_input_gets_invalid_argument_with_the_models_reason(server, world_dir, vision, text,
+                                                                   timeseries, recsys):
+  import grpc
+
+  for model, signature, inputs, words in _bad_cases(world_dir, vision, text, timeseries, recsys):
+    with pytest.raises(grpc.RpcError) as info:
+      server.predict_grpc(model, inputs, signature=signature)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (model, info.value.details())
+    assert words in info.value.details(), (model, info.value.details())
+  # REST says the same with a 400, e.g. an empty string for the text classifier.
+  import urllib.error
+
+  with pytest.raises(urllib.error.HTTPError) as http:
+    server.predict_rest(text.name, {"instances": ["oak table", "   "]})
+  assert http.value.code == 400
+  assert "empty or whitespace only" in http.value.read().decode()
+  # ...and the server goes on serving every model.
+  served, _ = server.predict_grpc(text.name, {"text": np.array([b"oak table"], object)})
+  assert served["label"].shape == (1,)
+  windows = raw_inputs.demand_windows(world_dir, timeseries.extra["lookback"])
+  assert server.predict_grpc(timeseries.name, {"window": windows})[0]["forecast"].shape[0] == 2

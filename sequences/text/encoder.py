@@ -1,8 +1,12 @@
 """The public text encoder (`//sequences/text:encoder`): raw strings -> L2-normalised vectors.
 
-recsys uses it as the item tower's text tower: it is a Keras layer that takes the raw title or
-description and is trained end to end with the retrieval model, so the exported recommender keeps
-tokenisation in its graph, like every other export here.
+A Keras layer that takes a raw title or description and can be trained end to end inside a
+larger model (a two-tower retriever, a ranker), so that model's export keeps tokenisation in its
+graph, like every other export here. Its WordPiece tokenizer runs tensorflow-text ops, so such an
+export loads only where `tensorflow_text` is imported (our server does; a stock TF Serving does
+not). That is why recsys, whose export must load in a stock TF Serving, uses this package's
+FastText body (`models.FastText.features`) behind a stock-op Keras `TextVectorization` instead
+(`recsys/encoders.py`) rather than this layer.
 
     from sequences.text import encoder as text_encoder
     tower = text_encoder.TextEncoder.from_texts(item_texts, workdir, output_dim=64)

@@ -27,6 +27,7 @@ import pathlib
 import tempfile
 from collections.abc import Sequence
 
+import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
@@ -79,6 +80,9 @@ def export(tokenizer: tokenizer_lib.Tokenizer, model: models.TextClassifier,
         config=config, metrics=metrics, baseline_metrics=baseline_metrics,
         data_fingerprint=data_fingerprint, assets={"labels.txt": str(labels)},
         custom_ops=["tensorflow_text"], default_signature="classify",
+        # A real sentence per signature: the server traces tokenizer + model before traffic.
+        warmup_requests={name: {"text": np.array([b"warm-up request: a short sentence"], object)}
+                         for name in ("classify", "embed")},
         extra_metadata={"task": "text_classification", "class_names": list(class_names),
                         "sequence_length": tokenizer.sequence_length,
                         "max_input_bytes": tokenizer.max_input_bytes,

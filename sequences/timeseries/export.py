@@ -76,6 +76,10 @@ def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
       metrics=metrics,
       baseline_metrics=baseline_metrics,
       data_fingerprint=data_fingerprint,
+      # A window at the training mean, the right shape: the server traces the graph before
+      # traffic (a synthetic [1, 1, 1] window would be refused by the checks above).
+      warmup_requests={SIGNATURE: {"window": np.tile(module.mean.numpy(),
+                                                     (1, module.lookback, 1)).astype(np.float32)}},
       default_signature=SIGNATURE))  # serving_default = forecast: clients need not name it
 
 
