@@ -123,7 +123,6 @@ def expand_members(text: str) -> str:
   that row.
   """
   from sequences.timeseries import ensemble
-
   from sequences.timeseries.configs import default
 
   members = []
@@ -169,9 +168,9 @@ def run(datasets, horizons, models, workdir: pathlib.Path, data_dir, quick: bool
         overrides=None, members=()) -> list[dict]:
   """Trains and scores every (dataset, horizon, model); returns one row per run.
 
-  Ensemble runs train their members under `workdir/<dataset>_<H>_members`, shared by every
-  ensemble of the (dataset, H): a member trained once (same config) is reused, also across bench
-  invocations with the same --workdir.
+  Single models (without --set) and ensemble members train under `workdir/<dataset>_<H>_members`,
+  one directory per config: a run finished there (same config) is reused, by ensembles and by
+  later bench invocations with the same --workdir, with its recorded figures and seconds.
   """
   from sequences.timeseries import loaders
 
@@ -194,10 +193,17 @@ def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_
   label = run_label(model, overrides or {})
   if member_text:
     label += "(" + member_text + ")"
+  member_root = workdir / f"{dataset}_{horizon}_members"
+  # A single model trains where an ensemble looks for its members, so an ensemble of rows already
+  # run (SETTINGS lists it after them) trains nothing; a finished run there is reused.
+  if config.model == "Ensemble" or overrides:
+    run_dir = workdir / f"{dataset}_{horizon}_{_slug(label)}"
+  else:
+    run_dir = train.member_dir(member_root, config)
   start = time.time()
-  result = train.train_and_evaluate(config, workdir / f"{dataset}_{horizon}_{_slug(label)}",
-                                    series=series, verbose=0,
-                                    member_root=workdir / f"{dataset}_{horizon}_members")
+  result = (train.finished_result(config, run_dir, series=series)
+            or train.train_and_evaluate(config, run_dir, series=series, verbose=0,
+                                        member_root=member_root))
   row = {"dataset": dataset, "horizon": horizon, "model": label,
          "mse": result.test["model"]["mse"], "mae": result.test["model"]["mae"],
          "val_mse": result.validation["model"]["mse"],

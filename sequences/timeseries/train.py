@@ -124,43 +124,53 @@ def member_dir(member_root: pathlib.Path, member_config) -> pathlib.Path:
   return member_root / f"{text}-L{member_config.lookback}-seed{member_config.seed}-{digest[:10]}"
 
 
-def _finished_member(workdir: pathlib.Path, member_config) -> dict | None:
-  """metrics.json of a finished run in `workdir` with exactly `member_config`, else None."""
+def finished_result(config, workdir: str | pathlib.Path, data_dir=None, *,
+                    series: loaders.Series | None = None) -> TrainResult | None:
+  """The run `train_and_evaluate(config, workdir)` already finished there, or None.
+
+  A run counts as finished when `workdir` holds its metrics.json and a config.json equal to
+  `config`; the model is loaded from its checkpoint and the figures (validation, test, epochs,
+  seconds) are the recorded ones.
+  """
+  workdir = pathlib.Path(workdir)
   try:
     same = json.loads((workdir / "config.json").read_text()) == json.loads(
-        json.dumps(member_config.to_dict()))
-    return json.loads((workdir / "metrics.json").read_text()) if same else None
+        json.dumps(config.to_dict()))
+    metrics = json.loads((workdir / "metrics.json").read_text()) if same else None
   except (OSError, json.JSONDecodeError):
     return None
+  if metrics is None:
+    return None
+  _, model, _, _ = load_trained(workdir)
+  data = input_pipeline.prepare(config, data_dir, series=series)
+  return TrainResult(model=model, baseline=create_model(config, data.channels, config.baseline),
+                     data=data, validation=metrics["validation"], test=metrics["test"],
+                     train_seconds=metrics["train_seconds"], epochs_run=metrics["epochs_run"])
 
 
 def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
                  member_root: pathlib.Path | None, verbose: int):
   """Trains (or reuses) every member of `config.ensemble_members`; -> (Ensemble, epochs, seconds).
 
-  A member whose directory under `member_root` (default `workdir/members`) holds a finished run
-  with the same config is loaded instead of retrained, so ensembles that share members (seeds of
-  one model, say) train each member once. Seconds and epochs are the members' recorded totals.
+  A member whose directory under `member_root` (default `workdir/members`, named by `member_dir`)
+  holds a finished run with the same config is loaded instead of retrained, so ensembles that
+  share members (seeds of one model, say) train each member once. Seconds and epochs are the
+  members' recorded totals.
   """
   member_root = pathlib.Path(member_root or workdir / "members")
   members, epochs, seconds = [], 0, 0.0
   for member_config in ensemble.member_configs(config):
     directory = member_dir(member_root, member_config)
-    done = _finished_member(directory, member_config)
-    if done is None:
-      result = train_and_evaluate(member_config, directory, series=data.series, verbose=verbose)
-      model, member_scaler = result.model, result.data.scaler
-      done = {"epochs_run": result.epochs_run, "train_seconds": result.train_seconds}
-    else:
-      _, model, member_scaler, _ = load_trained(directory)
-    if not (np.allclose(member_scaler.mean, data.scaler.mean)
-            and np.allclose(member_scaler.std, data.scaler.std)):
+    result = finished_result(member_config, directory, series=data.series) or train_and_evaluate(
+        member_config, directory, series=data.series, verbose=verbose)
+    if not (np.allclose(result.data.scaler.mean, data.scaler.mean)
+            and np.allclose(result.data.scaler.std, data.scaler.std)):
       raise ValueError(f"ensemble member {directory.name} was scaled with other training "
                        "statistics than the ensemble (a look-back that moves the training rows?); "
                        "members must share the ensemble's training split")
-    members.append(model)
-    epochs += done["epochs_run"]
-    seconds += done["train_seconds"]
+    members.append(result.model)
+    epochs += result.epochs_run
+    seconds += result.train_seconds
   model = models.Ensemble(model_config(config, data.channels), members,
                           name="ensemble").build_for_input()
   return model, epochs, seconds

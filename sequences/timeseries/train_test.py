@@ -128,6 +128,13 @@ def test_ensemble_trains_members_once_averages_them_and_exports(toy_series, tmp_
   assert len({d.name for d in (tmp_path / "members").iterdir()} - before) == 1
   np.testing.assert_allclose(other.model.members[0](history[:, -24:]), members[0](history[:, -24:]))
 
+  # A finished run is recognised by its config (and only that config) and reloaded with its figures.
+  again = train.finished_result(config, tmp_path / "a", series=toy_series)
+  assert again.test == json.loads(json.dumps(result.test)) and again.epochs_run == result.epochs_run
+  np.testing.assert_allclose(again.model(history), result.model(history), rtol=1e-5, atol=1e-5)
+  config.seed = 7
+  assert train.finished_result(config, tmp_path / "a", series=toy_series) is None
+
   # The workdir reloads the whole ensemble, and the export serves it on raw windows.
   _, loaded, scaler, columns = train.load_trained(tmp_path / "a")
   np.testing.assert_allclose(loaded(history), result.model(history), rtol=1e-5, atol=1e-5)
