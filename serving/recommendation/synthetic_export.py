@@ -21,7 +21,13 @@ DIM, HISTORY = 64, 8
 
 
 class _SyntheticRecommender(tf.Module):
-  """The recsys export's signatures over a fixed embedding table."""
+  """The recsys export's signatures over a fixed embedding table.
+
+  Every function reads the table variable once, densely, and gathers from that tensor:
+  one `tf.gather` on the variable itself (a ResourceGather) switches it to copy-on-read
+  for good, after which every dense read — the brute-force matmul — copies the whole
+  table (256 MB at 1M items, ~0.4 s per call on this machine instead of ~0.1 s).
+  """
 
   def __init__(self, table: np.ndarray, ids: np.ndarray):
     super().__init__()
@@ -30,31 +36,34 @@ class _SyntheticRecommender(tf.Module):
     self.index = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(self.ids, tf.range(len(ids), dtype=tf.int64)), -1)
 
-  def _query(self, history_ids):
+  def _query(self, table, history_ids):
     rows = self.index.lookup(history_ids)
-    emb = tf.gather(self.table, tf.maximum(rows, 0)) * tf.cast(rows >= 0, tf.float32)[..., None]
+    emb = tf.gather(table, tf.maximum(rows, 0)) * tf.cast(rows >= 0, tf.float32)[..., None]
     return tf.reduce_mean(emb, axis=1), rows
 
   def query_embedding(self, user_id, history_ids, history_times, timestamp):
-    return {"embedding": self._query(history_ids)[0]}
+    return {"embedding": self._query(self.table.read_value(), history_ids)[0]}
 
   def candidate_embedding(self, item_id):
-    return {"embedding": tf.gather(self.table, tf.maximum(self.index.lookup(item_id), 0))}
+    table = self.table.read_value()
+    return {"embedding": tf.gather(table, tf.maximum(self.index.lookup(item_id), 0))}
 
   def rank(self, user_id, history_ids, history_times, timestamp, candidate_ids):
-    q, _ = self._query(history_ids)
-    c = tf.gather(self.table, tf.maximum(self.index.lookup(candidate_ids), 0))
+    table = self.table.read_value()
+    q, _ = self._query(table, history_ids)
+    c = tf.gather(table, tf.maximum(self.index.lookup(candidate_ids), 0))
     return {"scores": tf.einsum("bd,bcd->bc", q, c)}
 
   def recommend(self, user_id, history_ids, history_times, timestamp, k):
-    q, rows = self._query(history_ids)
-    scores = tf.matmul(q, self.table, transpose_b=True)
+    table = self.table.read_value()
+    q, rows = self._query(table, history_ids)
+    scores = tf.matmul(q, table, transpose_b=True)
     idx = tf.where(rows >= 0)  # exclude the history, as the recsys export does
     seen = tf.stack([idx[:, 0], tf.gather_nd(rows, idx)], axis=1)
     mask = tf.scatter_nd(seen, tf.ones(tf.shape(seen)[0:1], tf.bool), tf.shape(scores, out_type=tf.int64))
     scores = tf.where(mask, -np.inf, scores)
     top = tf.math.top_k(scores, k)
-    c = tf.gather(self.table, top.indices)
+    c = tf.gather(table, top.indices)
     return {"item_ids": tf.gather(self.ids, top.indices), "scores": top.values,
             "rank_scores": tf.einsum("bd,bkd->bk", q, c)}
 
