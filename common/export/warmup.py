@@ -37,7 +37,7 @@ def check(signatures: Mapping, requests: Mapping[str, Mapping]) -> None:
                        f"have; use one of {sorted(signatures)}")
     try:
       signatures[name](**{key: tf.constant(np.asarray(value)) for key, value in inputs.items()})
-    except Exception as e:  # noqa: BLE001 -- any failure means the example is unusable
+    except Exception as e:  # any failure means the example is unusable
       # A graph error's text ends with the op's own message, after TF's Python traceback.
       reason = str(e).strip().split("\n\n")[-1].strip()
       raise ValueError(f"warm-up request for {name!r} does not run on the model: {reason}; "

@@ -5,6 +5,7 @@ Horovod (2 processes through the launcher); multi-worker has its own test, where
 workers is killed (`common/distribute/worker_failure_test.py`).
 """
 
+import contextlib
 import csv
 import importlib.util
 import json
@@ -66,10 +67,8 @@ def _kill_job(proc, workdir):
   pids = [int(p.read_text()) for p in pathlib.Path(workdir).glob("pid-*")]
   for kill in [lambda: os.killpg(proc.pid, signal.SIGKILL),
                *[lambda pid=pid: os.kill(pid, signal.SIGKILL) for pid in pids]]:
-    try:
+    with contextlib.suppress(ProcessLookupError):
       kill()
-    except ProcessLookupError:
-      pass
   wait_for(lambda: not any(_alive(pid) for pid in pids), 30, "the killed workers to exit")
 
 
