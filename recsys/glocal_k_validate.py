@@ -7,7 +7,7 @@ validation RMSE after every epoch and the best epoch of each stage (the fine-tun
 starts from the best pre-training epoch). u1.test is never read. The chosen counts are the
 defaults of `glocal_k.Config`, which `recsys/bench.py` refits on the whole of u1.base.
 
-    bazel run //recsys:glocal_k_validate -- [--pretrain_epochs=40] [--finetune_epochs=80]
+    bazel run //recsys:glocal_k_validate -- [--pretrain_epochs=50] [--finetune_epochs=100]
 """
 
 import json
@@ -18,8 +18,8 @@ from common.data import data_dir as data_dir_lib
 from recsys import glocal_k
 from recsys.data import movielens, protocols
 
-_PRETRAIN = flags.DEFINE_integer("pretrain_epochs", 40, "most pre-training epochs to try")
-_FINETUNE = flags.DEFINE_integer("finetune_epochs", 80, "most fine-tuning epochs to try")
+_PRETRAIN = flags.DEFINE_integer("pretrain_epochs", 50, "most pre-training epochs to try")
+_FINETUNE = flags.DEFINE_integer("finetune_epochs", 100, "most fine-tuning epochs to try")
 _FRACTION = flags.DEFINE_float("validation_fraction", 0.05, "share of u1.base held out")
 _OUT = flags.DEFINE_string("history_json", None, "also write the per-epoch history here")
 data_dir_lib.define_flag()
