@@ -39,3 +39,16 @@ def test_mmr_prefers_a_different_item_over_a_near_duplicate():
 def test_category_cap():
   cats = np.array(["a", "a", "a", "b", "a", "c"], dtype=object)
   assert diversity.category_cap(np.arange(6), cats, 4, cap=2).tolist() == [0, 1, 3, 5]
+
+
+def test_batched_search_finds_what_one_query_at_a_time_finds():
+  rng = np.random.default_rng(1)
+  table = rng.normal(size=(2000, 8)).astype(np.float32)
+  queries = rng.normal(size=(70, 8)).astype(np.float32)  # 70: three chunks of 32, the last short
+  exact = candidate_index.ExactIndex(table)
+  faiss_index = candidate_index.FaissIndex(table, candidate_index.IndexOptions(recall_queries=20))
+  for index in (exact, faiss_index):
+    many = index.search_many(queries, 5)
+    assert many.shape == (70, 5)
+    for q, rows in zip(queries, many, strict=True):
+      assert set(rows.tolist()) == set(index.search(q, 5)[0].tolist())
