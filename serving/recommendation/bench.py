@@ -1,7 +1,7 @@
 """Recommend latency and throughput at 10k and 1M items, exact vs faiss, RPC vs in-process.
 
     bazel run //serving:bench -- --recommend                 # this benchmark, from the serving bench
-    bazel run //serving/recommendation:bench                 # the same (~15 min on 2 shared cores)
+    bazel run //serving/recommendation:bench                 # the same (~8 min on 2 shared cores)
     bazel run //serving/recommendation:bench -- --quick      # 10k items, short runs
     bazel run //serving/recommendation:bench -- --sizes=1000000 --indexes=faiss --concurrency=1,2,4
 
