@@ -80,6 +80,13 @@ class RecommenderModule(tf.Module):
                                 "history_times": history_times, "timestamp": timestamp})
     return q, rows
 
+  def _read_table(self) -> tf.Tensor:
+    # One dense read per call, and gathers from that tensor: a gather straight from the variable
+    # (ResourceGather) puts it in copy-on-read mode, after which TensorFlow copies the whole
+    # candidate table on later reads (measured on the serving bench's synthetic 1M-item export:
+    # ~0.5 s per exact recommend instead of ~0.1 s).
+    return self.table.read_value()
+
   # -- signatures ---------------------------------------------------------------------------
   def query_embedding(self, user_id, history_ids, history_times, timestamp):
     q, _ = self._query(user_id, history_ids, history_times, timestamp)
@@ -101,7 +108,7 @@ class RecommenderModule(tf.Module):
         tf.boolean_mask(candidate_ids, rows < 0)], summarize=10, name="unknown_candidates")
     with tf.control_dependencies([check]):
       rows = tf.identity(rows)
-    c = tf.gather(self.table, rows)  # [b, c, d]
+    c = tf.gather(self._read_table(), rows)  # [b, c, d]
     qb = tf.broadcast_to(q[:, None, :], tf.shape(c))
     flat = self.model.predict_rating(tf.reshape(qb, [-1, tf.shape(q)[-1]]),
                                      tf.reshape(c, [-1, tf.shape(q)[-1]]))
@@ -113,7 +120,8 @@ class RecommenderModule(tf.Module):
     with tf.control_dependencies([check_k]):
       k = tf.identity(k)
     q, rows = self._query(user_id, history_ids, history_times, timestamp)
-    scores = tf.matmul(q, self.table, transpose_b=True)  # [b, num_items]
+    table = self._read_table()
+    scores = tf.matmul(q, table, transpose_b=True)  # [b, num_items]
     b = tf.shape(q)[0]
     seen_idx = tf.where(rows >= 0)  # [m, 2] (batch row, position)
     seen = tf.stack([seen_idx[:, 0], tf.gather_nd(rows, seen_idx)], axis=1)
@@ -122,7 +130,7 @@ class RecommenderModule(tf.Module):
     scores = tf.where(mask, tf.fill(tf.shape(scores), -np.inf), scores)
     top = tf.math.top_k(scores, k=k)
     item_ids = tf.gather(self.item_ids, top.indices)
-    c = tf.gather(self.table, top.indices)
+    c = tf.gather(table, top.indices)
     qb = tf.broadcast_to(q[:, None, :], tf.shape(c))
     d = tf.shape(q)[-1]
     rank_scores = tf.reshape(self.model.predict_rating(tf.reshape(qb, [-1, d]), tf.reshape(c, [-1, d])),
