@@ -44,22 +44,24 @@ def _rest_caller(target: str, path: str, body: bytes, token: str | None):
   return once, conn.close
 
 
-def run(args) -> dict:
-  request = pathlib.Path(args.request_file).read_bytes()
-  make = _rest_caller if args.protocol == "rest" else _grpc_caller
+def drive(make_caller, threads: int, start_at: float, stop_at: float,
+          clock=time.monotonic) -> dict:
+  """Closed-loop load: each of `threads` threads calls `make_caller(i)` for `(once, close)`,
+  then calls `once()` back to back until `stop_at`, timing calls that start after `start_at`
+  (`clock` times; `time.time` when several processes share one start). Errors are counted and
+  the load goes on. Returns {"latencies": [seconds...], "errors": n, "error_samples": [...]}.
+  """
   latencies, errors, samples = [], [0], []
   lock = threading.Lock()
-  start_at = time.monotonic() + args.warmup_seconds
-  stop_at = start_at + args.seconds
 
-  def worker():
-    once, close = make(args.target, args.method, request, args.token)
+  def worker(index: int) -> None:
+    once, close = make_caller(index)
     mine = []
-    while (now := time.monotonic()) < stop_at:
+    while (now := clock()) < stop_at:
       try:
         once()
         if now >= start_at:
-          mine.append(time.monotonic() - now)
+          mine.append(clock() - now)
       except Exception as e:  # counted and reported, the load goes on
         with lock:
           errors[0] += 1
@@ -69,12 +71,20 @@ def run(args) -> dict:
     with lock:
       latencies.extend(mine)
 
-  threads = [threading.Thread(target=worker) for _ in range(args.threads)]
-  for t in threads:
+  workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+  for t in workers:
     t.start()
-  for t in threads:
+  for t in workers:
     t.join()
   return {"latencies": latencies, "errors": errors[0], "error_samples": samples}
+
+
+def run(args) -> dict:
+  request = pathlib.Path(args.request_file).read_bytes()
+  make = _rest_caller if args.protocol == "rest" else _grpc_caller
+  start_at = time.monotonic() + args.warmup_seconds
+  return drive(lambda _: make(args.target, args.method, request, args.token), args.threads,
+               start_at, start_at + args.seconds)
 
 
 def main() -> None:

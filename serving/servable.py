@@ -20,13 +20,12 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from common.export import warmup as warmup_lib
 from serving.signature import Signature
 
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "assets.extra/metadata.json"
-# TensorFlow Serving's warm-up file: TFRecord of PredictionLog protos.
-WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 # Only importable module names; metadata comes from our own export root but a
 # typo should not turn into an arbitrary import path.
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -133,20 +132,12 @@ def warm_up(servable: Servable) -> int:
   Raises:
     LoadError: when a recorded warm-up request fails.
   """
-  warmup = servable.path / WARMUP_FILE
-  if warmup.exists():
-    from tensorflow_serving.apis import prediction_log_pb2
+  if (servable.path / warmup_lib.WARMUP_FILE).exists():
     count = 0
-    for record in tf.data.TFRecordDataset(str(warmup)):
-      log_entry = prediction_log_pb2.PredictionLog.FromString(record.numpy())
-      if not log_entry.HasField("predict_log"):
-        continue
-      request = log_entry.predict_log.request
-      key = request.model_spec.signature_name or "serving_default"
+    for key, inputs in warmup_lib.read(servable.path):
       if key not in servable.signatures:
         raise LoadError(f"warm-up request names unknown signature {key!r}")
       sig = servable.signatures[key]
-      inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
       try:
         sig.run(sig.check_inputs(inputs))
       except Exception as e:

@@ -99,7 +99,7 @@ def _model_names(args: argparse.Namespace, root: pathlib.Path) -> tuple[str, ...
   """
   if args.models is not None:
     return tuple(m for m in args.models.split(",") if m) or None
-  domain = getattr(args, "domain_models", ())
+  domain = args.domain_models  # set by build_parser for every parser it makes
   if not domain:
     return None  # every model found, now or later
   present = tuple(m for m in domain if (root / m).is_dir())

@@ -10,6 +10,7 @@ for vision and text, the Keras model as training left it, before export.
 from __future__ import annotations
 
 import base64
+import json
 import pathlib
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
 
-from common.export import publish
+from common.export import publish, warmup
 from recsys import features
 from tests import model_server, raw_inputs
 
@@ -56,10 +57,13 @@ def test_every_domain_is_served_from_one_export_root(server, vision, text, times
   # or empty strings, which these raw-input exports refuse.
   log = server.log_path.read_text()
   assert "synthetic warm-up" not in log
+  entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+  warmed = {e["model"]: e["warmup_requests"] for e in entries
+            if e.get("message") == "model version available"}
   for trained in (vision, text, timeseries, recsys):
-    assert (pathlib.Path(trained.export_dir) / "assets.extra" / "tf_serving_warmup_requests").exists()
-    assert f'"model": "{trained.name}"' in log
-  assert '"warmup_requests": 0' not in log
+    recorded = warmup.read(pathlib.Path(trained.export_dir))
+    assert recorded, f"{trained.name} recorded no warm-up requests"
+    assert warmed[trained.name] == len(recorded), trained.name
 
 
 # -- vision: encoded image bytes ---------------------------------------------------------------

@@ -63,7 +63,10 @@ def write(export_dir: pathlib.Path, model_name: str, requests: Mapping[str, Mapp
 
 
 def read(export_dir: pathlib.Path) -> list[tuple[str, dict[str, np.ndarray]]]:
-  """The recorded requests as (signature name, inputs); [] when the export has none."""
+  """The recorded Predict requests as (signature name, inputs); [] when the export has none.
+
+  Other kinds of log (Classify, Regress, which TF Serving's format also allows) are skipped.
+  """
   from tensorflow_serving.apis import prediction_log_pb2
 
   path = pathlib.Path(export_dir) / WARMUP_FILE
@@ -71,7 +74,10 @@ def read(export_dir: pathlib.Path) -> list[tuple[str, dict[str, np.ndarray]]]:
     return []
   out = []
   for record in tf.data.TFRecordDataset(str(path)):
-    request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+    log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+    if not log.HasField("predict_log"):
+      continue
+    request = log.predict_log.request
     out.append((request.model_spec.signature_name or "serving_default",
                 {k: tf.make_ndarray(v) for k, v in request.inputs.items()}))
   return out

@@ -12,13 +12,14 @@ for a random `--history` of the synthetic catalogue's ids), sends them round-rob
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
-import threading
 import time
 
 import grpc
 
+from serving import bench_client
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 
 RECOMMEND = "/trellis.serving.v1.RecommendationService/Recommend"
@@ -34,37 +35,21 @@ def requests(items: int, history: int, k: int, count: int, seed: int) -> list[by
 
 def run(args) -> dict:
   payloads = requests(args.items, args.history, args.k, args.requests, args.seed)
-  latencies, errors, samples = [], [0], []
-  lock = threading.Lock()
   start_at = args.start_at or time.time() + 1.0
-  stop_at = start_at + args.seconds
 
-  def worker(offset: int) -> None:
+  def make_caller(index: int):
     channel = grpc.insecure_channel(args.target)
     call = channel.unary_unary(RECOMMEND, request_serializer=None, response_deserializer=None)
-    mine, n = [], offset
-    while (now := time.time()) < stop_at:
-      request = payloads[n % len(payloads)]
-      n += 1
-      try:
-        call(request, timeout=args.timeout)
-        if now >= start_at:
-          mine.append(time.time() - now)
-      except Exception as e:  # counted and reported, the load goes on
-        with lock:
-          errors[0] += 1
-          if len(samples) < 5:
-            samples.append(f"{type(e).__name__}: {str(e)[:200]}")
-    channel.close()
-    with lock:
-      latencies.extend(mine)
+    sent = itertools.count(index * 997)  # threads start at different requests
 
-  threads = [threading.Thread(target=worker, args=(i * 997,)) for i in range(args.threads)]
-  for t in threads:
-    t.start()
-  for t in threads:
-    t.join()
-  return {"latencies": latencies, "errors": errors[0], "error_samples": samples}
+    def once():
+      call(payloads[next(sent) % len(payloads)], timeout=args.timeout)
+
+    return once, channel.close
+
+  # Wall-clock times: every client process starts measuring at the same --start_at.
+  return bench_client.drive(make_caller, args.threads, start_at, start_at + args.seconds,
+                            clock=time.time)
 
 
 def main() -> None:
