@@ -26,6 +26,7 @@ absolute numbers.
 """
 
 import argparse
+import base64
 import dataclasses
 import json
 import os
@@ -59,12 +60,45 @@ class BenchModel:
   row: np.ndarray  # one request row, shape (1, features)
 
 
+def _publish_vision(bench_name: str, architecture: str, image_size: int, num_classes: int,
+                    crop_fraction: float):
+  """Publishes trellis's real vision export (`vision.export.ImageClassifier`: encoded bytes in,
+  decode + resize + ResNet in the graph) around freshly initialised weights: the compute of a
+  trained model, without a training run."""
+  def publish(export_root: pathlib.Path, version: int) -> str:
+    from vision import export as vision_export
+    from vision import models
+    model = models.create(architecture, models.ModelConfig(num_classes=num_classes,
+                                                           image_size=image_size))
+    module = vision_export.ImageClassifier(model, [f"class_{i}" for i in range(num_classes)],
+                                           crop_fraction=crop_fraction)
+    return vision_export.publish_classifier(module, str(export_root), bench_name, architecture,
+                                            version=version)
+  return publish
+
+
+def _image_row(height: int, width: int, encode) -> np.ndarray:
+  """One encoded image (a smooth gradient with mild noise, so it compresses like a photo)."""
+  rng = np.random.default_rng(0)
+  yy, xx = np.mgrid[0:height, 0:width]
+  pixels = np.stack([xx * 255 // width, yy * 255 // height, (xx + yy) * 127 // (height + width)], -1)
+  pixels = np.clip(pixels + rng.integers(-8, 9, pixels.shape), 0, 255).astype(np.uint8)
+  return np.array([encode(pixels).numpy()], dtype=object)
+
+
 def _models() -> dict[str, BenchModel]:
   rng = np.random.default_rng(0)
   return {
       "affine": BenchModel("affine", test_models.publish_affine, "x", np.ones((1, 3), np.float32)),
       "mlp": BenchModel("mlp", test_models.publish_mlp, "features",
                         rng.normal(size=(1, test_models.MLP_FEATURES)).astype(np.float32)),
+      # The vision demo's model (vision/configs/default.py): ResNet-20 on a 32x32 PNG.
+      "resnet20": BenchModel("resnet20", _publish_vision("resnet20", "ResNet20", 32, 10, 1.0),
+                             "image_bytes", _image_row(32, 32, tf.io.encode_png)),
+      # ImageNet ResNet-50 v1.5 (vision/configs/resnet50_tpu_pod.py) on a 256x256 JPEG,
+      # centre-cropped to 224 (eval crop 0.875) in the graph.
+      "resnet50": BenchModel("resnet50", _publish_vision("resnet50", "ResNet50", 224, 1000, 0.875),
+                             "image_bytes", _image_row(256, 256, tf.io.encode_jpeg)),
   }
 
 
@@ -157,7 +191,11 @@ def _request_bytes(model: BenchModel) -> tuple[bytes, bytes]:
   request = predict_pb2.PredictRequest()
   request.model_spec.name = model.name
   request.inputs[model.input_name].CopyFrom(tf.make_tensor_proto(model.row))
-  rest = json.dumps({"instances": model.row.tolist()}).encode()
+  if model.row.dtype == object:  # encoded bytes: TF Serving's REST form is {"b64": ...}
+    instances = [{"b64": base64.b64encode(x).decode()} for x in model.row]
+  else:
+    instances = model.row.tolist()
+  rest = json.dumps({"instances": instances}).encode()
   return request.SerializeToString(), rest
 
 

@@ -69,6 +69,28 @@ def _warmup_requests(image_size: int) -> dict:
   return {name: {"image_bytes": np.array([png], object)} for name in ("classify", "embed")}
 
 
+def publish_classifier(module: ImageClassifier, export_root: str, model_name: str, architecture: str,
+                       assets: dict | None = None, **metadata) -> str:
+  """Publishes `module` (both signatures, labels.txt, warm-up requests) as the next version of
+  `model_name`; `architecture` is the `vision.models` name ("ResNet20") recorded in the metadata,
+  and `metadata` goes to `publish.export_saved_model` (config, metrics, ...)."""
+  with tempfile.TemporaryDirectory() as tmp:
+    labels = os.path.join(tmp, "labels.txt")
+    with open(labels, "w") as f:
+      f.write("\n".join(n.decode() for n in module.class_names.numpy()) + "\n")
+    path = publish.export_saved_model(
+        module, {"classify": module.classify, "embed": module.embed},
+        export_root=export_root, model_name=model_name, domain="vision",
+        assets={"labels.txt": labels, **(assets or {})},
+        default_signature="classify",
+        warmup_requests=_warmup_requests(module.image_size),
+        **metadata,
+        extra_metadata={"model": architecture, "image_size": module.image_size,
+                        "embedding_dim": int(module.encoder.output.shape[-1]),
+                        "input": "1-D batch of encoded JPEG/PNG bytes, any size"})
+  return str(path)
+
+
 def export(workdir: str, export_root: str, model_name: str | None = None) -> str:
   """Publishes the run in `workdir` under `export_root`; returns the version directory."""
   cfg, info, model = train.load_run(workdir)
@@ -80,29 +102,20 @@ def export(workdir: str, export_root: str, model_name: str | None = None) -> str
     with open(summary_path) as f:
       summary = json.load(f)
   with tempfile.TemporaryDirectory() as tmp:
-    labels = os.path.join(tmp, "labels.txt")
-    with open(labels, "w") as f:
-      f.write("\n".join(info["class_names"]) + "\n")
     info_path = os.path.join(tmp, train.MODEL_INFO)
     with open(info_path, "w") as f:
       json.dump(info, f, indent=2)
-    path = publish.export_saved_model(
-        module, {"classify": module.classify, "embed": module.embed},
-        export_root=export_root, model_name=model_name or cfg.export.model_name, domain="vision",
+    path = publish_classifier(
+        module, export_root, model_name or cfg.export.model_name, info["model"],
+        assets={train.MODEL_INFO: info_path},
         config=cfg,
         metrics={"test_accuracy": summary.get("test_accuracy")} if summary else None,
         baseline_metrics=({"test_accuracy": summary.get("majority_baseline_accuracy"),
                            "baseline": f"majority class ({summary.get('majority_class')})"}
                           if summary else None),
-        data_fingerprint=info["data_fingerprint"],
-        assets={"labels.txt": labels, train.MODEL_INFO: info_path},
-        default_signature="classify",
-        warmup_requests=_warmup_requests(info["image_size"]),
-        extra_metadata={"model": info["model"], "image_size": info["image_size"],
-                        "embedding_dim": int(module.encoder.output.shape[-1]),
-                        "input": "1-D batch of encoded JPEG/PNG bytes, any size"})
+        data_fingerprint=info["data_fingerprint"])
   print(f"exported {path}")
-  return str(path)
+  return path
 
 
 def main(argv):
