@@ -112,12 +112,14 @@ class Stats:
   p99: float
   errors: int = 0
   samples: tuple = ()
+  cpu_us: float = float("nan")  # this process's CPU per request (per row in-process)
+  client_cpu_us: float = float("nan")  # the client processes' CPU per request
 
   @classmethod
-  def of(cls, label, concurrency, latencies, seconds, errors=0, samples=()):
+  def of(cls, label, concurrency, latencies, seconds, errors=0, samples=(), **cpu):
     lat = np.asarray(latencies) * 1e3 if latencies else np.zeros(1)
     return cls(label, concurrency, len(latencies) / seconds, *np.percentile(lat, [50, 95, 99]),
-               errors, tuple(samples))
+               errors, tuple(samples), **cpu)
 
 
 def in_process(sig, inputs, concurrency: int, seconds: float, rows: int = 1) -> Stats:
@@ -125,6 +127,7 @@ def in_process(sig, inputs, concurrency: int, seconds: float, rows: int = 1) -> 
   latencies, lock = [], threading.Lock()
   for _ in range(20):
     sig.run(inputs)
+  cpu_start = time.process_time()
   stop_at = time.monotonic() + seconds
 
   def worker():
@@ -140,8 +143,9 @@ def in_process(sig, inputs, concurrency: int, seconds: float, rows: int = 1) -> 
     t.start()
   for t in threads:
     t.join()
+  cpu_us = (time.process_time() - cpu_start) / max(1, len(latencies) * rows) * 1e6
   stats = Stats.of("in-process" if rows == 1 else f"in-process batched ({rows} rows/call)",
-                   concurrency, latencies, seconds)
+                   concurrency, latencies, seconds, cpu_us=cpu_us)
   stats.qps *= rows
   return stats
 
@@ -152,6 +156,7 @@ def drive(label: str, target: str, method: str, request: bytes, concurrency: int
   processes = max(1, min(processes, concurrency))
   repo_root = pathlib.Path(serving.__file__).resolve().parents[1]
   env = dict(os.environ, PYTHONPATH=str(repo_root))
+  cpu_start = time.process_time()  # this process runs only the server meanwhile
   with tempfile.NamedTemporaryFile(suffix=".bin") as f:
     f.write(request)
     f.flush()
@@ -164,20 +169,26 @@ def drive(label: str, target: str, method: str, request: bytes, concurrency: int
            f"--threads={threads}", f"--seconds={seconds}"],
           stdout=subprocess.PIPE, env=env, cwd=repo_root))
     results = [json.loads(p.communicate()[0]) for p in procs]
+  server_cpu = time.process_time() - cpu_start
   latencies = [x for r in results for x in r["latencies"]]
+  calls = max(1, sum(r["calls"] for r in results))  # warm-up included, as in both CPU times
   return Stats.of(label, concurrency, latencies, seconds, sum(r["errors"] for r in results),
-                  [s for r in results for s in r["error_samples"]][:3])
+                  [s for r in results for s in r["error_samples"]][:3],
+                  cpu_us=server_cpu / calls * 1e6,
+                  client_cpu_us=sum(r["cpu_seconds"] for r in results) / calls * 1e6)
 
 
 def _table(rows: list[tuple[Stats, Stats]], markdown: bool) -> str:
   head = ["mode", "conc.", "QPS", "p50 ms", "p95 ms", "p99 ms", "errors", "p50 overhead ms",
-          "QPS ratio"]
+          "QPS ratio", "server CPU µs/req", "client CPU µs/req"]
   lines = []
   for stats, base in rows:
     overhead = f"{stats.p50 - base.p50:+.2f}" if base.label == "in-process" else ""
     ratio = f"{stats.qps / base.qps:.2f}" if stats is not base else ""
+    cpu = lambda us: "" if np.isnan(us) else f"{us:.0f}"  # noqa: E731
     lines.append([stats.label, str(stats.concurrency), f"{stats.qps:.0f}", f"{stats.p50:.2f}",
-                  f"{stats.p95:.2f}", f"{stats.p99:.2f}", str(stats.errors), overhead, ratio])
+                  f"{stats.p95:.2f}", f"{stats.p99:.2f}", str(stats.errors), overhead, ratio,
+                  cpu(stats.cpu_us), cpu(stats.client_cpu_us)])
   if markdown:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(out + ["| " + " | ".join(line) + " |" for line in lines])
@@ -235,6 +246,14 @@ def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
   print()
   print(f"model {model.name}; load average at end {_loadavg()}")
   print(_table(rows, args.markdown))
+  top = [s for s, b in rows if s.label == "gRPC +batching" and s.concurrency == max(levels)]
+  if top and top[0].qps:
+    s = top[0]
+    print(f"\nCPU per request, gRPC +batching at {s.concurrency} clients: server {s.cpu_us:.0f} µs "
+          f"(in-process batched: {batched.cpu_us:.0f} µs per row) + clients {s.client_cpu_us:.0f} µs. "
+          f"Where the cores are the limit, the QPS ratio can reach at most "
+          f"{batched.cpu_us:.0f} / ({s.cpu_us:.0f} + {s.client_cpu_us:.0f}) = "
+          f"{batched.cpu_us / (s.cpu_us + s.client_cpu_us):.2f} on this machine.")
   errors = [s for s, _ in rows if s.errors]
   for s in errors:
     print(f"errors in {s.label} c={s.concurrency}: {s.errors} e.g. {s.samples}")

@@ -49,19 +49,23 @@ def drive(make_caller, threads: int, start_at: float, stop_at: float,
   """Closed-loop load: each of `threads` threads calls `make_caller(i)` for `(once, close)`,
   then calls `once()` back to back until `stop_at`, timing calls that start after `start_at`
   (`clock` times; `time.time` when several processes share one start). Errors are counted and
-  the load goes on. Returns {"latencies": [seconds...], "errors": n, "error_samples": [...]}.
+  the load goes on. Returns {"latencies": [seconds...], "errors": n, "error_samples": [...],
+  "calls": every completed call, warm-up included, "cpu_seconds": this process's CPU time meanwhile}.
   """
-  latencies, errors, samples = [], [0], []
+  latencies, errors, samples, calls = [], [0], [], [0]
+  cpu_start = time.process_time()
   lock = threading.Lock()
 
   def worker(index: int) -> None:
     once, close = make_caller(index)
-    mine = []
+    mine, warmup_calls = [], 0
     while (now := clock()) < stop_at:
       try:
         once()
         if now >= start_at:
           mine.append(clock() - now)
+        else:
+          warmup_calls += 1
       except Exception as e:  # counted and reported, the load goes on
         with lock:
           errors[0] += 1
@@ -70,13 +74,15 @@ def drive(make_caller, threads: int, start_at: float, stop_at: float,
     close()
     with lock:
       latencies.extend(mine)
+      calls[0] += len(mine) + warmup_calls
 
   workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
   for t in workers:
     t.start()
   for t in workers:
     t.join()
-  return {"latencies": latencies, "errors": errors[0], "error_samples": samples}
+  return {"latencies": latencies, "errors": errors[0], "error_samples": samples, "calls": calls[0],
+          "cpu_seconds": time.process_time() - cpu_start}
 
 
 def run(args) -> dict:
