@@ -24,6 +24,8 @@ each GLocal-K fit ~3.5 min idle, fitted twice per seed).
 """
 
 import dataclasses
+import hashlib
+import inspect
 import time
 
 import numpy as np
@@ -39,7 +41,7 @@ _RATING_EPOCHS = flags.DEFINE_integer("rating_epochs", 20, "rating model trainin
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/trellis/recsys_bench", "scratch directory")
 _GLOCAL_K_SEEDS = flags.DEFINE_integer(
     "glocal_k_seeds", 5, "GLocal-K initialisations to fit and average (two fits each: one without "
-    "the validation slice, for the blend's weights, and one on all of u1.base)")
+    "the validation slice, for the blend's weights, and one on all of u1.base)", lower_bound=1)
 _TABLES = flags.DEFINE_list("tables", ["retrieval", "rating"], "which tables to measure")
 data_dir_lib.define_flag()
 
@@ -94,7 +96,7 @@ def rating_table(data_dir: str) -> str:
       train.predict_ratings(run["model"], run["data"], examples), time.time() - start,
       truth=examples.rating)
   members = _rating_members(data_dir, _GLOCAL_K_SEEDS.value)
-  held = rating_blend.holdout_predictions(members, base, test, cache_dir=f"{_WORKDIR.value}/rating_fits",
+  held = rating_blend.holdout_predictions(members, base, test, cache_dir=_fits_cache_dir(),
                                           log=lambda line: print(line, flush=True))
   for name in members:
     add(name, held.test[name], held.seconds["test"][name])
@@ -103,6 +105,13 @@ def rating_table(data_dir: str) -> str:
   lines = ["| model (ML-100K u1 split) | RMSE | MAE | train s |", "|---|---:|---:|---:|", *rows]
   lines += [f"| {name} (published) | {v:.3f} | - | - |" for name, v in PUBLISHED_RMSE.items()]
   return "\n".join([*lines, "", *blend_lines])
+
+
+def _fits_cache_dir() -> str:
+  """Where member predictions are cached: one folder per set of member hyper-parameters, so
+  changing a default refits (after changing a model's code, delete --workdir's rating_fits)."""
+  settings = repr((glocal_k.Config(), inspect.signature(baselines.fit_biased_mf)))
+  return f"{_WORKDIR.value}/rating_fits/{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
 
 
 def _rating_members(data_dir: str, seeds: int) -> dict[str, rating_blend.Member]:
@@ -132,8 +141,6 @@ def _blend(held: rating_blend.HoldoutPredictions, base, test, add) -> list[str]:
   lines += [f"  {n}: {rmse(held.validation[n]):.4f}" for n in held.validation]
   for k in range(2, len(glocal) + 1):
     lines.append(f"  mean of GLocal-K seeds 0-{k - 1}: {rmse(np.mean([held.validation[n] for n in glocal[:k]], 0)):.4f}")
-  if not glocal:
-    return lines
   def features(preds):
     out = {"GLocal-K mean": np.mean([preds[n] for n in glocal], axis=0)}
     out.update({n: preds[n] for n in preds if n not in glocal})
