@@ -100,7 +100,7 @@ def rating_table(data_dir: str) -> str:
                                           log=lambda line: print(line, flush=True))
   for name in members:
     add(name, held.test[name], held.seconds["test"][name])
-  blend_lines = _blend(held, base, test, add)
+  blend_lines = _blend(held, add)
   add("global mean", np.full(len(test), base.rating.mean()), 0.0)
   lines = ["| model (ML-100K u1 split) | RMSE | MAE | train s |", "|---|---:|---:|---:|", *rows]
   lines += [f"| {name} (published) | {v:.3f} | - | - |" for name, v in PUBLISHED_RMSE.items()]
@@ -131,10 +131,10 @@ def _rating_members(data_dir: str, seeds: int) -> dict[str, rating_blend.Member]
   return members
 
 
-def _blend(held: rating_blend.HoldoutPredictions, base, test, add) -> list[str]:
+def _blend(held: rating_blend.HoldoutPredictions, add) -> list[str]:
   """Adds the GLocal-K seed average and the blend with the MF baselines to the table; returns
   the validation figures they were chosen by (the test ratings play no part in them)."""
-  truth = rating_blend.validation_split(base, test).validation.rating
+  truth = held.validation_rating
   glocal = [n for n in held.validation if n.startswith("GLocal-K")]
   rmse = lambda pred: float(np.sqrt(np.mean((pred - truth) ** 2)))  # noqa: E731
   lines = [f"Validation RMSE (5% of u1.base, members fitted on the other 95%; {len(truth)} ratings):"]

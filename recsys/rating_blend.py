@@ -87,24 +87,18 @@ class HoldoutPredictions:
   validation: dict[str, np.ndarray]
   test: dict[str, np.ndarray]
   seconds: dict[str, dict[str, float]]  # phase ("validation" or "test") -> member -> seconds
+  validation_rating: np.ndarray  # the true ratings of the validation slice, in its row order
 
 
-def validation_split(base: Interactions, test: Interactions,
-                     validation_fraction: float = 0.05) -> protocols.Split:
-  """The (train, validation, test) split `holdout_predictions` fits and predicts."""
-  return protocols.with_hash_validation(base, test, validation_fraction)
-
-
-def _cache_path(cache_dir: str, name: str, phase: str, train: Interactions,
-                target: Interactions) -> str:
-  """A file named by the member and the exact (train, target) tables it was fitted/scored on."""
-  key = hashlib.sha256(name.encode())
-  for table in (train, target):
+def _tables_digest(*tables: Interactions) -> str:
+  """Identifies the exact tables a member was fitted and scored on (part of its cache key)."""
+  key = hashlib.sha256()
+  for table in tables:
     for column in (table.user_id, table.item_id):
       key.update("\0".join(map(str, column)).encode())
     if table.rating is not None:
       key.update(np.asarray(table.rating, np.float32).tobytes())
-  return os.path.join(cache_dir, f"{phase}-{key.hexdigest()[:20]}.npz")
+  return key.hexdigest()
 
 
 def holdout_predictions(members: Mapping[str, Member], base: Interactions, test: Interactions,
@@ -113,15 +107,15 @@ def holdout_predictions(members: Mapping[str, Member], base: Interactions, test:
   """Fits every member on `base` minus its hash-validation slice to predict that slice, then
   on all of `base` to predict `test` (all validation fits first, so the blend can be judged
   before any test fit). With `cache_dir`, predictions already there are reused.
-
-  The validation slice's true ratings are `validation_split(base, test).validation.rating`.
   """
-  split = validation_split(base, test, validation_fraction)
-  out = HoldoutPredictions({}, {}, {"validation": {}, "test": {}})
+  split = protocols.with_hash_validation(base, test, validation_fraction)
+  out = HoldoutPredictions({}, {}, {"validation": {}, "test": {}}, split.validation.rating)
   for phase, train, target, store in (("validation", split.train, split.validation, out.validation),
                                       ("test", base, split.test, out.test)):
+    tables = _tables_digest(train, target) if cache_dir else ""  # once per phase, not per member
     for name, member in members.items():
-      path = _cache_path(cache_dir, name, phase, train, target) if cache_dir else None
+      key = hashlib.sha256(f"{name}\0{tables}".encode()).hexdigest()[:20]
+      path = os.path.join(cache_dir, f"{phase}-{key}.npz") if cache_dir else None
       if path and os.path.exists(path):
         with np.load(path) as cached:
           store[name], out.seconds[phase][name] = cached["pred"], float(cached["seconds"])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from recsys import rating_blend
+from recsys.data import protocols
 from recsys.data.interactions import Interactions
 
 
@@ -47,7 +48,7 @@ def test_blend_errors_name_the_problem():
 
 def test_holdout_fits_each_member_on_the_right_tables_and_caches(tmp_path):
   base, test = _table(2000), _table(300, seed=1)
-  split = rating_blend.validation_split(base, test)
+  split = protocols.with_hash_validation(base, test)
   calls = []
 
   def member(train, target):  # predicts the mean rating of the table it was fitted on
@@ -59,6 +60,7 @@ def test_holdout_fits_each_member_on_the_right_tables_and_caches(tmp_path):
   assert 0 < len(split.validation) < 0.1 * len(base)
   np.testing.assert_allclose(held.validation["mean"], split.train.rating.mean(), rtol=1e-6)
   np.testing.assert_allclose(held.test["mean"], base.rating.mean(), rtol=1e-6)
+  np.testing.assert_array_equal(held.validation_rating, split.validation.rating)
   again = rating_blend.holdout_predictions({"mean": member}, base, test, cache_dir=str(tmp_path))
   assert len(calls) == 2  # both fits came from the cache
   np.testing.assert_array_equal(again.test["mean"], held.test["mean"])

@@ -46,6 +46,8 @@ from serving import servable as servable_lib
 from serving import test_models
 from serving.inference import BatchingOptions
 from serving.server import ModelServer, ServerOptions
+from vision import export as vision_export
+from vision import models as vision_models
 
 PREDICT = "/tensorflow.serving.PredictionService/Predict"
 
@@ -66,10 +68,8 @@ def _publish_vision(bench_name: str, architecture: str, image_size: int, num_cla
   decode + resize + ResNet in the graph) around freshly initialised weights: the compute of a
   trained model, without a training run."""
   def publish(export_root: pathlib.Path, version: int) -> str:
-    from vision import export as vision_export
-    from vision import models
-    model = models.create(architecture, models.ModelConfig(num_classes=num_classes,
-                                                           image_size=image_size))
+    model = vision_models.create(architecture, vision_models.ModelConfig(
+        num_classes=num_classes, image_size=image_size))
     module = vision_export.ImageClassifier(model, [f"class_{i}" for i in range(num_classes)],
                                            crop_fraction=crop_fraction)
     return vision_export.publish_classifier(module, str(export_root), bench_name, architecture,

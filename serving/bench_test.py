@@ -1,6 +1,7 @@
 """The serving benchmark runs end to end (short) and reports what it measured, CPU included."""
 
 from serving import bench
+from serving import servable as servable_lib
 
 
 def test_bench_drives_the_server_from_client_processes_and_prints_the_table(capsys):
@@ -30,3 +31,13 @@ def test_vision_bench_models_send_encoded_images():
     assert row.shape == (1,) and isinstance(row[0], bytes) and models[name].input_name == "image_bytes"
   grpc_request, rest_request = bench._request_bytes(models["resnet20"])
   assert b'"b64"' in rest_request and len(grpc_request) > 50
+
+
+def test_vision_bench_model_is_the_real_export_and_answers_its_request(tmp_path):
+  model = bench._models()["resnet20"]
+  model.publish(tmp_path, 1)
+  servable = servable_lib.load(model.name, 1, tmp_path / model.name / "1")
+  assert set(servable.signatures) >= {"classify", "embed", "serving_default"}
+  out = servable.signatures["serving_default"].run({model.input_name: model.row})
+  assert out["class_ids"].shape == (1,) and out["probabilities"].shape == (1, 10)
+  assert servable_lib.warm_up(servable) == 2  # one recorded raw input per signature
