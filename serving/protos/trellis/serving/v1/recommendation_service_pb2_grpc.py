@@ -5,7 +5,7 @@ import warnings
 
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as serving_dot_protos_dot_trellis_dot_serving_dot_v1_dot_recommendation__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.81.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
