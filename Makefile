@@ -11,8 +11,16 @@ REQ_HASH = $(shell sha256sum requirements.txt | cut -c1-16)
 BAZEL_FLAGS = --test_env=TRELLIS_REQUIREMENTS=$(REQ_HASH)
 DATA_DIR ?= $(abspath ../shared/data)
 WORKDIR ?= /tmp/trellis
+# Bazel keeps its output base under ~/.cache/bazel. Where the home directory is not writable
+# (a read-only home, a locked-down CI user) it goes to /tmp instead, so `make test` still runs.
+HOME_WRITABLE := $(shell f=$$(mktemp -p "$${HOME:-/nonexistent}" .trellis-w.XXXXXX 2>/dev/null) && rm -f "$$f" && echo yes)
+ifeq ($(HOME_WRITABLE),yes)
+BAZEL ?= bazel
+else
+BAZEL ?= bazel --output_user_root=/tmp/trellis-bazel-$(shell id -u)
+endif
 
-.PHONY: setup bazel venv services test test-fast lint demo clean lock horovod
+.PHONY: setup bazel venv services test test-fast fresh-check lint demo clean lock horovod
 
 setup: bazel venv services
 
@@ -37,10 +45,16 @@ $(STAMP): requirements.txt tools/setup/trellis_env.pth
 
 # `horovod` is built first, so the Horovod tests must run, not skip (common/distribute).
 test: setup lint horovod
-	TRELLIS_DATA_DIR=$(DATA_DIR) bazel test $(BAZEL_FLAGS) --test_env=TRELLIS_REQUIRE_HOROVOD=1 //...
+	TRELLIS_DATA_DIR=$(DATA_DIR) $(BAZEL) test $(BAZEL_FLAGS) --test_env=TRELLIS_REQUIRE_HOROVOD=1 //...
 
 test-fast: setup
-	TRELLIS_DATA_DIR=$(DATA_DIR) bazel test $(BAZEL_FLAGS) --config=fast //...
+	TRELLIS_DATA_DIR=$(DATA_DIR) $(BAZEL) test $(BAZEL_FLAGS) --config=fast //...
+
+# What a new machine meets: clone HEAD into a temporary folder and run .ci/run there with an
+# empty home directory (so an empty pip cache and Bazel output base, no ~/.horovod, no ~/.keras).
+# Prints the wall time and the test counts. Run it before calling work done.
+fresh-check:
+	@DATA_DIR=$(DATA_DIR) tools/setup/fresh_check.sh
 
 # Horovod 0.28.1 built from source against our TensorFlow (Gloo, no MPI); skipped once importable.
 horovod: venv
@@ -50,7 +64,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 demo: setup
-	bazel run //tools:demo -- --workdir=$(WORKDIR) --data_dir=$(DATA_DIR)
+	$(BAZEL) run //tools:demo -- --workdir=$(WORKDIR) --data_dir=$(DATA_DIR)
 
 # Resolve in a scratch venv, so nothing installed by hand (or Horovod's local build) leaks into the lock.
 lock:
@@ -63,5 +77,5 @@ lock:
 	    $$tmp/venv/bin/pip freeze | grep -v -E '^(pip|setuptools|wheel)=='; } > requirements.txt
 
 clean:
-	bazel clean --expunge
+	$(BAZEL) clean --expunge
 	rm -rf $(VENV)

@@ -24,7 +24,7 @@ def main(root: str) -> None:
         skipped += 1
       else:
         passed += 1
-  print(f"{passed} passed, {failed} failed, {skipped} skipped")
+  print(f"pytest cases: {passed} passed, {failed} failed, {skipped} skipped")
 
 
 if __name__ == "__main__":
