@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
+import uuid
 from typing import Any
 
 import ml_collections
@@ -100,34 +100,45 @@ def _as_text(config: ml_collections.ConfigDict) -> str:
   return "\n".join("  " + line for line in text.rstrip().splitlines())
 
 
-def save(config: ml_collections.ConfigDict, directory: str | os.PathLike) -> pathlib.Path:
+def save(config: ml_collections.ConfigDict, directory: str | os.PathLike) -> str:
   """Writes `config.json` (machine-readable) and `config.txt` (for people) into `directory`.
 
-  Both are written to a temporary name and renamed, so a reader never sees half a file.
+  `directory` may be any location TensorFlow's file systems know (`gs://bucket/run`, `ram://run`,
+  a local path): the files go through `tf.io.gfile`. Each is written under a temporary name and
+  renamed, so a reader never sees half a file (on object stores the rename is a copy, but the
+  final name still appears only once the whole object is there).
 
   Returns:
-    The path of config.json.
+    The location of config.json.
   """
-  directory = pathlib.Path(directory)
-  directory.mkdir(parents=True, exist_ok=True)
+  import tensorflow as tf  # imported here: loading and resolving configs need no TensorFlow
+
+  directory = os.fspath(directory)
+  tf.io.gfile.makedirs(directory)
   as_dict = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
-  json_path = directory / "config.json"
+  json_path = os.path.join(directory, "config.json")
   for path, text in ((json_path, json.dumps(as_dict, indent=2, sort_keys=True) + "\n"),
-                     (directory / "config.txt", _as_text(ml_collections.ConfigDict(as_dict)) + "\n")):
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+                     (os.path.join(directory, "config.txt"),
+                      _as_text(ml_collections.ConfigDict(as_dict)) + "\n")):
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:12]}")
+    with tf.io.gfile.GFile(tmp, "w") as f:
+      f.write(text)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
   return json_path
 
 
 def read_saved(directory: str | os.PathLike) -> ml_collections.ConfigDict:
   """Reads back the config.json that `save` wrote (for evaluation and export jobs)."""
-  path = pathlib.Path(directory) / "config.json"
-  if not path.is_file():
+  import tensorflow as tf  # imported here: reading a config file needs no TensorFlow
+
+  path = os.path.join(os.fspath(directory), "config.json")
+  if not tf.io.gfile.exists(path):
     raise ConfigError(f"{path} does not exist; it is written by config_lib.save(cfg, workdir) "
                       "at the start of training. Point to the training run's workdir.")
+  with tf.io.gfile.GFile(path) as f:
+    text = f.read()
   try:
-    data = json.loads(path.read_text())
+    data = json.loads(text)
   except json.JSONDecodeError as e:
     raise ConfigError(f"{path} is not valid JSON ({e}); re-save it with config_lib.save") from e
   return locked(ml_collections.ConfigDict(data))

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -193,12 +194,23 @@ def test_resolve_rejects_objects_that_cannot_be_saved():
 def test_save_writes_json_and_text_and_reads_back(tmp_path):
   cfg = config_lib.resolve(config_lib.load(VARIANT), print_fn=lambda _: None)
   path = config_lib.save(cfg, tmp_path / "run")
-  data = json.loads(path.read_text())
+  data = json.loads(pathlib.Path(path).read_text())
   assert data["optimizer"]["learning_rate"] == 0.4
   assert data["model"]["widths"] == [16, 32, 64]
   assert "learning_rate: 0.4" in (tmp_path / "run" / "config.txt").read_text()
   back = config_lib.read_saved(tmp_path / "run")
   assert back.batch_size == 1024 and back.is_locked
+
+
+def test_save_and_read_saved_on_a_non_local_file_system(tmp_path, monkeypatch):
+  # ram:// is TensorFlow's in-memory file system: a stand-in for gs:// that needs no network.
+  # The old pathlib code turned such a URL into a local folder named "ram:" (or "gs:").
+  monkeypatch.chdir(tmp_path)
+  cfg = config_lib.resolve(config_lib.load(VARIANT), print_fn=lambda _: None)
+  path = config_lib.save(cfg, "ram://config_test/run")
+  assert path == "ram://config_test/run/config.json"
+  assert config_lib.read_saved("ram://config_test/run").batch_size == 1024
+  assert not list(tmp_path.iterdir())  # nothing local, in particular no "ram:" folder
 
 
 def test_read_saved_missing_file_says_who_writes_it(tmp_path):
