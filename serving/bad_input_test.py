@@ -76,6 +76,17 @@ def _corrupt_tensor_request():
   return request
 
 
+def _lying_shape_request():
+  """67 bytes whose shape claims [200000, 28, 10] floats (224 MB if padded out, as TF does)."""
+  request = _request()
+  request.inputs["x"].ClearField("tensor_content")
+  request.inputs["x"].ClearField("tensor_shape")
+  request.inputs["x"].float_val.extend([1.0, 2.0, 3.0])
+  for size in (200000, 28, 10):
+    request.inputs["x"].tensor_shape.dim.add(size=size)
+  return request
+
+
 @pytest.mark.parametrize("make_request, code, message", [
     (lambda: _request(model="nope"), grpc.StatusCode.NOT_FOUND,
      "model 'nope' is not served; served models: ['affine']"),
@@ -92,7 +103,8 @@ def _corrupt_tensor_request():
     (lambda: _request(signature="scaled", factor=np.ones(2, np.float32)),
      grpc.StatusCode.INVALID_ARGUMENT, "input 'factor' has shape (2,) but the signature expects ()"),
     (_label_request, grpc.StatusCode.INVALID_ARGUMENT, "version labels are not supported"),
-    (_corrupt_tensor_request, grpc.StatusCode.INVALID_ARGUMENT, "input 'x' is not a valid TensorProto"),
+    (_corrupt_tensor_request, grpc.StatusCode.INVALID_ARGUMENT, "input 'x': tensor_content has 5 bytes"),
+    (_lying_shape_request, grpc.StatusCode.INVALID_ARGUMENT, "float_val has 3 value(s)"),
     (lambda: _request(x=np.ones((MAX_REQUEST_BYTES // 12 + 1, 3), np.float32)),
      grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max"),
 ])

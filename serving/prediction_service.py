@@ -44,14 +44,6 @@ def deadline_of(context) -> float | None:
   return None if remaining is None else time.monotonic() + remaining
 
 
-def to_ndarray(name: str, proto) -> np.ndarray:
-  try:
-    return tensor_proto.to_ndarray(proto)
-  except Exception as e:  # a malformed TensorProto is the client's input
-    raise errors.invalid_argument(
-        f"input {name!r} is not a valid TensorProto ({e}); build it with tf.make_tensor_proto") from e
-
-
 def _examples_to_inputs(examples, sig) -> dict[str, np.ndarray]:
   """Reads each signature input from the tf.Example feature of the same name."""
   inputs = {}
@@ -79,13 +71,16 @@ def _examples_to_inputs(examples, sig) -> dict[str, np.ndarray]:
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
   """gRPC front of `Inference` in TF Serving's wire format."""
 
-  def __init__(self, inference: Inference):
+  def __init__(self, inference: Inference,
+               max_tensor_bytes: int = tensor_proto.DEFAULT_MAX_TENSOR_BYTES):
+    """`max_tensor_bytes` bounds what one request's input tensors may decode to."""
     self.inference = inference
+    self.max_tensor_bytes = max_tensor_bytes
 
   @handle_errors
   def Predict(self, request, context):  # noqa: N802 -- gRPC method name
     spec = request.model_spec
-    inputs = {k: to_ndarray(k, v) for k, v in request.inputs.items()}
+    inputs = tensor_proto.to_ndarrays(request.inputs, self.max_tensor_bytes)
     servable, sig, outputs = self.inference.predict(
         spec.name, model_spec_version(spec), spec.signature_name, inputs,
         deadline=deadline_of(context), api="grpc", output_filter=request.output_filter)

@@ -36,6 +36,7 @@ from serving.model_registry import ModelRegistry
 from serving.model_service import ModelService
 from serving.prediction_service import PredictionService
 from serving.rest import RestServer
+from serving.tensor_proto import DEFAULT_MAX_TENSOR_BYTES
 from serving.version_watcher import VersionPolicy, VersionWatcher
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class ServerOptions:
     poll_seconds: how often to look for new versions (0 = never).
     batching: server-side batching options.
     max_request_bytes: largest accepted request message / body.
+    max_tensor_bytes: largest size one gRPC Predict request's input tensors may decode to
+      (a TensorProto can declare a shape far larger than the bytes it carries).
     max_concurrent_requests: requests in flight per front before RESOURCE_EXHAUSTED / 429.
     num_threads: gRPC handler threads.
     bearer_token: if set, every model request must carry it.
@@ -70,6 +73,7 @@ class ServerOptions:
   poll_seconds: float = 2.0
   batching: BatchingOptions = dataclasses.field(default_factory=BatchingOptions)
   max_request_bytes: int = 16 * 1024 * 1024
+  max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
   max_concurrent_requests: int = 256
   num_threads: int = 16
   bearer_token: str | None = None
@@ -112,7 +116,7 @@ class ModelServer:
                  ("grpc.max_send_message_length", opts.max_request_bytes),
                  ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(self.inference), server)
+        PredictionService(self.inference, opts.max_tensor_bytes), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(self.registry), server)
     health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
     self._reflected = [
