@@ -15,20 +15,36 @@ def py_library(name, **kwargs):
     """A Python library; same attributes as the native rule."""
     native.py_library(name = name, srcs_version = "PY3", **kwargs)
 
-def py_binary(name, srcs = None, main = None, **kwargs):
+def py_binary(name, srcs = None, main = None, deps = None, **kwargs):
     """A runnable Python target (`bazel run //pkg:name -- --flag=value`).
+
+    The binary starts through a generated two-line entry file that calls
+    `common.console.run_main("<pkg>.<main>")`: library log chatter is hidden
+    before TensorFlow loads (TRELLIS_VERBOSE=1 or `--verbosity` shows it), then
+    the main module runs as `__main__`, exactly as `python -m <pkg>.<main>` would.
 
     Args:
       name: target name; the source defaults to `<name>.py`.
       srcs: sources; defaults to `[name + ".py"]`.
       main: the entry point file; defaults to the first source.
+      deps: libraries the binary uses.
       **kwargs: passed to the native rule.
     """
     srcs = srcs or [name + ".py"]
+    main = main or srcs[0]
+    module = (native.package_name() + "/" + main[:-len(".py")]).replace("/", ".")
+    entry = "%s_entry.py" % name
+    native.genrule(
+        name = name + "_entry",
+        outs = [entry],
+        cmd = "printf 'from common import console\\nconsole.run_main(\"%s\")\\n' > $@" % module,
+        visibility = ["//visibility:private"],
+    )
     native.py_binary(
         name = name,
-        srcs = srcs,
-        main = main or srcs[0],
+        srcs = srcs + [entry],
+        main = entry,
+        deps = (deps or []) + ["//common:console"],
         python_version = "PY3",
         srcs_version = "PY3",
         **kwargs
