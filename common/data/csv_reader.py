@@ -3,11 +3,16 @@
 Real CSVs break in boring ways (a stray comma in a title, a truncated last line, a missing
 header). `csv.reader` happily returns such rows and the error surfaces far away as a bad
 tensor. These readers check every row against the expected shape and point at the line.
+
+Paths may be on any file system TensorFlow knows (gs://, ram://, local): a URL is read and
+written through `tf.io.gfile`; a plain local path through Python's own files, so TensorFlow-free
+tools (the shop world generator) do not pay for importing TensorFlow. `csv_dataset` reads CSV shards into tf.data, each input pipeline of a multi-host
+job reading its own files (`common.data.sharding`).
 """
 
 import csv
+import io
 import os
-import pathlib
 from collections.abc import Iterator, Sequence
 
 
@@ -32,10 +37,8 @@ def iter_rows(path: str | os.PathLike, num_fields: int, *,
     FileNotFoundError: the file does not exist.
     CsvFormatError: a row has the wrong number of fields, or the header differs.
   """
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"CSV file {path} does not exist")
-  with open(path, newline="", encoding=encoding) as f:
+  path = os.fspath(path)
+  with io.StringIO(_read_bytes(path).decode(encoding), newline="") as f:
     reader = csv.reader(f, delimiter=delimiter)
     first = True
     for row in reader:
@@ -75,8 +78,62 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str], *,
 
 def write_rows(path: str | os.PathLike, rows, header: Sequence[str] | None = None) -> None:
   """Writes rows as CSV with "\\n" line endings (byte-for-byte reproducible)."""
-  with open(path, "w", newline="", encoding="utf-8") as f:
-    writer = csv.writer(f, lineterminator="\n")
-    if header is not None:
-      writer.writerow(header)
-    writer.writerows(rows)
+  buffer = io.StringIO(newline="")
+  writer = csv.writer(buffer, lineterminator="\n")
+  if header is not None:
+    writer.writerow(header)
+  writer.writerows(rows)
+  data, path = buffer.getvalue().encode("utf-8"), os.fspath(path)
+  if "://" in path:
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path, "wb") as f:
+      f.write(data)
+  else:
+    with open(path, "wb") as f:  # local: no URL scheme (see the module docstring)
+      f.write(data)
+
+
+def _read_bytes(path: str) -> bytes:
+  """The file's bytes: through tf.io.gfile for a URL (gs://, ram://), else directly."""
+  if "://" in path:
+    import tensorflow as tf
+
+    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+      raise FileNotFoundError(f"CSV file {path} does not exist")
+    with tf.io.gfile.GFile(path, "rb") as f:
+      return f.read()
+  try:
+    with open(path, "rb") as f:  # local: no URL scheme (see the module docstring)
+      return f.read()
+  except (FileNotFoundError, IsADirectoryError) as e:
+    raise FileNotFoundError(f"CSV file {path} does not exist") from e
+
+
+def csv_dataset(files: Sequence[str | os.PathLike], record_defaults: Sequence, *,
+                header: bool = True, input_context=None):
+  """A tf.data dataset of the rows of CSV shards, this input pipeline's share only.
+
+  Args:
+    files: the shards, in a fixed order (e.g. sorted `tf.io.gfile.glob(pattern)`).
+    record_defaults: one default per column, which also sets its dtype (as in
+      `tf.data.experimental.CsvDataset`), e.g. `[tf.constant([], tf.string), 0.0]`.
+    header: every shard starts with a header line to skip.
+    input_context: from `strategy.distribute_datasets_from_function`: each input pipeline
+      reads its own shards when there are at least as many shards as pipelines, else every
+      n-th row (`common.data.sharding`). Pass `shard=False` to `pipeline.build` then.
+
+  Returns:
+    A dataset of tuples, one tensor per column.
+  """
+  import tensorflow as tf
+
+  from common.data import sharding
+
+  paths = [os.fspath(p) for p in files]
+  if not paths:
+    raise FileNotFoundError("csv_dataset got no files; check the glob pattern")
+  return sharding.read_files(
+      paths, lambda some: tf.data.experimental.CsvDataset(some, list(record_defaults),
+                                                          header=header),
+      input_context=input_context)

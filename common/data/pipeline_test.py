@@ -85,3 +85,57 @@ def test_bad_batch_sizes_are_explained():
     pipeline.build(_range(), 12, training=True, input_context=context)
   with pytest.raises(ValueError, match="must be a positive integer"):
     pipeline.build(_range(), 0, training=True)
+
+
+def _weighted(ds):
+  """(values, weights) of every row of a padded evaluation dataset."""
+  rows = [(int(v), float(w)) for x, w in ds for v, w in zip(x.numpy(), w.numpy(), strict=True)]
+  return [v for v, _ in rows], [w for _, w in rows]
+
+
+def test_padded_evaluation_counts_every_example_exactly_once():
+  # 50 examples, batch 16: 3 full batches + 2 real rows; 14 padding rows of weight 0 fill the 4th.
+  ds = pipeline.build(tf.data.Dataset.range(1, 51), 16, training=False, pad_final_batch=True)
+  assert ds.element_spec[0].shape.as_list() == [16]  # static, as XLA on a TPU needs
+  batches = list(ds)
+  assert len(batches) == 4
+  values, weights = _weighted(ds)
+  real = [v for v, w in zip(values, weights, strict=True) if w == 1.0]
+  assert real == list(range(1, 51))  # every example once, in order
+  assert weights.count(0.0) == 14 and values[50:] == [0] * 14
+
+
+def test_padded_evaluation_weights_drop_padding_from_a_keras_metric():
+  # Accuracy over 50 labels where exactly the first 20 predictions are right: 20 / 50 = 0.4,
+  # whatever the 14 padded rows (label 0, "prediction" 0) would have added.
+  labels = tf.data.Dataset.range(50).map(
+      lambda i: (tf.cast(i < 20, tf.int64), tf.constant(1, tf.int64)))
+  metric = tf.keras.metrics.Accuracy()
+  for y_true, y_pred, weight in pipeline.build(labels, 16, training=False, pad_final_batch=True):
+    metric.update_state(y_true, y_pred, sample_weight=weight)
+  assert metric.result().numpy() == pytest.approx(0.4)
+
+
+def test_padded_evaluation_gives_every_worker_the_same_number_of_batches():
+  # 2 pipelines, global batch 16 -> 8 per pipeline; 50 examples -> 25 each; ceil(50/16) = 4 steps.
+  seen, steps = [], []
+  for worker in range(2):
+    context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=worker,
+                                         num_replicas_in_sync=2)
+    ds = pipeline.build(tf.data.Dataset.range(1, 51), 16, training=False, input_context=context,
+                        pad_final_batch=True, num_batches=4)
+    steps.append(len(list(ds)))
+    values, weights = _weighted(ds)
+    seen += [v for v, w in zip(values, weights, strict=True) if w == 1.0]
+  assert steps == [4, 4]
+  assert sorted(seen) == list(range(1, 51))
+
+
+def test_padding_needs_fixed_shapes_and_evaluation():
+  ragged = tf.data.Dataset.range(3).map(lambda n: tf.range(n))
+  with pytest.raises(ValueError, match=r"fixed shape.*resize or pad"):
+    pipeline.build(ragged, 2, training=False, pad_final_batch=True)
+  with pytest.raises(ValueError, match="pad_final_batch is for evaluation"):
+    pipeline.build(_range(), 2, training=True, pad_final_batch=True)
+  with pytest.raises(ValueError, match="num_batches=3 needs pad_final_batch"):
+    pipeline.build(_range(), 2, training=False, num_batches=3)

@@ -12,14 +12,19 @@ useless with 1024 shards. So `image_dataset` first walks the record headers of e
 cheap check: 12 bytes per record, with their CRC) and names a truncated or damaged file before
 training starts; `verify` reads every byte through TensorFlow and names a file whose payload is
 damaged.
+
+Every path may be on any file system TensorFlow knows (`gs://bucket/imagenet/train-*`, `ram://`,
+local): files, globs and sizes go through `tf.io.gfile`. Under a multi-host strategy,
+`image_dataset(..., input_context=ctx)` hands each input pipeline its own files
+(`common.data.sharding`), so every file is read once across the hosts.
 """
 
-import glob
 import os
-import pathlib
 from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
+
+from common.data import sharding
 
 ENCODED = "image/encoded"
 LABEL = "image/class/label"
@@ -67,10 +72,10 @@ def check_framing(path: str | os.PathLike) -> int:
   Raises:
     CorruptTFRecordError: naming the file, the record and the byte offset.
   """
-  path = pathlib.Path(path)
-  size = path.stat().st_size
+  path = os.fspath(path)
+  size = tf.io.gfile.stat(path).length
   count, offset = 0, 0
-  with open(path, "rb") as f:
+  with tf.io.gfile.GFile(path, "rb") as f:
     while offset < size:
       header = f.read(12)
       if len(header) < 12:
@@ -138,16 +143,20 @@ def parse_image_example(serialized: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
   return parsed[ENCODED], parsed[LABEL]
 
 
+def _has_magic(pattern: str) -> bool:
+  return any(c in pattern for c in "*?[")
+
+
 def expand_files(files: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
-  """A glob pattern, one path or a list of paths -> a sorted list of existing files."""
+  """A glob pattern, one path or a list of paths (local or e.g. gs://) -> a sorted list of files."""
   if isinstance(files, (str, os.PathLike)):
-    pattern = str(files)
-    paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    pattern = os.fspath(files)
+    paths = sorted(tf.io.gfile.glob(pattern)) if _has_magic(pattern) else [pattern]
   else:
-    paths = [str(p) for p in files]
+    paths = [os.fspath(p) for p in files]
   if not paths:
     raise FileNotFoundError(f"no TFRecord files match {files!s}; check the path or pattern")
-  missing = [p for p in paths if not os.path.isfile(p)]
+  missing = [p for p in paths if not tf.io.gfile.exists(p) or tf.io.gfile.isdir(p)]
   if missing:
     raise FileNotFoundError(f"TFRecord file {missing[0]} does not exist"
                             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
@@ -155,7 +164,8 @@ def expand_files(files: str | os.PathLike | Sequence[str | os.PathLike]) -> list
 
 
 def image_dataset(files: str | os.PathLike | Sequence[str | os.PathLike], *, check: bool = True,
-                  num_parallel_reads: int | None = None) -> tf.data.Dataset:
+                  num_parallel_reads: int | None = None,
+                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
   """A dataset of (encoded image bytes, int64 label) from ImageNet-schema TFRecord files.
 
   Args:
@@ -164,14 +174,20 @@ def image_dataset(files: str | os.PathLike | Sequence[str | os.PathLike], *, che
       file is named before reading starts.
     num_parallel_reads: read this many files at once (None: in order, one by one, which keeps
       the element order reproducible).
+    input_context: from `strategy.distribute_datasets_from_function`: return only this input
+      pipeline's share, its own files when there are at least as many files as pipelines, else
+      every n-th record (`common.data.sharding`). Pass `shard=False` to `pipeline.build` then.
 
   Raises:
     FileNotFoundError: no files, or a missing file.
     CorruptTFRecordError: a file fails the framing check.
   """
   paths = expand_files(files)
+  own = sharding.shard_files(paths, input_context)
   if check:
-    for path in paths:
+    for path in paths if own is None else own:
       check_framing(path)
-  ds = tf.data.TFRecordDataset(paths, num_parallel_reads=num_parallel_reads)
+  ds = sharding.read_files(
+      paths, lambda some: tf.data.TFRecordDataset(some, num_parallel_reads=num_parallel_reads),
+      input_context=input_context)
   return ds.map(parse_image_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
