@@ -1,8 +1,13 @@
-"""Optional bearer-token check for the gRPC front (the REST front checks its header).
+"""Optional bearer-token check for both fronts.
 
-Clients send the metadata `authorization: Bearer <token>`. Health checks and
-reflection stay open, because load balancers and grpcurl probe them without
-application credentials.
+Clients send `authorization: Bearer <token>` (gRPC metadata, or the REST
+`Authorization` header). On gRPC, health checks and reflection stay open,
+because load balancers and grpcurl probe them without application credentials;
+on REST, `/metrics` stays open for Prometheus. The REST front checks the header
+before it reads a single body byte, so an unauthenticated client cannot make
+the server buffer a large body. Without TLS the token crosses the network in
+clear text: `server_main` warns at start when a token is set without
+--tls_cert/--tls_key.
 """
 
 import hmac
@@ -10,6 +15,14 @@ import hmac
 import grpc
 
 _OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+REST_DENIED = "missing or wrong bearer token; send 'Authorization: Bearer <token>'"
+
+
+def bearer_matches(header: str | None, token: str) -> bool:
+  """Whether an `Authorization` header value carries `token` (constant-time compare)."""
+  given = (header or "").encode("utf-8", "surrogateescape")
+  return hmac.compare_digest(given, f"Bearer {token}".encode())
 
 
 class BearerTokenInterceptor(grpc.ServerInterceptor):

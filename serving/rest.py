@@ -1,251 +1,218 @@
-"""The REST/JSON front, with TensorFlow Serving's URLs and JSON shapes.
+"""The REST/JSON front: TF Serving's routes (`rest_api.py`) and `/metrics` on aiohttp.
 
-    GET  /v1/models/<name>[/versions/<v>]             model version status
-    GET  /v1/models/<name>[/versions/<v>]/metadata    signature defs (+ trellis metadata)
-    POST /v1/models/<name>[/versions/<v>]:predict     {"signature_name"?, "instances"|"inputs"}
-    GET  /metrics                                     Prometheus text format
+    GET  /v1/models/<name>[/versions/<v>][/metadata]   POST ...:predict   (see rest_api.py)
+    GET  /metrics                                      Prometheus text format (no token needed)
 
-Built on the standard library's threading HTTP server (one thread per
-connection, keep-alive): JSON encoding, not the socket layer, dominates the cost
-of a REST call. The in-flight request count is bounded (429 beyond it) and
-request bodies are bounded (413), and `stop()` waits for in-flight requests.
+aiohttp was chosen over uvicorn+starlette by measurement (serving/README.md,
+`bazel run //serving:rest_library_bench`): its C HTTP parser costs less CPU per
+request than uvicorn's pure-Python h11 (httptools is not in the lock), and it
+starts a deadline for the request head when a connection opens, which uvicorn
+does not.
+
+What a client can hold, and for how long, is bounded at its cause:
+
+* One asyncio event loop accepts connections and runs TLS handshakes, so a
+  client that connects and sends nothing holds a few KB of memory, not the
+  accept path. A handshake must finish within `handshake_seconds`.
+* The request head (request line and headers, at most 128 fields of 8 KB) must
+  arrive within `header_seconds` of the connection opening or of the previous
+  response; after that the connection is closed (slowloris), and so is an idle
+  keep-alive connection.
+* At most `max_connections` connections are open; the next one is answered 503
+  and closed.
+* The bearer token and the declared `Content-Length` are checked on the head,
+  before any body byte is read: an unauthenticated or oversized request is
+  answered 401/413 and its connection closed without reading the body.
+  `Content-Length: -1` is not valid HTTP and is refused by the parser (400); a
+  chunked body or one without a length is counted as it arrives and cut at
+  `max_request_bytes`, and the whole body must arrive within `body_seconds`.
+* At most `max_concurrent` requests run at once (429 beyond); each runs the
+  model in a worker thread, off the event loop.
 """
 
-import hmac
-import http.server
+import asyncio
+import concurrent.futures
+import dataclasses
 import json
 import logging
-import re
 import socket
 import ssl
 import threading
-import time
 
-import grpc
-from google.protobuf import json_format
-from tensorflow_serving.apis import get_model_metadata_pb2
+from aiohttp import web
 
-from serving import errors, rest_json
+from serving import auth
 from serving.inference import Inference
-from serving.metrics import ServingMetrics
-from serving.model_service import version_statuses
+from serving.rest_api import Reply, RestApi, RouteHandler, json_reply
 
 log = logging.getLogger(__name__)
 
-_MODEL_URL = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
-    r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?/?$")
+
+@dataclasses.dataclass(frozen=True)
+class RestLimits:
+  """Per-connection deadlines and the connection cap of the REST front.
+
+  Attributes:
+    header_seconds: time for the request head to arrive, from connection open or the previous
+      response (also how long an idle keep-alive connection is kept).
+    body_seconds: time for the whole body to arrive once the head is read.
+    handshake_seconds: time for a TLS handshake.
+    max_connections: open connections (TLS handshakes in progress not counted; they are bounded
+      by handshake_seconds).
+  """
+
+  header_seconds: float = 10.0
+  body_seconds: float = 30.0
+  handshake_seconds: float = 10.0
+  max_connections: int = 1024
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-  protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
-  server_version = "trellis-serving"
-  server: "_HTTPServer"
+class _TooManyConnections(asyncio.Protocol):
+  """Answers a connection over the cap with 503 and closes it, without reading the request."""
 
-  def setup(self):
-    super().setup()
-    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's
-    # algorithm and the client's delayed ACK add ~40 ms to every response.
-    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+  _BODY = json.dumps({"error": "server is at its connection limit; retry with backoff"}).encode()
+  _REPLY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_BODY), _BODY))
 
-  def log_message(self, format, *args):
-    log.debug("rest %s", format % args)
-
-  def _send_json(self, status: int, body) -> None:
-    data = json.dumps(body).encode()
-    self.send_response(status)
-    self.send_header("Content-Type", "application/json")
-    self.send_header("Content-Length", str(len(data)))
-    self.end_headers()
-    self.wfile.write(data)
-
-  def _send_error(self, e: errors.ServingError) -> None:
-    self._send_json(e.http_status, {"error": e.message})
-
-  def _authorized(self) -> bool:
-    token = self.server.bearer_token
-    if not token:
-      return True
-    given = self.headers.get("Authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-
-  def do_GET(self):
-    self._dispatch("GET")
-
-  def do_POST(self):
-    self._dispatch("POST")
-
-  def _dispatch(self, method: str) -> None:
-    try:
-      body_length = int(self.headers.get("Content-Length") or 0)
-    except ValueError:
-      self.close_connection = True
-      self._send_json(400, {"error": "Content-Length is not a number"})
-      return
-    if self.path == "/metrics" and method == "GET":
-      data, content_type = self.server.metrics.exposition()
-      self.send_response(200)
-      self.send_header("Content-Type", content_type)
-      self.send_header("Content-Length", str(len(data)))
-      self.end_headers()
-      self.wfile.write(data)
-      return
-    if body_length > self.server.max_request_bytes:
-      self.close_connection = True  # the unread body would be taken for the next request
-      self._send_json(413, {"error": (
-          f"request body is {body_length} bytes, over the server's limit of "
-          f"{self.server.max_request_bytes} (--max_request_bytes); send fewer instances per request")})
-      return
-    raw = self.rfile.read(body_length) if body_length else b""
-    if not self._authorized():
-      self._send_json(401, {"error": "missing or wrong bearer token; send "
-                                      "'Authorization: Bearer <token>'"})
-      return
-    if not self.server.slots.acquire(blocking=False):
-      self._send_error(errors.resource_exhausted(
-          f"server is at its limit of {self.server.max_concurrent} concurrent requests "
-          "(--max_concurrent_requests); retry with backoff"))
-      return
-    try:
-      self._route(method, raw)
-    except errors.ServingError as e:
-      self._send_error(e)
-    except Exception as e:  # a server bug still gets a JSON answer
-      log.exception("internal error on %s %s", method, self.path)
-      self._send_json(500, {"error": f"internal server error: {type(e).__name__}: {e}"})
-    finally:
-      self.server.slots.release()
-
-  def _route(self, method: str, raw: bytes) -> None:
-    extra = self.server.extra_routes.get((method, self.path.split("?", 1)[0]))
-    if extra is None and method == "GET":  # prefix routes, e.g. static files under /demo/images/
-      extra = next((fn for (m, prefix), fn in self.server.extra_routes.items()
-                    if m == "GET" and len(prefix) > 1 and prefix.endswith("/")
-                    and self.path.startswith(prefix)), None)
-    if extra is not None:
-      status, content_type, data = extra(self.path, raw)
-      self.send_response(status)
-      self.send_header("Content-Type", content_type)
-      self.send_header("Content-Length", str(len(data)))
-      self.end_headers()
-      self.wfile.write(data)
-      return
-    match = _MODEL_URL.match(self.path.split("?", 1)[0])
-    if not match:
-      raise errors.not_found(f"no route {self.path!r}; use /v1/models/<name>[/versions/<v>]"
-                             "[:predict|/metadata] or /metrics")
-    name, version_text = match["name"], match["version"]
-    version = None
-    if version_text is not None:
-      if not version_text.isdigit():
-        raise errors.invalid_argument(f"version {version_text!r} is not a number; version "
-                                      "labels are not supported")
-      version = int(version_text)
-    inference = self.server.inference
-    if match["verb"]:
-      if method != "POST":
-        raise errors.ServingError(grpc.StatusCode.UNIMPLEMENTED,
-                                  f":{match['verb']} takes POST")
-      if match["verb"] != "predict":
-        raise errors.ServingError(grpc.StatusCode.UNIMPLEMENTED,
-                                  f":{match['verb']} is not supported over REST; use :predict")
-      self._predict(name, version, raw)
-      return
-    if method != "GET":
-      raise errors.ServingError(grpc.StatusCode.UNIMPLEMENTED,
-                                f"{method} {self.path} is not supported; POST to ...:predict")
-    if match["metadata"]:
-      servable = inference.registry.resolve(name, version)
-      sig_map = get_model_metadata_pb2.SignatureDefMap()
-      for key, sig_def in servable.signature_defs.items():
-        sig_map.signature_def[key].CopyFrom(sig_def)
-      self._send_json(200, {
-          "model_spec": {"name": name, "signature_name": "", "version": str(servable.version)},
-          "metadata": {
-              "signature_def": json_format.MessageToDict(sig_map, preserving_proto_field_name=True),
-              "trellis_metadata": servable.metadata,
-          }})
-      return
-    statuses = version_statuses(inference.registry, name, version)
-    self._send_json(200, {"model_version_status": [{
-        "version": str(s.version), "state": s.state,
-        "status": {"error_code": "UNKNOWN" if s.error else "OK", "error_message": s.error},
-    } for s in statuses]})
-
-  def _predict(self, name: str, version: int | None, raw: bytes) -> None:
-    try:
-      body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise errors.invalid_argument(f"request body is not valid JSON: {e}") from e
-    signature_name = body.get("signature_name", "") if isinstance(body, dict) else ""
-    if not isinstance(signature_name, str):
-      raise errors.invalid_argument("\"signature_name\" must be a string")
-    inference = self.server.inference
-    start = time.perf_counter()
-    try:
-      _, sig = inference.resolve(name, version, signature_name)
-      inputs, fmt = rest_json.request_to_inputs(body, sig)
-    except errors.ServingError as e:  # counted here: Inference never saw the request
-      inference.metrics.observe(model=name, version=version or "", signature=signature_name,
-                                api="rest", code=e.code.name, seconds=time.perf_counter() - start)
-      raise
-    _, _, outputs = inference.predict(name, version, sig.name, inputs, api="rest")
-    self._send_json(200, rest_json.outputs_to_response(outputs, fmt))
+  def connection_made(self, transport):
+    transport.write(self._REPLY)
+    transport.close()
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-  daemon_threads = True  # idle keep-alive connections must not block shutdown
-  request_queue_size = 256  # listen backlog: bursts of new connections are not refused
-  inference: Inference
-  metrics: ServingMetrics
-  bearer_token: str | None
-  max_request_bytes: int
-  max_concurrent: int
-  slots: threading.BoundedSemaphore
-  extra_routes: dict
+def _response(reply: Reply, *, close: bool = False) -> web.Response:
+  response = web.Response(status=reply.status, body=reply.body,
+                          headers={"Content-Type": reply.content_type})
+  if close:  # the unread body must not be taken for the next request
+    response.force_close()
+  return response
 
 
 class RestServer:
-  """Serves the REST front in a background thread."""
+  """Serves the REST front from an event loop in a background thread."""
 
   def __init__(self, inference: Inference, *, host: str, port: int, max_request_bytes: int,
                max_concurrent: int, bearer_token: str | None = None,
-               ssl_context: ssl.SSLContext | None = None):
-    self._httpd = _HTTPServer((host, port), _Handler)
-    if ssl_context is not None:
-      self._httpd.socket = ssl_context.wrap_socket(self._httpd.socket, server_side=True)
-    self._httpd.inference = inference
-    self._httpd.metrics = inference.metrics
-    self._httpd.bearer_token = bearer_token
-    self._httpd.max_request_bytes = max_request_bytes
-    self._httpd.max_concurrent = max_concurrent
-    self._httpd.slots = threading.BoundedSemaphore(max_concurrent)
-    self._httpd.extra_routes = {}
-    self._thread = threading.Thread(target=self._httpd.serve_forever, name="rest", daemon=True)
+               ssl_context: ssl.SSLContext | None = None, limits: RestLimits = RestLimits()):
+    self.api = RestApi(inference)
+    self._metrics = inference.metrics
+    self._token = bearer_token
+    self._ssl = ssl_context
+    self._max_bytes = max_request_bytes
+    self._max_concurrent = max_concurrent
+    self._limits = limits
+    self._active = 0  # requests past their head; touched only on the event loop
+    # Bound here, not in start(), so a taken port fails the constructor as before.
+    self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    self._socket.bind((host, port))
+    self._socket.listen(256)  # bursts of new connections are not refused
+    self._pool = concurrent.futures.ThreadPoolExecutor(max_concurrent, thread_name_prefix="rest")
+    self._loop: asyncio.AbstractEventLoop | None = None
+    self._stop_requested: asyncio.Event | None = None
+    self._grace = 0.0
+    self._started = threading.Event()
+    self._thread = threading.Thread(target=self._run, name="rest", daemon=True)
 
-  def add_route(self, method: str, path: str, handler) -> None:
+  def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
     """Serves `method path` with `handler(path, body) -> (status, content_type, bytes)`.
 
     For services mounted beside the model API (the Recommendation API). A GET
-    path ending in "/" (other than "/") also matches everything under it. The handler may raise
-    `errors.ServingError`; auth, size and concurrency limits apply as for /v1/models.
+    path ending in "/" (other than "/") also matches everything under it. The handler runs in a
+    worker thread and may raise `errors.ServingError`; auth, size and concurrency limits apply
+    as for /v1/models.
     """
-    self._httpd.extra_routes[(method, path)] = handler
+    self.api.add_route(method, path, handler)
 
   @property
   def port(self) -> int:
-    return self._httpd.server_address[1]
+    return self._socket.getsockname()[1]
 
   def start(self) -> None:
     self._thread.start()
+    self._started.wait()
 
   def stop(self, grace: float) -> None:
-    """Stops accepting requests, then waits up to `grace` s for in-flight ones."""
-    self._httpd.shutdown()
-    deadline = time.monotonic() + grace
-    slots, taken = self._httpd.slots, 0
-    # Holding every slot means no request is in flight.
-    while taken < self._httpd.max_concurrent and time.monotonic() < deadline:
-      if slots.acquire(timeout=max(deadline - time.monotonic(), 0)):
-        taken += 1
-    self._httpd.server_close()
+    """Stops accepting connections, then waits up to `grace` s for in-flight requests."""
+    if self._loop is not None and self._thread.is_alive():
+      self._grace = grace
+      self._loop.call_soon_threadsafe(self._stop_requested.set)
+      self._thread.join(grace + 10)
+    self._pool.shutdown(wait=False)
+    self._socket.close()
+
+  # --- the event loop ---------------------------------------------------------------------------
+
+  def _run(self) -> None:
+    asyncio.run(self._serve())
+
+  async def _serve(self) -> None:
+    self._loop = asyncio.get_running_loop()
+    self._stop_requested = asyncio.Event()
+    http = web.Server(self._handle, keepalive_timeout=self._limits.header_seconds,
+                      lingering_time=0,  # never read (and discard) a body we refused
+                      access_log=None)
+
+    def protocol():
+      if len(http.connections) >= self._limits.max_connections:
+        return _TooManyConnections()
+      return http()
+
+    listener = await self._loop.create_server(
+        protocol, sock=self._socket, backlog=256, ssl=self._ssl,
+        ssl_handshake_timeout=self._limits.handshake_seconds if self._ssl else None)
+    self._started.set()
+    await self._stop_requested.wait()
+    listener.close()  # no new connections
+    deadline = self._loop.time() + self._grace
+    while self._active and self._loop.time() < deadline:
+      await asyncio.sleep(0.01)
+    await http.shutdown(timeout=0.1)
+
+  async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+    method, path = request.method, request.raw_path
+    if path == "/metrics" and method == "GET":
+      data, content_type = self._metrics.exposition()
+      return web.Response(body=data, headers={"Content-Type": content_type})
+    if self._token and not auth.bearer_matches(request.headers.get("Authorization"), self._token):
+      return _response(json_reply(401, {"error": auth.REST_DENIED}), close=True)
+    declared = request.content_length
+    if declared is not None and declared > self._max_bytes:
+      return _response(self._too_large(f"request body is {declared} bytes"), close=True)
+    if self._active >= self._max_concurrent:
+      return _response(json_reply(429, {"error": (
+          f"server is at its limit of {self._max_concurrent} concurrent requests "
+          "(--max_concurrent_requests); retry with backoff")}), close=request.body_exists)
+    self._active += 1
+    try:
+      body = await self._read_body(request)
+      if isinstance(body, Reply):
+        return _response(body, close=True)
+      reply = await self._loop.run_in_executor(self._pool, self.api.handle, method, path, body)
+      return _response(reply)
+    finally:
+      self._active -= 1
+
+  def _too_large(self, what: str) -> Reply:
+    return json_reply(413, {"error": (
+        f"{what}, over the server's limit of {self._max_bytes} (--max_request_bytes); "
+        "send fewer instances per request")})
+
+  async def _read_body(self, request: web.BaseRequest) -> bytes | Reply:
+    """The body, or the error reply when it is too large, too slow or badly framed."""
+    if not request.body_exists:
+      return b""
+    chunks, size = [], 0
+    try:
+      async with asyncio.timeout(self._limits.body_seconds):
+        while chunk := await request.content.readany():
+          size += len(chunk)
+          if size > self._max_bytes:  # chunked, or more bytes than declared: stop reading
+            return self._too_large(f"request body is over {size - len(chunk)} bytes")
+          chunks.append(chunk)
+    except TimeoutError:
+      return json_reply(408, {"error": (
+          f"request body did not arrive within {self._limits.body_seconds:g} s "
+          f"({size} bytes read); send it at once")})
+    except web.RequestPayloadError as e:  # bad chunk sizes, a body cut short
+      return json_reply(400, {"error": f"request body is badly framed: {e}"})
+    return b"".join(chunks)

@@ -14,6 +14,7 @@ See https://www.tensorflow.org/tfx/serving/api_rest.
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,49 @@ import tensorflow as tf
 
 from serving import errors
 from serving.signature import Signature
+
+
+def parse_body(raw: bytes) -> Any:
+  """The JSON value of a request body; every way it can be unreadable is a 400.
+
+  Bytes that are not UTF-8 are named by offset (json.loads would otherwise guess
+  UTF-16/32 from the first bytes, or fail deep inside with a UnicodeDecodeError);
+  nesting beyond the interpreter's recursion limit (100k "[") is a RecursionError
+  in the C scanner, caught here rather than answered as a server fault.
+  """
+  try:
+    text = raw.decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise errors.invalid_argument(
+        f"request body is not UTF-8: byte {e.start} is {raw[e.start:e.start + 1]!r}; send JSON "
+        "encoded as UTF-8, with binary values as {\"b64\": \"<base64>\"}") from None
+  try:
+    return json.loads(text)
+  except json.JSONDecodeError as e:
+    raise errors.invalid_argument(f"request body is not valid JSON: {e}") from None
+  except RecursionError:
+    raise errors.invalid_argument(
+        "request body is not valid JSON: arrays/objects are nested too deeply; a tensor needs "
+        "one level per dimension") from None
+
+
+def _check_text(value: str, field: str) -> str:
+  """Strings a client sends must be encodable; JSON's \\ud800 escapes can make lone surrogates."""
+  try:
+    value.encode("utf-8")
+  except UnicodeEncodeError as e:
+    raise errors.invalid_argument(
+        f"{field} holds a lone UTF-16 surrogate (\\u{ord(value[e.start]):04x} at character "
+        f"{e.start}); send valid Unicode text, or binary data as {{\"b64\": \"<base64>\"}}") from None
+  return value
+
+
+def signature_name(body: Any) -> str:
+  """The request's "signature_name" ("" = the default signature)."""
+  name = body.get("signature_name", "") if isinstance(body, dict) else ""
+  if not isinstance(name, str):
+    raise errors.invalid_argument("\"signature_name\" must be a string")
+  return _check_text(name, "\"signature_name\"")
 
 
 def _decode_b64(value: Any) -> Any:
@@ -42,8 +86,8 @@ def _decode_b64(value: Any) -> Any:
 
 def _to_array(sig: Signature, key: str, value: Any) -> np.ndarray:
   spec = sig.inputs[key]
-  value = _decode_b64(value)
   try:
+    value = _decode_b64(value)  # a lone surrogate is a UnicodeEncodeError, a ValueError
     if spec.dtype == tf.string:
       array = np.array(value, dtype=object)
       if array.size and not all(isinstance(v, bytes) for v in array.flat):
@@ -53,6 +97,9 @@ def _to_array(sig: Signature, key: str, value: Any) -> np.ndarray:
       if array.dtype.kind in ("O", "U", "S"):
         raise ValueError(f"expected numbers for {spec.dtype.name}")
       array = array.astype(spec.dtype.as_numpy_dtype, copy=False)
+  except RecursionError:
+    raise errors.invalid_argument(
+        f"input {key!r} of {sig.describe()} is nested too deeply to be a tensor") from None
   except (ValueError, TypeError, OverflowError) as e:
     raise errors.invalid_argument(
         f"input {key!r} of {sig.describe()} cannot be read as {spec.dtype.name} "

@@ -35,7 +35,7 @@ from serving.metrics import ServingMetrics
 from serving.model_registry import ModelRegistry
 from serving.model_service import ModelService
 from serving.prediction_service import PredictionService
-from serving.rest import RestServer
+from serving.rest import RestLimits, RestServer
 from serving.tensor_proto import DEFAULT_MAX_TENSOR_BYTES
 from serving.version_watcher import VersionPolicy, VersionWatcher
 
@@ -62,6 +62,7 @@ class ServerOptions:
     num_threads: gRPC handler threads.
     bearer_token: if set, every model request must carry it.
     tls_cert, tls_key: PEM files; both set = TLS on both fronts.
+    rest_limits: the REST front's header/body/handshake deadlines and connection cap.
   """
 
   export_root: pathlib.Path
@@ -79,6 +80,7 @@ class ServerOptions:
   bearer_token: str | None = None
   tls_cert: pathlib.Path | None = None
   tls_key: pathlib.Path | None = None
+  rest_limits: RestLimits = dataclasses.field(default_factory=RestLimits)
 
 
 class ModelServer:
@@ -103,7 +105,7 @@ class ModelServer:
           self.inference, host=options.host, port=options.rest_port,
           max_request_bytes=options.max_request_bytes,
           max_concurrent=options.max_concurrent_requests, bearer_token=options.bearer_token,
-          ssl_context=self._rest_ssl_context())
+          ssl_context=self._rest_ssl_context(), limits=options.rest_limits)
 
   def _build_grpc(self) -> grpc.Server:
     opts = self.options

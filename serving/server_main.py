@@ -13,6 +13,7 @@ process (domain serve targets, tests) without global flag state.
 """
 
 import argparse
+import logging
 import os
 import pathlib
 import signal
@@ -22,8 +23,11 @@ from collections.abc import Sequence
 
 from serving import logs
 from serving.inference import BatchingOptions
+from serving.rest import RestLimits
 from serving.server import ModelServer, ServerOptions
 from serving.version_watcher import VersionPolicy
+
+log = logging.getLogger(__name__)
 
 
 def user_path(path: str) -> pathlib.Path:
@@ -84,6 +88,15 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
   p.add_argument("--bearer_token_file", help="file holding the token clients must send")
   p.add_argument("--tls_cert", help="PEM certificate chain (with --tls_key enables TLS)")
   p.add_argument("--tls_key", help="PEM private key")
+  rest = RestLimits()
+  p.add_argument("--rest_header_timeout_seconds", type=float, default=rest.header_seconds,
+                 help="REST: the request head must arrive within this many seconds of the "
+                      "connection opening or the previous response (cuts slowloris and idle "
+                      "keep-alive connections)")
+  p.add_argument("--rest_body_timeout_seconds", type=float, default=rest.body_seconds,
+                 help="REST: the whole request body must arrive within this many seconds")
+  p.add_argument("--rest_max_connections", type=int, default=rest.max_connections,
+                 help="REST: open connections beyond this are answered 503 and closed")
   p.add_argument("--grace_seconds", type=float, default=10.0,
                  help="on SIGTERM/SIGINT, how long in-flight requests may take to finish")
   p.add_argument("--log_level", default="INFO")
@@ -122,6 +135,15 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     token = user_path(args.bearer_token_file).read_text().strip()
     if not token:
       raise SystemExit(f"error: --bearer_token_file {args.bearer_token_file} is empty")
+    if not (args.tls_cert and args.tls_key):
+      log.warning(
+          "--bearer_token_file is set without TLS: the token crosses the network in clear text "
+          "on both the gRPC and the REST port, and anyone who can see the traffic can replay it. "
+          "Add --tls_cert=<PEM certificate chain> --tls_key=<PEM private key> (clients then use "
+          "https:// and TLS channel credentials), or serve only on localhost (--host=localhost)")
+  for flag in ("rest_header_timeout_seconds", "rest_body_timeout_seconds", "rest_max_connections"):
+    if getattr(args, flag) <= 0:
+      raise SystemExit(f"error: --{flag} must be positive, got {getattr(args, flag)}")
   try:
     policy = VersionPolicy(num_latest=args.num_latest_versions, pinned=_pins(args.pin))
   except (ValueError, argparse.ArgumentTypeError) as e:
@@ -138,7 +160,10 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
       max_request_bytes=args.max_request_bytes,
       max_concurrent_requests=args.max_concurrent_requests, num_threads=args.num_threads,
       bearer_token=token, tls_cert=args.tls_cert and user_path(args.tls_cert),
-      tls_key=args.tls_key and user_path(args.tls_key))
+      tls_key=args.tls_key and user_path(args.tls_key),
+      rest_limits=RestLimits(header_seconds=args.rest_header_timeout_seconds,
+                             body_seconds=args.rest_body_timeout_seconds,
+                             max_connections=args.rest_max_connections))
 
 
 def main(argv: Sequence[str] | None = None, *, default_export_root: str | None = None,
