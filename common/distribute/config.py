@@ -45,4 +45,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Seconds to wait for the Cloud TPU API, the TPU workers' ports and TPU system initialisation
   # before failing with an error (instead of hanging when no TPU is reachable).
   config.tpu.timeout_s = 60.0
+  # kind=tpu only: rehearse the TPU path on this machine's CPU, with no TPU system: one device,
+  # but every rule the TPU path applies (static batch shapes, precision auto -> mixed_bfloat16,
+  # steps_per_execution auto -> 100) plus XLA compilation of the train step (jit_compile), which
+  # TPUs always do. What CI runs each domain's TPU config with (tools/ci/tpu_stack_check.sh).
+  config.tpu.cpu_rehearsal = False
   return config

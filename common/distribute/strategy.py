@@ -15,7 +15,8 @@ Kinds (`cfg.kind`):
 * `mirrored`: `MirroredStrategy` over this machine's GPUs, or over `num_cpu_devices` logical CPUs.
 * `multi_worker`: `MultiWorkerMirroredStrategy` (collective all-reduce) over the cluster in
   `TF_CONFIG`, which our launcher (`//common/distribute:launch`), Kubernetes or Vertex AI sets.
-* `tpu`: `TPUStrategy` on a TPU VM (`tpu.name=local`), a named TPU or a pod slice.
+* `tpu`: `TPUStrategy` on a TPU VM (`tpu.name=local`), a named TPU or a pod slice; with
+  `tpu.cpu_rehearsal`, this machine's CPU under the TPU rules and XLA (no TPU needed).
 * `horovod`: Horovod's all-reduce across processes started by `horovodrun` (horovod_backend.py).
 
 Rules a TPU needs are applied here, so domains write them once for every engine: batch sizes are
@@ -34,9 +35,12 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from common.distribute import config as config_lib
-from common.distribute import cpu, horovod_backend, tpu
+from common.distribute import cpu, horovod_backend, tf_build, tpu
 
 _TPU_STEPS_PER_EXECUTION = 100
+# The strategy `create` returned for a CPU rehearsal of the TPU path (kind=tpu,
+# tpu.cpu_rehearsal): `is_tpu` treats it as a TPU so domains apply the TPU rules unchanged.
+_cpu_rehearsal_strategy: tf.distribute.Strategy | None = None
 _LAUNCH_HINT = ("start the workers with `bazel run //common/distribute:launch -- --workers N -- "
                 "<command>`, which sets TF_CONFIG for each")
 
@@ -73,9 +77,16 @@ def steps_per_execution(cfg) -> int:
 
 
 def jit_compile(cfg) -> bool:
-  """Whether `model.compile` should XLA-compile the train step (config `jit_compile`)."""
+  """Whether `model.compile` should XLA-compile the train step (config `jit_compile`).
+
+  Always on in a CPU rehearsal of the TPU path: a TPU compiles every step with XLA.
+  """
   validate(cfg)
-  return bool(cfg.jit_compile)
+  return bool(cfg.jit_compile) or _rehearses_tpu(cfg)
+
+
+def _rehearses_tpu(cfg) -> bool:
+  return cfg.kind == "tpu" and bool(cfg.tpu.get("cpu_rehearsal", False))
 
 
 def create(cfg) -> tf.distribute.Strategy:
@@ -92,8 +103,16 @@ def create(cfg) -> tf.distribute.Strategy:
     ValueError: an invalid config, or a multi-worker job without TF_CONFIG.
     tpu.TPUUnavailableError: kind=tpu but no TPU is reachable (after at most tpu.timeout_s).
   """
+  global _cpu_rehearsal_strategy
   validate(cfg)
-  if cfg.kind == "default":
+  # First line of every trainer's log: which TensorFlow build (CPU or TPU package) runs it.
+  print(f"distribution: {tf_build.describe()}", flush=True)
+  if _rehearses_tpu(cfg):
+    strategy = _cpu_rehearsal_strategy = tf.distribute.get_strategy()
+    print("distribution: kind=tpu rehearsed on this CPU (tpu.cpu_rehearsal): no TPU system; "
+          f"static shapes, precision {precision(cfg)}, steps_per_execution "
+          f"{steps_per_execution(cfg)}, XLA-compiled train step", flush=True)
+  elif cfg.kind == "default":
     strategy = tf.distribute.get_strategy()
   elif cfg.kind == "mirrored":
     strategy = tf.distribute.MirroredStrategy(devices=_mirrored_devices(cfg.num_cpu_devices))
@@ -154,6 +173,9 @@ def _multi_worker(cfg) -> tf.distribute.Strategy:
 
 
 def is_tpu(strategy: tf.distribute.Strategy) -> bool:
+  """True on a TPU, and in a CPU rehearsal of one (so the TPU rules apply there too)."""
+  if _cpu_rehearsal_strategy is not None and strategy is _cpu_rehearsal_strategy:
+    return True
   return isinstance(strategy, (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
 
 

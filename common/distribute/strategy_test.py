@@ -1,6 +1,7 @@
 """Tests for the strategy factory: config validation, engines, batching rules and TPU rules."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -79,6 +80,37 @@ def test_tpu_kind_applies_tpu_rules(monkeypatch):
   strategy_lib.create(cfg)
   assert tf.keras.mixed_precision.global_policy().name == "float32"
   assert strategy_lib.steps_per_execution(cfg) == 8
+
+
+def test_cpu_rehearsal_applies_every_tpu_rule_and_xla(monkeypatch, capsys):
+  monkeypatch.setattr(strategy_lib, "_cpu_rehearsal_strategy", None)  # restored after the test
+  cfg = make_config(kind="tpu")
+  cfg.tpu.cpu_rehearsal = True
+  strategy = strategy_lib.create(cfg)
+  assert strategy is tf.distribute.get_strategy()
+  assert strategy_lib.is_tpu(strategy)  # so domains drop partial batches, as on a TPU
+  assert not strategy_lib.is_tpu(MIRRORED)
+  assert tf.keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+  assert strategy_lib.steps_per_execution(cfg) == 100
+  assert strategy_lib.jit_compile(cfg)  # even though jit_compile is False in the config
+  assert not strategy_lib.jit_compile(make_config(kind="tpu"))
+  out = capsys.readouterr().out
+  assert f"distribution: TensorFlow {tf.__version__} (" in out
+  assert "rehearsed on this CPU" in out and "XLA-compiled" in out
+  # Static shapes follow from is_tpu: 10 rows at batch 4 give two full batches.
+  ds = strategy_lib.distribute(strategy, _rows_dataset_fn(10, 4), global_batch_size=4)
+  assert ds.element_spec.shape.as_list() == [4]
+
+
+def test_tpu_that_is_not_there_stops_at_once_with_the_build(capsys):
+  # This machine has no TPU: a trainer asked for one fails in create(), before any data is read.
+  cfg = make_config(kind="tpu")
+  start = time.monotonic()
+  with pytest.raises(strategy_lib.tpu.TPUUnavailableError, match="has no TPU chips") as error:
+    strategy_lib.create(cfg)
+  assert time.monotonic() - start < 10
+  assert "distribution.kind=default, mirrored or multi_worker" in str(error.value)
+  assert "distribution: TensorFlow" in capsys.readouterr().out  # printed before the failure
 
 
 def test_is_tpu_recognises_tpu_strategies():

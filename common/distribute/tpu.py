@@ -20,6 +20,8 @@ import urllib.parse
 
 import tensorflow as tf
 
+from common.distribute import tf_build
+
 _DEFAULT_PORT = 8470
 _NO_TPU_HINT = ("On a machine without a TPU use distribution.kind=default, mirrored or "
                 "multi_worker instead of tpu.")
@@ -154,8 +156,10 @@ def initialize(cfg, *, client=None) -> tf.distribute.TPUStrategy:
   def init():
     if cfg.name != "local":
       tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
+    topology = tf.tpu.experimental.initialize_tpu_system(resolver)
+    strategy = tf.distribute.TPUStrategy(resolver)
+    print(f"distribution: {describe_topology(topology, strategy.num_replicas_in_sync)}", flush=True)
+    return strategy
 
   try:
     return _run_with_deadline(init, cfg.timeout_s,
@@ -164,5 +168,19 @@ def initialize(cfg, *, client=None) -> tf.distribute.TPUStrategy:
           ValueError) as e:
     first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     raise TPUUnavailableError(
-        f"TensorFlow could not initialise the TPU at {cfg.name!r}: {first_line}. On a TPU VM "
-        f"install the TPU build of TensorFlow (tensorflow-tpu / libtpu). {_NO_TPU_HINT}") from e
+        f"TensorFlow could not initialise the TPU at {cfg.name!r}: {first_line}. This process "
+        f"runs {tf_build.describe()}; on a TPU VM run the trainer with the TPU build of "
+        f"TensorFlow (tensorflow-tpu + libtpu: `make setup-tpu`, then .venv-tpu/bin/python). {_NO_TPU_HINT}") from e
+
+
+def describe_topology(topology, num_cores: int) -> str:
+  """One line for the log: hosts, cores and the TPU mesh `initialize_tpu_system` returned.
+
+  Args:
+    topology: a `tf.tpu.experimental.Topology` (anything with `mesh_shape`, `num_tasks` and
+      `num_tpus_per_task`).
+    num_cores: the TPU cores the strategy replicates over (`num_replicas_in_sync`).
+  """
+  mesh = "x".join(str(int(d)) for d in topology.mesh_shape)
+  return (f"TPU topology: {topology.num_tasks} host(s) x {topology.num_tpus_per_task} TPU "
+          f"device(s), mesh {mesh} (x, y, z, cores per chip); {num_cores} TPU cores in sync")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from google.cloud import tpu_v2
@@ -102,6 +103,17 @@ def test_local_with_devices_but_no_tpu_runtime_is_explained(monkeypatch):
   monkeypatch.setattr(tpu, "local_tpu_devices", lambda: ["/dev/accel0"])
   with pytest.raises(tpu.TPUUnavailableError, match=r"could not initialise the TPU.*tensorflow-tpu"):
     tpu.initialize(tpu_config(name="local", timeout_s=30))
+
+
+def test_topology_line_names_hosts_devices_mesh_and_cores():
+  class Topology:  # what initialize_tpu_system returns on a v4-32: 4 hosts of 4 chips
+    mesh_shape = np.array([2, 2, 4, 1])
+    num_tasks = 4
+    num_tpus_per_task = 4
+
+  assert tpu.describe_topology(Topology(), num_cores=16) == (
+      "TPU topology: 4 host(s) x 4 TPU device(s), mesh 2x2x4x1 (x, y, z, cores per chip); "
+      "16 TPU cores in sync")
 
 
 def test_unreachable_workers_fail_fast():
