@@ -6,6 +6,12 @@ Real datasets are never copied into the repository. A binary finds them, in orde
   3. `../shared/data` next to the repository root.
 A missing directory or file is an error that names the path, the file expected there and the
 command that fetches it, so nobody has to read code to find out what to download.
+
+The data directory is local on purpose: it is the download cache of the small, checksummed public
+datasets (ETT, MovieLens, AG News, MNIST, CIFAR-10), which `fetch` writes and whose loaders read
+with local file calls. Large data on Cloud Storage (ImageNet TFRecords, image folders) is named
+directly in the config (`--config.data.train_files='gs://BUCKET/imagenet/train-*'`) and read
+through tf.io.gfile; `resolve` refuses a gs:// data_dir with that advice.
 """
 
 import os
@@ -55,10 +61,17 @@ def resolve(flag_value: str | os.PathLike | None = None, *, must_exist: bool = T
     DataNotFoundError: the chosen directory does not exist; the message says where it came from
       and the three ways to point at the right one.
   """
-  if flag_value:
-    path, source = pathlib.Path(flag_value), "--data_dir"
-  elif os.environ.get(ENV_VAR):
-    path, source = pathlib.Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
+  given, source = (flag_value, "--data_dir") if flag_value else (os.environ.get(ENV_VAR),
+                                                                  f"${ENV_VAR}")
+  if given and "://" in os.fspath(given):
+    raise DataNotFoundError(
+        f"data_dir {given} (from {source}) is a URL, but the data "
+        "directory is the local download cache of the small checksummed datasets. Copy them to a "
+        "local directory (e.g. `gsutil -m cp -r gs://BUCKET/data /tmp/data`, then "
+        "--data_dir=/tmp/data); large data on Cloud Storage is named in the config instead, e.g. "
+        "--config.data.train_files='gs://BUCKET/imagenet/train-*'.")
+  if given:
+    path = pathlib.Path(given)
   else:
     path, source = default_data_dir(), "the default (../shared/data next to the repository root)"
   path = path.expanduser()

@@ -69,3 +69,13 @@ def test_real_data_dir_when_present(monkeypatch):
   if not path.is_dir():
     pytest.skip(f"no real data at {path} (set TRELLIS_DATA_DIR)")
   assert any(path.iterdir())
+
+
+def test_a_url_data_dir_is_refused_with_the_way_to_read_cloud_data(monkeypatch):
+  # pathlib would turn gs://bucket/data into the local folder "gs:/bucket/data".
+  with pytest.raises(data_dir.DataNotFoundError, match=r"gs://b/data \(from --data_dir\) is a URL"
+                     r".*--data_dir=/tmp/data.*config.data.train_files"):
+    data_dir.resolve("gs://b/data")
+  monkeypatch.setenv(data_dir.ENV_VAR, "gs://b/env")
+  with pytest.raises(data_dir.DataNotFoundError, match=r"from \$TRELLIS_DATA_DIR\) is a URL"):
+    data_dir.resolve(None)

@@ -1,11 +1,11 @@
 """Image folders: `root/<class name>/*.png|jpg`, the layout of Keras' `image_dataset_from_directory`.
 
 Classes are the sub-directory names in sorted order, so label 3 means the same class on every
-machine; files are sorted too, so the listing is reproducible.
+machine; files are sorted too, so the listing is reproducible. `root` may be on any file system
+TensorFlow knows (gs://bucket/images, ram://, local): it is listed through `tf.io.gfile`.
 """
 
 import os
-import pathlib
 
 import tensorflow as tf
 
@@ -22,18 +22,23 @@ def list_images(root: str | os.PathLike) -> tuple[list[str], list[int], list[str
   Raises:
     FileNotFoundError: `root` is missing, has no class sub-directories, or has no images.
   """
-  root = pathlib.Path(root)
-  if not root.is_dir():
+  root = os.fspath(root)
+  if not tf.io.gfile.isdir(root):
     raise FileNotFoundError(f"image folder {root} does not exist")
-  class_names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+  # Object stores list "directories" with a trailing slash.
+  class_names = sorted(name.rstrip("/") for name in tf.io.gfile.listdir(root)
+                       if not name.startswith(".") and tf.io.gfile.isdir(os.path.join(root, name)))
   if not class_names:
     raise FileNotFoundError(
         f"image folder {root} has no class sub-directories; expected {root}/<class>/<image>.png")
   paths, labels = [], []
   for label, name in enumerate(class_names):
-    for path in sorted((root / name).iterdir()):
-      if path.is_file() and path.suffix.lower() in EXTENSIONS:
-        paths.append(str(path))
+    directory = os.path.join(root, name)
+    for file_name in sorted(tf.io.gfile.listdir(directory)):
+      path = os.path.join(directory, file_name)
+      if (os.path.splitext(file_name)[1].lower() in EXTENSIONS
+          and not tf.io.gfile.isdir(path)):
+        paths.append(path)
         labels.append(label)
   if not paths:
     raise FileNotFoundError(

@@ -41,3 +41,21 @@ def test_bad_layouts_are_explained(tmp_path):
   (tmp_path / "empty_class").mkdir()
   with pytest.raises(FileNotFoundError, match="but no"):
     image_folder.list_images(tmp_path)
+
+
+def test_folder_on_a_non_local_file_system():
+  # ram:// stands in for gs://bucket/images: listing goes through tf.io.gfile.
+  import tensorflow as tf
+
+  for name, data in (("cats/1.png", b"a"), ("cats/2.jpg", b"b"), ("dogs/3.png", b"c"),
+                     ("dogs/readme.txt", b"d")):
+    tf.io.gfile.makedirs("ram://image_folder_test/" + name.split("/")[0])
+    with tf.io.gfile.GFile(f"ram://image_folder_test/{name}", "wb") as f:
+      f.write(data)
+  paths, labels, names = image_folder.list_images("ram://image_folder_test")
+  assert names == ["cats", "dogs"]
+  assert paths == ["ram://image_folder_test/cats/1.png", "ram://image_folder_test/cats/2.jpg",
+                   "ram://image_folder_test/dogs/3.png"]
+  assert labels == [0, 0, 1]
+  ds, _ = image_folder.image_dataset("ram://image_folder_test")
+  assert [e.numpy() for e, _ in ds] == [b"a", b"b", b"c"]
