@@ -40,6 +40,9 @@ DATASETS = {
         files={
             "ETTh1.csv": "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
             "ETTh2.csv": "a3dc2c597b9218c7ce1cd55eb77b283fd459a1d09d753063f944967dd6b9218b",
+            # The 15-minute files (69,680 rows each): 10,360,719 and 9,677,236 bytes.
+            "ETTm1.csv": "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e",
+            "ETTm2.csv": "db973ca252c6410a30d0469b13d696cf919648d0f3fd588c60f03fdbdbadd1fd",
         }),
     "ml-100k": Dataset(
         name="ml-100k", homepage="https://grouplens.org/datasets/movielens/100k/",

@@ -1,4 +1,4 @@
-"""ETTh1/ETTh2 under the standard protocol: every model and baseline, every horizon, beside the papers.
+"""ETT under the standard protocol: every model and baseline, every horizon, beside the papers.
 
     bazel run //sequences/timeseries:bench                 # full: 2 datasets × 4 horizons × every SETTINGS run
     bazel run //sequences/timeseries:bench -- --quick      # H=96, fewer models and epochs (minutes)
@@ -8,10 +8,17 @@
     bazel run //sequences/timeseries:bench -- --datasets=ETTh1 --horizons=96 --models=Ensemble \
         --members='Linear-L512;Linear-L512[seed=1]' --members='Linear-L512;PatchTST' --workdir=/tmp/b
                                                     # ensembles of bench rows; members are shared
+    bazel run //sequences/timeseries:bench -- --datasets=ETTm1,ETTm2   # the 15-minute files
+    bazel run //sequences/timeseries:bench -- --datasets=/data/my_series.csv  # any ETT-format CSV
 
-Protocol (Informer/Autoformer/DLinear/PatchTST `Dataset_ETT_hour`): train rows [0, 8640), validation
-[8640 - L, 11520), test [11520 - L, 14400); z-scores from the training rows; all 7 channels in and
-out; MSE and MAE over the standardised test set. We score *every* test window (2785 at L=336,
+Protocol (Informer/Autoformer/DLinear/PatchTST `Dataset_ETT_hour`/`Dataset_ETT_minute`): 12/4/4
+months of 30 days counted in rows of the data's frequency, which is read from the timestamps
+(`frequency.py`): on hourly ETTh train rows [0, 8640), validation [8640 - L, 11520), test
+[11520 - L, 14400); on 15-minute ETTm [0, 34560), [34560 - L, 46080), [46080 - L, 57600); on daily
+data [0, 360), [360 - L, 480), [480 - L, 600). z-scores from the training rows; all channels in and
+out; MSE and MAE over the standardised test set. The seasonal-naive period is one day on sub-daily
+data (24 rows hourly, 96 at 15 minutes) and one week (7 rows) on daily data; each dataset's first
+line in the output states its frequency, borders and period. We score *every* test window (2785 at L=336,
 H=96); the reference code drops the last incomplete batch of 32 (`drop_last=True`), i.e. up to 31
 windows at the end of the test period, which moves figures in the third decimal.
 
@@ -20,7 +27,9 @@ targets; the same target rows for every look-back, so look-backs compare fairly 
 (`--set`) are to be chosen on that table, never on the test columns.
 
 Published figures: PatchTST/64 (L=512) and DLinear (L=336) from the PatchTST paper (Nie et al.,
-ICLR 2023, Table 3); Informer from the Informer paper's multivariate table (Zhou et al., AAAI 2021).
+ICLR 2023, Table 3), for all four ETT files; Informer (ETTh only) from the Informer paper's
+multivariate table (Zhou et al., AAAI 2021). A CSV given by path has no published figures unless
+its bytes are one of the four ETT files (then it is named after it).
 Training times are wall-clock on this machine's shared 2-core CPU (other jobs run beside it).
 """
 
@@ -37,7 +46,9 @@ from absl import app, flags, logging
 
 _QUICK = flags.DEFINE_bool("quick", False, "H=96 only, Linear/DLinear/PatchTST + baselines, "
                            "fewer epochs: a few minutes instead of an hour.")
-_DATASETS = flags.DEFINE_list("datasets", ["ETTh1", "ETTh2"], "ETT files to run.")
+_DATASETS = flags.DEFINE_list(
+    "datasets", ["ETTh1", "ETTh2"], "ETT files to run (ETTh1, ETTh2, ETTm1, ETTm2 under "
+    "--data_dir), or paths of ETT-format CSVs (`date,col1,...`, hourly, 15-minute or daily).")
 _HORIZONS = flags.DEFINE_list("horizons", None, "Horizons (default 96,192,336,720; --quick: 96).")
 _MODELS = flags.DEFINE_list("models", None, "Models (default: all; --quick: a subset).")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Where runs write (default: a temporary dir).")
@@ -55,10 +66,14 @@ PUBLISHED = {
     "PatchTST/64": {
         "ETTh1": {96: (0.370, 0.400), 192: (0.413, 0.429), 336: (0.422, 0.440), 720: (0.447, 0.468)},
         "ETTh2": {96: (0.274, 0.336), 192: (0.341, 0.382), 336: (0.329, 0.384), 720: (0.379, 0.422)},
+        "ETTm1": {96: (0.293, 0.346), 192: (0.333, 0.370), 336: (0.369, 0.392), 720: (0.416, 0.420)},
+        "ETTm2": {96: (0.166, 0.256), 192: (0.223, 0.296), 336: (0.274, 0.329), 720: (0.362, 0.385)},
     },
     "DLinear": {
         "ETTh1": {96: (0.375, 0.399), 192: (0.405, 0.416), 336: (0.439, 0.443), 720: (0.472, 0.490)},
         "ETTh2": {96: (0.289, 0.353), 192: (0.383, 0.418), 336: (0.448, 0.465), 720: (0.605, 0.551)},
+        "ETTm1": {96: (0.299, 0.343), 192: (0.335, 0.365), 336: (0.369, 0.386), 720: (0.425, 0.421)},
+        "ETTm2": {96: (0.167, 0.260), 192: (0.224, 0.303), 336: (0.281, 0.342), 720: (0.397, 0.421)},
     },
     "Informer": {
         "ETTh1": {96: (0.865, 0.713), 192: (1.008, 0.792), 336: (1.107, 0.809), 720: (1.181, 0.865)},
@@ -150,7 +165,10 @@ def bench_config(run_name: str, dataset: str, horizon: int, quick: bool, overrid
 
   config = default.get_config()
   config.model = run_name
-  config.data.name = dataset
+  if is_path(dataset):
+    config.data.source, config.data.path = "csv", dataset
+  else:
+    config.data.name = dataset
   config.horizon = horizon
   ensemble.apply_overrides(config, {**SETTINGS[run_name], **(overrides or {})})
   if config.model == "Ensemble":
@@ -165,19 +183,45 @@ def bench_config(run_name: str, dataset: str, horizon: int, quick: bool, overrid
 
 
 
+def is_path(dataset: str) -> bool:
+  """`--datasets` items are ETT names (ETTh1, ...) or paths of CSV files."""
+  return "/" in dataset or dataset.endswith(".csv")
+
+
+def load(dataset: str, data_dir):
+  """The series an item of `--datasets` names (a checksummed ETT file, or a CSV path)."""
+  from sequences.timeseries import loaders
+
+  if is_path(dataset):
+    return loaders.load_ett_format(dataset)
+  return loaders.load_ett(data_dir, dataset)
+
+
+def protocol_line(series) -> str:
+  """What the data decided: frequency, the ETT borders (target rows) and the seasonal period."""
+  from sequences.timeseries import frequency, windowing
+
+  freq = frequency.infer(series.timestamps, series.source or series.name)
+  b = windowing.ett_borders(len(series), 1, freq.rows_per_month, source=series.name)
+  return (f"{series.name}: {freq.name} data, {len(series)} rows; ETT split (targets) train "
+          f"[0, {b.end['train']}) validation [{b.target_start['validation']}, "
+          f"{b.end['validation']}) test [{b.target_start['test']}, {b.end['test']}); "
+          f"seasonal-naive period {freq.season} rows ({freq.season_text})")
+
+
 def run(datasets, horizons, models, workdir: pathlib.Path, data_dir, quick: bool,
         overrides=None, members=()) -> list[dict]:
   """Trains and scores every (dataset, horizon, model); returns one row per run.
+
+  `datasets` are `--datasets` items, or a dict of them to their loaded series.
 
   Single models (without --set) and ensemble members train under `workdir/<dataset>_<H>_members`,
   one directory per config: a run finished there (same config) is reused, by ensembles and by
   later bench invocations with the same --workdir, with its recorded figures and seconds.
   """
-  from sequences.timeseries import loaders
-
   rows = []
   for dataset in datasets:
-    series = loaders.load_ett(data_dir, dataset)
+    series = datasets[dataset] if isinstance(datasets, dict) else load(dataset, data_dir)
     for horizon in horizons:
       for model in models:
         is_ensemble = SETTINGS[model].get("model", model) == "Ensemble"
@@ -188,9 +232,13 @@ def run(datasets, horizons, models, workdir: pathlib.Path, data_dir, quick: bool
 
 
 def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_text) -> dict:
-  from sequences.timeseries import train
+  from sequences.timeseries import input_pipeline, train
 
-  config = bench_config(model, dataset, horizon, quick, overrides, member_text)
+  # Resolved (frequency, season) before it names directories, so an ensemble's members find the
+  # single-model rows they equal.
+  config = input_pipeline.resolve(
+      bench_config(model, dataset, horizon, quick, overrides, member_text), series)
+  dataset = series.name
   label = run_label(model, overrides or {})
   if member_text:
     label += "(" + member_text + ")"
@@ -227,7 +275,7 @@ def _slug(label: str) -> str:
 
 
 def _published(dataset, horizon, name):
-  return PUBLISHED[name][dataset].get(horizon, (float("nan"), float("nan")))
+  return PUBLISHED[name].get(dataset, {}).get(horizon, (float("nan"), float("nan")))
 
 
 def _naive_mse(row, rows):
@@ -279,11 +327,15 @@ def main(argv):
     raise app.UsageError(f"unknown models {unknown}; choose from {', '.join(SETTINGS)}")
   overrides = parse_overrides(_SET.value)
   workdir = pathlib.Path(_WORKDIR.value or tempfile.mkdtemp(prefix="ts_bench_"))
-  print(f"ETT standard protocol, lookback 336, {'quick' if quick else 'full'} run; workdir {workdir}"
+  print(f"ETT standard protocol, lookback {overrides.get('lookback', 336)}, "
+        f"{'quick' if quick else 'full'} run; workdir {workdir}"
         + (f"; overrides {overrides}" if overrides else ""))
+  series = {dataset: load(dataset, flags.FLAGS.data_dir) for dataset in _DATASETS.value}
+  for s in series.values():
+    print(protocol_line(s))
   print(HEADER)
   print(_separator(), flush=True)
-  rows = run(_DATASETS.value, horizons, models, workdir, flags.FLAGS.data_dir, quick, overrides,
+  rows = run(series, horizons, models, workdir, flags.FLAGS.data_dir, quick, overrides,
              _MEMBERS.value)
   print("\nSummary (sorted by dataset, horizon, MSE):")
   rows_sorted = sorted(rows, key=lambda r: (r["dataset"], r["horizon"], r["mse"]))

@@ -34,3 +34,12 @@ def test_standard_protocol_windows_and_train_statistics():
   history, future = input_pipeline.arrays(data, "test")
   assert history.shape == (2785, 336, 7) and future.shape == (2785, 96, 7)
   np.testing.assert_array_equal(future[-1, -1], data.scaled[14399])
+
+
+def test_the_real_file_given_by_path_keeps_its_name_and_hourly_protocol():
+  from common.data import data_dir
+
+  s = loaders.load_ett_format(data_dir.resolve(None) / "ett" / "ETTh2.csv")
+  assert s.name == "ETTh2"
+  config = input_pipeline.resolve(default.get_config(), s)
+  assert (config.data.frequency, config.arch.season) == ("hourly", 24)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
+import ml_collections
 import numpy as np
 import tensorflow as tf
 
 from common.data import pipeline
+from sequences.timeseries import frequency as frequency_lib
 from sequences.timeseries import loaders, windowing
 
 SOURCES = ("ett", "csv", "demand")
@@ -60,13 +62,71 @@ def load_series(data_config, data_dir: str | pathlib.Path | None) -> loaders.Ser
   raise ValueError(f"unknown data.source {source!r}; choose one of {SOURCES}")
 
 
+def frequency_of(data_config, series: loaders.Series) -> frequency_lib.Frequency | None:
+  """The series' frequency, checked against the one its protocol names; None if nothing needs it.
+
+  It is needed by the ETT split (months in rows), by `data.frequency` (the frequency the user
+  says the data has) and by an ETT file's name (ETTh is hourly, ETTm 15-minute).
+
+  Raises:
+    ValueError: the data's frequency is not the named one (naming both and the fix), or the
+      timestamps are irregular or of an unknown step (see `frequency.infer`).
+  """
+  named = data_config.frequency or loaders.ETT_FREQUENCY.get(series.name, "")
+  if data_config.split != "ett" and not named:
+    return None
+  where = series.source or f"series {series.name!r}"
+  freq = frequency_lib.infer(series.timestamps, where)
+  if named and frequency_lib.from_name(named) != freq:
+    because = (f"data.frequency={data_config.frequency}" if data_config.frequency
+               else f"{series.name} names an ETT file of {named} data")
+    raise ValueError(
+        f"{where} holds {freq.name} data (rows {freq.step_text} apart), "
+        f"but {because}: its protocol would put the split borders and the season in the wrong "
+        f"rows. Set --config.data.frequency={freq.name} (or leave it empty to use the data's), "
+        "or pass the file the protocol is for")
+  return freq
+
+
+def resolve(config, series: loaders.Series):
+  """A copy of `config` with what the data decides filled in: `data.frequency` (when the split or
+  a name needs it) and `arch.season=0` -> one season of the data's frequency (a day on
+  sub-daily data, a week on daily data). The resolved config is the one a run saves.
+
+  Raises:
+    ValueError: as `frequency_of`, or `arch.season=0` on data of no known frequency.
+  """
+  resolved = ml_collections.ConfigDict(config.to_dict())
+  resolved.lock()
+  freq = frequency_of(config.data, series)
+  if freq is None and config.arch.season == 0:
+    freq = frequency_lib.infer(series.timestamps, series.source or f"series {series.name!r}")
+  if freq is not None:
+    resolved.data.frequency = freq.name
+    if config.arch.season == 0:
+      resolved.arch.season = freq.season
+  return resolved
+
+
+def ett_borders(config, series: loaders.Series) -> windowing.Borders:
+  """The ETT protocol's 12/4/4 months, counted in rows of the series' frequency."""
+  freq = frequency_of(config.data, series)
+  return windowing.ett_borders(len(series), config.lookback, freq.rows_per_month,
+                               source=f"{series.name} ({freq.name})")
+
+
 def prepare(config, data_dir: str | pathlib.Path | None = None,
             series: loaders.Series | None = None) -> Data:
-  """Loads (unless `series` is given), splits by time and fits the scaler on the training rows."""
+  """Loads (unless `series` is given), splits by time and fits the scaler on the training rows.
+
+  The ETT split's borders come from the data's frequency (`frequency_of`), which must match
+  `data.frequency` when that is set.
+  """
   series = series if series is not None else load_series(config.data, data_dir)
   if config.data.split == "ett":
-    borders = windowing.ett_borders(len(series), config.lookback)
+    borders = ett_borders(config, series)
   elif config.data.split == "fraction":
+    frequency_of(config.data, series)  # a named frequency is checked on every split
     borders = windowing.fraction_borders(len(series), config.lookback, config.horizon)
   else:
     raise ValueError(f"unknown data.split {config.data.split!r}; choose ett or fraction")

@@ -1,4 +1,4 @@
-"""Series loaders: ETT CSV (checksum-verified), generic `timestamp,col1,...` CSV, shop-world demand.
+"""Series loaders: the four ETT CSVs (checksum-verified), generic `timestamp,col1,...` CSV, shop-world demand.
 
 All three are the same on-disk shape: a header naming a timestamp column and the value columns,
 then one row per time step in time order. A loader returns a `Series`; windowing and scaling
@@ -13,14 +13,12 @@ import pathlib
 
 import numpy as np
 
-from common.data import csv_reader, download
+from common.data import csv_reader, datasets, download
 from common.data import data_dir as data_dir_lib
 
-# sha256 of the unmodified files of zhouhaoyi/ETDataset @ 1d16c8f (see ../shared/data/ett/PROVENANCE.md).
-ETT_SHA256 = {
-    "ETTh1": "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
-    "ETTh2": "a3dc2c597b9218c7ce1cd55eb77b283fd459a1d09d753063f944967dd6b9218b",
-}
+# The four ETT-small files, checksummed in the dataset registry (common/data/datasets.py) and the
+# frequency each one's protocol assumes: ETTh is hourly, ETTm is sampled every 15 minutes.
+ETT_FREQUENCY = {"ETTh1": "hourly", "ETTh2": "hourly", "ETTm1": "15min", "ETTm2": "15min"}
 ETT_COLUMNS = ("HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT")
 
 
@@ -32,6 +30,7 @@ class Series:
   timestamps: np.ndarray  # [T] numpy datetime64
   columns: tuple[str, ...]
   values: np.ndarray  # [T, C] float32
+  source: str = ""  # the file it was read from (row i is on its line i + 2); "" if built in memory
 
   def __len__(self) -> int:
     return len(self.values)
@@ -90,7 +89,7 @@ def parse(rows: list[list[str]], source: str, name: str | None = None) -> Series
     raise ValueError(f"{source}:{line}: timestamp {body[bad[0] + 1][0]!r} is not after the previous "
                      f"row's {body[bad[0]][0]!r}; rows must be in strictly increasing time order")
   return Series(name=name or pathlib.Path(source).stem, timestamps=timestamps,
-                columns=tuple(h.strip() for h in header[1:]), values=values)
+                columns=tuple(h.strip() for h in header[1:]), values=values, source=source)
 
 
 def load_csv(path: str | pathlib.Path, name: str | None = None) -> Series:
@@ -105,23 +104,41 @@ def load_csv(path: str | pathlib.Path, name: str | None = None) -> Series:
 
 
 def load_ett(data_dir: str | pathlib.Path | None, name: str = "ETTh1") -> Series:
-  """ETTh1/ETTh2 from `<data_dir>/ett/<name>.csv` after checking its sha256.
+  """ETTh1/ETTh2/ETTm1/ETTm2 from `<data_dir>/ett/<name>.csv` after checking its sha256.
 
   Args:
     data_dir: the datasets root (`--data_dir`; None = env TRELLIS_DATA_DIR or ../shared/data).
-    name: "ETTh1" or "ETTh2".
+    name: one of `ETT_FREQUENCY`.
+
+  Raises:
+    ValueError: an unknown name. data_dir.DataNotFoundError: the file is missing (the message
+      says where to place it and how to fetch it). download.ChecksumError: another version.
   """
-  if name not in ETT_SHA256:
-    raise ValueError(f"unknown ETT file {name!r}; choose one of {sorted(ETT_SHA256)}")
+  if name not in ETT_FREQUENCY:
+    raise ValueError(f"unknown ETT file {name!r}; choose one of {sorted(ETT_FREQUENCY)} (or pass "
+                     "the path of an ETT-format CSV)")
   root = data_dir_lib.resolve(None if data_dir is None else str(data_dir))
-  path = data_dir_lib.require(
-      root, f"ett/{name}.csv",
-      hint=f"copy ETT-small/{name}.csv from https://github.com/zhouhaoyi/ETDataset there "
-           "(see ../shared/data/ett/PROVENANCE.md)")
-  download.verify_sha256(path, ETT_SHA256[name])
-  series = load_csv(path, name)
+  path = datasets.require(root, "ett", f"{name}.csv")
+  return _ett_columns(load_csv(path, name))
+
+
+def load_ett_format(path: str | pathlib.Path) -> Series:
+  """An ETT-format CSV (`date,HUFL,...,OT`, any number of value columns) at `path`.
+
+  The series is named after the file; a file whose bytes are one of the four ETT files' (by
+  sha256) is named after that file, so the published figures for it apply.
+  """
+  path = pathlib.Path(path)
+  series = load_csv(path)
+  known = datasets.get("ett").files.get(path.name)
+  if path.stem in ETT_FREQUENCY and known == download.sha256_of(path):
+    return _ett_columns(dataclasses.replace(series, name=path.stem))
+  return dataclasses.replace(series, name=path.name)
+
+
+def _ett_columns(series: Series) -> Series:
   if series.columns != ETT_COLUMNS:
-    raise ValueError(f"{path}: columns {series.columns} are not ETT's {ETT_COLUMNS}")
+    raise ValueError(f"{series.source}: columns {series.columns} are not ETT's {ETT_COLUMNS}")
   return series
 
 

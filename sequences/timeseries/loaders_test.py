@@ -59,3 +59,18 @@ def test_ett_checks_sha256_and_says_where_to_put_the_file(tmp_path):
 def test_demand_csv_missing(tmp_path):
   with pytest.raises(FileNotFoundError, match=r"demand\.csv"):
     loaders.load_demand(tmp_path)
+
+
+def test_ettm_files_are_known_and_the_missing_file_error_says_where_to_put_them(tmp_path):
+  (tmp_path / "ett").mkdir()
+  for name, sha in (("ETTm1", "6ce1759b"), ("ETTm2", "db973ca2")):
+    with pytest.raises(FileNotFoundError, match=rf"place the file at {tmp_path}/ett/{name}\.csv"
+                       rf".*ETDataset.*{sha}"):
+      loaders.load_ett(tmp_path, name)
+  assert loaders.ETT_FREQUENCY["ETTm1"] == "15min"
+
+
+def test_an_ett_format_path_is_named_after_its_file_unless_it_is_an_ett_file(tmp_path):
+  p = _write(tmp_path / "ETTh1.csv", "date,HUFL\n2016-07-01 00:00:00,1\n2016-07-01 01:00:00,2\n")
+  s = loaders.load_ett_format(p)
+  assert s.name == "ETTh1.csv" and s.source == str(p)  # not the real ETTh1: no published figures

@@ -133,6 +133,10 @@ def finished_result(config, workdir: str | pathlib.Path, data_dir=None, *,
   seconds) are the recorded ones.
   """
   workdir = pathlib.Path(workdir)
+  if not (workdir / "metrics.json").is_file():
+    return None
+  series = series if series is not None else input_pipeline.load_series(config.data, data_dir)
+  config = input_pipeline.resolve(config, series)  # runs save the config their data resolved
   try:
     same = json.loads((workdir / "config.json").read_text()) == json.loads(
         json.dumps(config.to_dict()))
@@ -189,6 +193,9 @@ def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
   """
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
+  series = series if series is not None else input_pipeline.load_series(config.data, data_dir)
+  # The data decides the frequency and the season (arch.season=0); the saved config has them.
+  config = input_pipeline.resolve(config, series)
   config_lib.save(config, workdir)
   strategy = strategy_lib.create(config.distribution)
   seeds.set_all(config.seed)

@@ -11,7 +11,8 @@ can leak into training are easy to see and to test:
 * scaling statistics are computed from the training rows only.
 
 The ETT split (`ett_borders`) is the one of Informer, Autoformer, DLinear and PatchTST
-(`Dataset_ETT_hour` in their `data_loader.py`): 12/4/4 months of 30 days of hourly data.
+(`Dataset_ETT_hour`/`Dataset_ETT_minute` in their `data_loader.py`): 12/4/4 months of 30 days,
+counted in rows of the data's frequency (`frequency.py`).
 """
 
 from __future__ import annotations
@@ -46,24 +47,28 @@ def _check_split(split: str) -> None:
     raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
 
 
-def ett_borders(num_rows: int, lookback: int, rows_per_month: int = 30 * 24) -> Borders:
-  """The standard ETT split: train 12 months, validation 4, test 4 (by time).
+def ett_borders(num_rows: int, lookback: int, rows_per_month: int = 30 * 24,
+                source: str = "the series") -> Borders:
+  """The standard ETT split: train 12 months, validation 4, test 4 (by time), months of 30 days.
 
   For ETTh (hourly, 720 rows a month) this is train rows [0, 8640), validation
-  [8640 - L, 11520), test [11520 - L, 14400); the remaining rows are unused, as in the papers.
+  [8640 - L, 11520), test [11520 - L, 14400); for ETTm (15-minute, 2,880 rows a month) train
+  [0, 34560), validation [34560 - L, 46080), test [46080 - L, 57600) (`Dataset_ETT_minute`).
+  The remaining rows are unused, as in the papers.
 
   Args:
-    num_rows: rows in the series (17,420 for ETTh1/ETTh2).
+    num_rows: rows in the series (17,420 for ETTh1/ETTh2, 69,680 for ETTm1/ETTm2).
     lookback: L, the history length of a window.
-    rows_per_month: 720 for hourly ETTh, 2880 for 15-minute ETTm.
+    rows_per_month: 720 for hourly ETTh, 2880 for 15-minute ETTm (`frequency.rows_per_month`).
+    source: names the series in the error.
   """
   train_end = 12 * rows_per_month
   val_end = train_end + 4 * rows_per_month
   test_end = val_end + 4 * rows_per_month
   if num_rows < test_end:
     raise ValueError(
-        f"the ETT protocol needs {test_end} rows (20 months of {rows_per_month}); the series has "
-        f"{num_rows}. Is this the full ETTh1/ETTh2 file?")
+        f"the ETT protocol needs {test_end} rows (20 months of {rows_per_month}); {source} has "
+        f"{num_rows}. Pass the full file, or use --config.data.split=fraction (70/10/20 %)")
   return _borders(train_end, val_end, test_end, lookback)
 
 

@@ -28,14 +28,19 @@ def get_config():
 
   config.data = ml_collections.ConfigDict()
   config.data.source = "ett"  # ett | csv | demand
-  config.data.name = "ETTh1"  # ETTh1 | ETTh2 (source=ett)
+  config.data.name = "ETTh1"  # ETTh1 | ETTh2 (hourly) | ETTm1 | ETTm2 (15-minute) (source=ett)
   config.data.path = ""  # source=csv: the CSV file; source=demand: the shop-world directory
-  config.data.split = "ett"  # ett (12/4/4 months) | fraction (70/10/20 % by time)
+  # ett (12/4/4 months of 30 days, in rows of the data's frequency) | fraction (70/10/20 % by time)
+  config.data.split = "ett"
+  # "" = inferred from the timestamps; hourly | daily | <n>min (e.g. 15min): the data must have it.
+  config.data.frequency = ""
   config.data.stride = 1  # rows between consecutive training windows
 
   # Model hyperparameters (sequences.timeseries.models.ModelConfig, minus the shapes).
   config.arch = ml_collections.ConfigDict()
-  config.arch.season = 24
+  # SeasonalNaive's period in rows; 0 = one season of the data's frequency: a day on sub-daily
+  # data (24 hourly, 96 at 15 minutes), a week (7) on daily data.
+  config.arch.season = 0
   config.arch.revin = True
   config.arch.hidden = 64
   config.arch.num_layers = 2
