@@ -12,10 +12,11 @@ chatter of the libraries underneath before TensorFlow is imported:
   Errors (E), fatal messages (F), Python tracebacks and everything else pass through. Being a
   separate process, it forwards what is left even when the program crashes or aborts.
   One ERROR line is dropped too: "failed call to cuInit", which every machine without a GPU logs.
-* Python-side log records and `warnings` below ERROR raised inside third-party packages
-  (TensorFlow, Keras, TFRS, absl, Beam): "Found untraced functions", "signature_serialization ...
-  unsupported characters", deprecation notices. They tell a user nothing they can act on.
-  Warnings from trellis's own code stay: those are the ones a user can act on.
+* Python log records at INFO (detail for whoever debugs a run), and log records and `warnings`
+  below ERROR raised inside third-party packages (TensorFlow, Keras, TFRS, absl, Beam): "Found
+  untraced functions", "signature_serialization ... unsupported characters", deprecation
+  notices. They tell a user nothing they can act on. Warnings from trellis's own code stay:
+  those are the ones a user can act on.
 
 Progress bars, tables and trellis's own messages are untouched. To see everything, run with
 `TRELLIS_VERBOSE=1` in the environment or pass absl's `--verbosity` / `-v` flag (e.g.
@@ -118,11 +119,17 @@ def _filter_stderr() -> None:
 
 
 class _LibraryRecords(logging.Filter):
-  """Drops log records below ERROR that third-party code emitted."""
+  """Keeps trellis's own warnings and errors, and errors from third-party code.
+
+  INFO records (trellis's included: "distribution: kind=default replicas=1") are detail for
+  whoever debugs a run; they come back with TRELLIS_VERBOSE=1 or --verbosity=0.
+  """
 
   def filter(self, record: logging.LogRecord) -> bool:
     if record.levelno >= logging.ERROR:
       return True
+    if record.levelno < logging.WARNING:
+      return False
     return not os.path.realpath(record.pathname).startswith(_LIBRARY_DIRS)
 
 

@@ -91,6 +91,7 @@ def test_records_from_library_code_below_error_are_dropped():
   assert not keep(record(library_file, logging.WARNING))
   assert keep(record(library_file, logging.ERROR))
   assert keep(record(ours, logging.WARNING))
+  assert not keep(record(ours, logging.INFO))
 
 
 _PROGRAM = """
