@@ -1,112 +1,142 @@
-"""Batch recommendations through the same export and feature code as the online API.
+"""Batch prediction over any trellis export, as an Apache Beam pipeline.
 
-    bazel run //tools:batch_predict -- --export_dir=/tmp/trellis/exports/recsys \
-        --input=users.csv --output=/tmp/recs.csv --k=10 [--history_db=/tmp/trellis/history.sqlite]
+    bazel run //tools:batch_predict -- --export_dir=/tmp/trellis/exports/vision_resnet20 \
+        --input='/data/images-*.tfrecord' --output=/tmp/preds/vision
 
-`--input` is a CSV with a `user_id` column and optionally `history` (space-separated item
-ids, oldest first) and `timestamp` (the request time, Unix seconds; default
-`--request_time`, else now). Users without a `history` column value take theirs from
-`--history_db`, the store the online server records events in. Each row is padded by
-`serving/recommendation/scoring.py` (recsys.features.pad_history) and scored by the
-export's `recommend` signature, exactly as the online exact path does, so batch and
-online results are identical. The output has one row per (user, rank):
-user_id,rank,item_id,score,rank_score.
+reads CSV, JSON Lines or TFRecord (local or gs://; the format from the file name or
+--input_format), scores every record with the export through RunInference in batches, and
+writes sharded output `<output>-SSSSS-of-NNNNN.<ext>` in the same format (or --output_format)
+plus `<output>-dead_letters-*.jsonl`: one line per record that could not be scored, with its
+key and the reason. At the end it prints inputs, outputs and dead letters and fails if
+inputs != outputs + dead letters. Record fields per domain: tools/batch/handlers.py.
+
+Here it runs on Beam's DirectRunner with 2 workers. Every flag this tool does not know is a
+Beam pipeline option, so the same command runs at scale, e.g. on Dataflow:
+
+    bazel run //tools:batch_predict -- --export_dir=gs://BUCKET/exports/recsys \
+        --input='gs://BUCKET/users-*.csv' --output=gs://BUCKET/recs/recs --k=10 \
+        --runner=DataflowRunner --project=PROJECT --region=us-central1 \
+        --temp_location=gs://BUCKET/tmp --setup_file=./setup.py
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import pathlib
 import sys
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
-from common.export import versions
-from serving.recommendation import history_store, scoring
-from serving.servable import load
+DEFAULT_BEAM_OPTIONS = {"--runner": "DirectRunner", "--direct_num_workers": "2",
+                        "--direct_running_mode": "multi_threading"}
 
 
-def _read_input(path: pathlib.Path) -> list[dict]:
-  if not path.exists():
-    raise SystemExit(f"error: --input {path} does not exist; write a CSV with a user_id column")
-  with path.open(newline="") as f:
-    reader = csv.DictReader(f)
-    if not reader.fieldnames or "user_id" not in reader.fieldnames:
-      raise SystemExit(f"error: {path} has no user_id column (columns: {reader.fieldnames}); "
-                       "expected user_id[,history][,timestamp]")
-    return list(reader)
+def parse(argv: Sequence[str] | None):
+  """(our arguments, Beam's pipeline arguments with the local defaults filled in)."""
+  p = argparse.ArgumentParser(prog="batch_predict", description=__doc__.splitlines()[0])
+  p.add_argument("--export_dir", required=True,
+                 help="<export_root>/<model_name> (newest version) or one version folder")
+  p.add_argument("--input", required=True, help="file pattern: *.csv, *.jsonl or *.tfrecord")
+  p.add_argument("--output", required=True, help="output prefix (shards are <output>-SSSSS-of-N)")
+  p.add_argument("--input_format", default="", help="csv | jsonl | tfrecord (default: by name)")
+  p.add_argument("--output_format", default="", help="default: the input's format")
+  p.add_argument("--signature", default="",
+                 help="recsys only: recommend (default; user histories) or candidate_embedding")
+  p.add_argument("--k", type=int, default=10, help="recsys recommend: items per user")
+  p.add_argument("--request_time", type=int, default=0,
+                 help="recsys: Unix seconds for records without a timestamp; 0 = now")
+  p.add_argument("--history_db", default="",
+                 help="recsys: the online history store (SQLite file or redis:// URL) for users "
+                      "whose record has no history")
+  p.add_argument("--batch_size", type=int, default=64, help="largest RunInference batch")
+  p.add_argument("--num_shards", type=int, default=0, help="output shards; 0 = runner's choice")
+  args, beam_args = p.parse_known_args(argv)
+  if args.batch_size < 1:
+    p.error(f"--batch_size={args.batch_size} must be at least 1")
+  if args.num_shards < 0:
+    p.error(f"--num_shards={args.num_shards} must be 0 (runner's choice) or more")
+  given = {a.split("=")[0] for a in beam_args if a.startswith("--")}
+  if "--runner" in given and not any(a in ("--runner=DirectRunner", "--runner=direct")
+                                     for a in beam_args):
+    return args, list(beam_args)
+  return args, list(beam_args) + [f"{k}={v}" for k, v in DEFAULT_BEAM_OPTIONS.items()
+                                  if k not in given]
 
 
-def predict(export_dir: str | pathlib.Path, rows: list[dict], k: int, *, request_time: int,
-            store: history_store.HistoryStore | None = None, batch_size: int = 256
-            ) -> list[tuple[str, int, str, float, float]]:
-  """(user_id, rank, item_id, score, rank_score) for every input row."""
-  try:
-    export_dir = versions.resolve(export_dir)
-  except versions.ExportLayoutError as e:
-    raise SystemExit(f"error: --export_dir: {e}") from None
-  servable = load("recsys", int(export_dir.name) if export_dir.name.isdigit() else 0, export_dir)
-  sig = servable.signatures["recommend"]
-  max_history = int(sig.inputs["history_ids"].shape[1])
-  known = set((export_dir / "assets" / "item_ids.txt").read_text().split("\n")[:-1])
-  if not 1 <= k <= len(known):
-    raise SystemExit(f"error: --k={k} must be between 1 and the catalogue size {len(known)}")
+def make_job(args):
+  """The export resolved, its handler built and the formats settled, before anything runs."""
+  from tools.batch import export_reader, formats, handlers, pipeline
+
+  version_dir = export_reader.resolve(args.export_dir)
+  meta = export_reader.read_metadata(version_dir)
+  handler = handlers.for_export(meta, version_dir, signature=args.signature, k=args.k,
+                                request_time=args.request_time or int(time.time()),
+                                history_db=args.history_db)
+  input_format = formats.infer_format(args.input, args.input_format)
+  return pipeline.Job(input=args.input, output=args.output, version_dir=version_dir,
+                      handler=handler, input_format=input_format,
+                      output_format=formats.infer_format(args.output, args.output_format
+                                                         or input_format),
+                      batch_size=args.batch_size, num_shards=args.num_shards)
+
+
+def run(argv: Sequence[str] | None = None) -> dict[str, int]:
+  """Runs the job to the end; returns the inputs / outputs / dead_letters counts."""
+  import apache_beam as beam
+  from apache_beam.options.pipeline_options import PipelineOptions
+
+  from tools.batch import pipeline
+
+  args, beam_args = parse(argv)
+  job = make_job(args)
+  start = time.perf_counter()
+  p = beam.Pipeline(options=PipelineOptions(beam_args))
+  pipeline.build(p, job)
+  result = p.run()
+  result.wait_until_finish()
+  found = pipeline.counts(result)
+  print(f"{job.handler.domain} export {job.version_dir}: {found['inputs']} inputs -> "
+        f"{found['outputs']} outputs + {found['dead_letters']} dead letters "
+        f"in {time.perf_counter() - start:.1f} s\n  outputs:      {job.output}-*\n"
+        f"  dead letters: {job.dead_letter_prefix}-*.jsonl")
+  pipeline.check(found)
+  return found
+
+
+def predict(export_dir, rows: list[dict], k: int, *, request_time: int, store=None,
+            batch_size: int = 256) -> list[tuple[str, int, str, float, float]]:
+  """In process, no Beam: (user_id, rank, item_id, score, rank_score) for every recsys input row.
+
+  For a handful of users in a test or a notebook. `store` is an open
+  `serving.recommendation.history_store` for rows without a `history`. A row that cannot be
+  scored stops the call with its line number (the pipeline dead-letters it instead).
+  """
+  from tools.batch import dead_letters, export_reader, handlers, loop
+
+  version_dir = export_reader.resolve(str(export_dir))
+  meta = export_reader.read_metadata(version_dir)
+  ids = [i for i in export_reader.read_asset(version_dir, "item_ids.txt").decode().split("\n") if i]
+  handler = handlers.RecsysRecommend(meta, ids, k, request_time, store=store)
   out = []
-  for start in range(0, len(rows), batch_size):
-    chunk = rows[start:start + batch_size]
-    users, histories, times, now = [], [], [], []
-    for line, row in enumerate(chunk, start=start + 2):
-      user = row["user_id"]
-      if row.get("history"):
-        ids = row["history"].split()
-        t = int(row.get("timestamp") or request_time)
-        hist_times = [t] * len(ids)
-      elif store is not None:
-        events = store.history(user, max_history)
-        ids, hist_times = [e.item_id for e in events], [e.timestamp for e in events]
-        t = int(row.get("timestamp") or request_time)
-      else:
-        raise SystemExit(f"error: input line {line}: user {user!r} has no history column and no "
-                         "--history_db was given to look it up")
-      unknown = [i for i in ids if i not in known]
-      if not ids or unknown:
-        why = f"unknown item ids {unknown[:5]}" if unknown else "an empty history"
-        raise SystemExit(f"error: input line {line}: user {user!r} has {why}; fix the input")
-      users.append(user)
-      histories.append(ids)
-      times.append(hist_times)
-      now.append(t)
-    inputs = scoring.query_inputs(users, histories, times, now, max_history)
-    result = sig.run(sig.check_inputs(inputs | {"k": np.array(k, np.int32)}))
-    for b, user in enumerate(users):
-      for r in range(k):
-        out.append((user, r + 1, result["item_ids"][b, r].decode(), float(result["scores"][b, r]),
-                    float(result["rank_scores"][b, r])))
+  for line, (key, answer) in enumerate(
+      loop.score(handler, export_reader.load(version_dir), rows, batch_size), start=2):
+    if isinstance(answer, dead_letters.DeadLetter):
+      raise SystemExit(f"error: input line {line}: user {key!r}: {answer.reason}")
+    out += [(r["user_id"], r["rank"], r["item_id"], r["score"], r["rank_score"])
+            for r in handler.rows(key, answer)]
   return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  p = argparse.ArgumentParser(prog="batch_predict", description=__doc__.splitlines()[0])
-  p.add_argument("--export_dir", required=True, help="<export_root>/recsys or one version folder")
-  p.add_argument("--input", required=True, help="CSV: user_id[,history][,timestamp]")
-  p.add_argument("--output", required=True, help="CSV to write")
-  p.add_argument("--k", type=int, default=10)
-  p.add_argument("--history_db", help="SQLite file or redis:// URL of the online history store")
-  p.add_argument("--request_time", type=int, default=0, help="Unix seconds; 0 = now")
-  args = p.parse_args(argv)
-  store = history_store.open_store(args.history_db) if args.history_db else None
-  start = time.perf_counter()
-  rows = predict(args.export_dir, _read_input(pathlib.Path(args.input)), args.k,
-                 request_time=args.request_time or int(time.time()), store=store)
-  with open(args.output, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["user_id", "rank", "item_id", "score", "rank_score"])
-    w.writerows(rows)
-  print(f"wrote {len(rows)} rows for {len(rows) // args.k} users to {args.output} "
-        f"in {time.perf_counter() - start:.1f} s")
+  from tools.batch import export_reader, formats, pipeline
+
+  try:
+    run(argv)
+  except (export_reader.ExportReadError, formats.FormatError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  except pipeline.LostRecordsError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
   return 0
 
 
