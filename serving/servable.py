@@ -1,7 +1,8 @@
 """A loaded model version: the SavedModel, its signatures and its export metadata.
 
 `load(name, version, path)` reads one `<export_root>/<name>/<version>/` directory of
-the TensorFlow Serving layout. Exports whose metadata lists custom ops (e.g.
+the TensorFlow Serving layout, on any filesystem TensorFlow knows (local, gs://,
+ram://): everything is read through `tf.io.gfile` and TensorFlow's own loader. Exports whose metadata lists custom ops (e.g.
 tensorflow-text) get those op libraries imported first, because a SavedModel
 using them does not load otherwise. `warm_up` runs the model once per signature
 before it takes traffic, so the first real request does not pay for graph
@@ -12,7 +13,6 @@ import dataclasses
 import importlib
 import json
 import logging
-import pathlib
 import re
 from typing import Any
 
@@ -41,7 +41,7 @@ class Servable:
 
   name: str
   version: int
-  path: pathlib.Path
+  path: str  # local path or filesystem URL of the version directory
   signatures: dict[str, Signature]
   signature_defs: dict[str, meta_graph_pb2.SignatureDef]
   metadata: dict[str, Any]
@@ -49,14 +49,19 @@ class Servable:
   loaded: Any = dataclasses.field(repr=False, default=None)
 
 
-def read_metadata(path: pathlib.Path) -> dict[str, Any]:
+def _join(path: str, name: str) -> str:
+  return f"{path.rstrip('/')}/{name}"
+
+
+def read_metadata(path) -> dict[str, Any]:
   """The export's `assets.extra/metadata.json`, or {} when the export has none."""
-  f = path / METADATA_FILE
-  if not f.exists():
+  f = _join(str(path), METADATA_FILE)
+  if not tf.io.gfile.exists(f):
     return {}
   try:
-    return json.loads(f.read_text())
-  except json.JSONDecodeError as e:
+    with tf.io.gfile.GFile(f, "rb") as fh:
+      return json.loads(fh.read())
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
     raise LoadError(f"{f} is not valid JSON ({e}); re-export the model") from e
 
 
@@ -72,29 +77,30 @@ def import_custom_ops(metadata: dict[str, Any]) -> None:
                       f"({e}); add it to requirements.txt") from e
 
 
-def _signature_defs(path: pathlib.Path) -> dict[str, meta_graph_pb2.SignatureDef]:
+def _signature_defs(path: str) -> dict[str, meta_graph_pb2.SignatureDef]:
   saved_model = saved_model_pb2.SavedModel()
-  saved_model.ParseFromString((path / "saved_model.pb").read_bytes())
+  with tf.io.gfile.GFile(_join(path, "saved_model.pb"), "rb") as f:
+    saved_model.ParseFromString(f.read())
   for meta_graph in saved_model.meta_graphs:
     if "serve" in meta_graph.meta_info_def.tags:
       return dict(meta_graph.signature_def)
   raise LoadError(f"{path} has no MetaGraph tagged 'serve'; export with tf.saved_model.save")
 
 
-def load(name: str, version: int, path: pathlib.Path) -> Servable:
+def load(name: str, version: int, path) -> Servable:
   """Loads one version directory.
 
   Raises:
     LoadError: with the reason, when the directory is not a servable SavedModel.
   """
-  path = pathlib.Path(path)
-  if not (path / "saved_model.pb").exists():
+  path = str(path)
+  if not tf.io.gfile.exists(_join(path, "saved_model.pb")):
     raise LoadError(f"{path} has no saved_model.pb")
   metadata = read_metadata(path)
   import_custom_ops(metadata)
   try:
     signature_defs = _signature_defs(path)
-    loaded = tf.saved_model.load(str(path), tags=["serve"])
+    loaded = tf.saved_model.load(path, tags=["serve"])
   except LoadError:
     raise
   except Exception as e:  # any load failure makes the version unservable
@@ -132,7 +138,7 @@ def warm_up(servable: Servable) -> int:
   Raises:
     LoadError: when a recorded warm-up request fails.
   """
-  if (servable.path / warmup_lib.WARMUP_FILE).exists():
+  if tf.io.gfile.exists(_join(servable.path, warmup_lib.WARMUP_FILE)):
     count = 0
     for key, inputs in warmup_lib.read(servable.path):
       if key not in servable.signatures:

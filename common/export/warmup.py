@@ -15,11 +15,14 @@ records one real raw input per signature, taken from its training data:
 
 from __future__ import annotations
 
+import os
 import pathlib
 from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf
+
+from common.export import versions
 
 # Where TF Serving looks (tensorflow_serving/servables/tensorflow/saved_model_warmup_util.cc).
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
@@ -44,13 +47,17 @@ def check(signatures: Mapping, requests: Mapping[str, Mapping]) -> None:
                        "record a real raw input from the training data") from e
 
 
-def write(export_dir: pathlib.Path, model_name: str, requests: Mapping[str, Mapping]) -> pathlib.Path:
-  """Writes one Predict request per signature as TF Serving's warm-up file; returns its path."""
+def write(export_dir: str | os.PathLike, model_name: str,
+          requests: Mapping[str, Mapping]) -> pathlib.Path | str:
+  """Writes one Predict request per signature as TF Serving's warm-up file; returns its path.
+
+  `export_dir` may be local or on any file system TensorFlow knows (gs://, ram://).
+  """
   from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-  path = pathlib.Path(export_dir) / WARMUP_FILE
-  path.parent.mkdir(parents=True, exist_ok=True)
-  with tf.io.TFRecordWriter(str(path)) as writer:
+  path = versions.join(export_dir, *WARMUP_FILE.split("/"))
+  tf.io.gfile.makedirs(os.fspath(versions.join(export_dir, WARMUP_FILE.split("/")[0])))
+  with tf.io.TFRecordWriter(os.fspath(path)) as writer:
     for name, inputs in requests.items():
       request = predict_pb2.PredictRequest(
           model_spec=model_pb2.ModelSpec(name=model_name, signature_name=name))
@@ -62,15 +69,15 @@ def write(export_dir: pathlib.Path, model_name: str, requests: Mapping[str, Mapp
   return path
 
 
-def read(export_dir: pathlib.Path) -> list[tuple[str, dict[str, np.ndarray]]]:
+def read(export_dir: str | os.PathLike) -> list[tuple[str, dict[str, np.ndarray]]]:
   """The recorded Predict requests as (signature name, inputs); [] when the export has none.
 
   Other kinds of log (Classify, Regress, which TF Serving's format also allows) are skipped.
   """
   from tensorflow_serving.apis import prediction_log_pb2
 
-  path = pathlib.Path(export_dir) / WARMUP_FILE
-  if not path.exists():
+  path = f"{str(export_dir).rstrip('/')}/{WARMUP_FILE}"  # any filesystem (gs://, ram://)
+  if not tf.io.gfile.exists(path):
     return []
   out = []
   for record in tf.data.TFRecordDataset(str(path)):

@@ -13,6 +13,7 @@ in-flight request drops its reference, and an unfinished faiss build is discarde
 from __future__ import annotations
 
 import logging
+import pathlib
 import threading
 
 import numpy as np
@@ -29,7 +30,7 @@ class CatalogAssets:
 
   def __init__(self, servable: Servable, items: ItemTable | None,
                options: candidate_index.IndexOptions):
-    assets = servable.path / "assets"
+    assets = pathlib.Path(servable.path) / "assets"
     ids_file, emb_file = assets / "item_ids.txt", assets / "candidate_embeddings.npy"
     if not ids_file.exists() or not emb_file.exists():
       raise LoadError(f"{servable.path} is not a recsys export: it lacks assets/item_ids.txt or "
