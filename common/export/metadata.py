@@ -19,7 +19,10 @@ for files about a model that the graph does not use. Ours records:
     assets             names of extra files copied into assets/
     extra              free-form, domain-specific
 
-Readers (`read`) need no TensorFlow: the serving core and tools use them cheaply.
+Readers (`read`) need no TensorFlow for a local export: the serving core and tools use them
+cheaply. Exports on other file systems (gs://, ram://) are read and written through
+`tf.io.gfile`; there `metadata.json` is the last file an export writes, so its presence is what
+marks a version complete (see `versions`).
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ def signatures_from_saved_model(saved_model_dir: str | os.PathLike) -> dict[str,
   from tensorflow.core.protobuf import saved_model_pb2
 
   proto = saved_model_pb2.SavedModel()
-  proto.ParseFromString((pathlib.Path(saved_model_dir) / "saved_model.pb").read_bytes())
+  proto.ParseFromString(_read_bytes(versions.join(saved_model_dir, "saved_model.pb")))
 
   def spec(tensor_info) -> dict:
     shape = tensor_info.tensor_shape
@@ -131,7 +134,7 @@ def non_core_ops(saved_model_dir: str | os.PathLike) -> list[str]:
   from tensorflow.core.protobuf import saved_model_pb2
 
   proto = saved_model_pb2.SavedModel()
-  proto.ParseFromString((pathlib.Path(saved_model_dir) / "saved_model.pb").read_bytes())
+  proto.ParseFromString(_read_bytes(versions.join(saved_model_dir, "saved_model.pb")))
   ops = set()
   for graph in proto.meta_graphs:
     ops.update(node.op for node in graph.graph_def.node)
@@ -170,12 +173,38 @@ def build(*, model_name: str, version: int, domain: str, signatures: dict, confi
   }
 
 
-def write(version_dir: str | os.PathLike, meta: Mapping) -> pathlib.Path:
+def write(version_dir: str | os.PathLike, meta: Mapping) -> pathlib.Path | str:
   """Writes `<version_dir>/assets.extra/metadata.json` and returns its path."""
-  path = pathlib.Path(version_dir) / RELATIVE_PATH
-  path.parent.mkdir(parents=True, exist_ok=True)
-  path.write_text(json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n")
+  text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
+  path = versions.join(version_dir, *RELATIVE_PATH.parts)
+  if versions.is_local(version_dir):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+  import tensorflow as tf
+
+  tf.io.gfile.makedirs(versions.join(version_dir, RELATIVE_PATH.parts[0]))
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write(text)
   return path
+
+
+def _read_bytes(path: pathlib.Path | str) -> bytes:
+  """A file's bytes: directly when local, through tf.io.gfile for a URL."""
+  if versions.is_local(path):
+    return pathlib.Path(path).read_bytes()
+  import tensorflow as tf
+
+  with tf.io.gfile.GFile(path, "rb") as f:
+    return f.read()
+
+
+def _exists(path: pathlib.Path | str) -> bool:
+  if versions.is_local(path):
+    return pathlib.Path(path).is_file()
+  import tensorflow as tf
+
+  return tf.io.gfile.exists(path)
 
 
 def read(export_dir: str | os.PathLike) -> dict:
@@ -196,13 +225,14 @@ def read(export_dir: str | os.PathLike) -> dict:
     version_dir = versions.resolve(export_dir)
   except versions.ExportLayoutError as e:
     raise MetadataError(str(e)) from e
-  path = version_dir / RELATIVE_PATH
-  if not path.is_file():
+  path = versions.join(version_dir, *RELATIVE_PATH.parts)
+  if not _exists(path):
     raise MetadataError(
         f"{version_dir} has no {RELATIVE_PATH}: it was not exported with "
-        "common.export.publish.export_saved_model (re-export the model with it)")
+        "common.export.publish.export_saved_model (re-export the model with it), or, on an "
+        "object store, its export is still being written (metadata.json is written last)")
   try:
-    meta = json.loads(path.read_text())
+    meta = json.loads(_read_bytes(path).decode("utf-8"))
   except (OSError, json.JSONDecodeError) as e:
     raise MetadataError(f"{path} is not readable JSON ({e}); re-export the model") from e
   if not isinstance(meta, dict):

@@ -13,6 +13,11 @@
 
 The version appears atomically (see `versions`): a server polling the model
 directory sees either nothing or the complete version with its metadata.
+
+`export_root` may be on any file system TensorFlow knows (gs://bucket/exports, ram://). Object
+stores cannot rename a directory atomically, so there the version is written in place under its
+number and `assets.extra/metadata.json` is written last: the model server treats a version
+without it as still being written. A failed export deletes what it wrote.
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ def _check_request(signatures, model_name, domain, assets, custom_ops) -> None:
   for name, path in (assets or {}).items():
     if "/" in name or name.startswith("."):
       raise ExportError(f"asset name {name!r} must be a plain file name such as 'labels.txt'")
-    if not os.path.isfile(path):
+    if not tf.io.gfile.exists(os.fspath(path)) or tf.io.gfile.isdir(os.fspath(path)):
       raise ExportError(f"asset {name!r}: file {path} does not exist")
   _import_custom_ops(custom_ops or [], "the exported model")
 
@@ -112,7 +117,7 @@ def export_saved_model(
     version: int | None = None,
     extra_metadata: Mapping | None = None,
     warmup_requests: Mapping[str, Mapping[str, Any]] | None = None,
-) -> pathlib.Path:
+) -> pathlib.Path | str:
   """Saves `module` with `signatures` as the next version of `model_name`, atomically.
 
   Args:
@@ -139,7 +144,8 @@ def export_saved_model(
       before a new version takes traffic.
 
   Returns:
-    The published `<export_root>/<model_name>/<version>` directory.
+    The published `<export_root>/<model_name>/<version>` directory: a `pathlib.Path` for a
+    local root, the URL string for another file system.
 
   Raises:
     ExportError: a bad argument, with what to pass instead.
@@ -156,31 +162,64 @@ def export_saved_model(
       raise ExportError(f"default_signature {default_signature!r} is not one of "
                         f"{sorted(signatures)}")
     signatures.setdefault("serving_default", signatures[default_signature])
-  model_dir = pathlib.Path(export_root) / model_name
+  model_dir = versions.join(export_root, model_name)
+
+  def write_files(directory) -> tuple[list[str], list[str]]:
+    """Everything but metadata.json into `directory`; returns (non-core ops, their modules)."""
+    tf.saved_model.save(module, os.fspath(directory), signatures=signatures)
+    for name, path in (assets or {}).items():
+      tf.io.gfile.makedirs(os.fspath(versions.join(directory, "assets")))
+      tf.io.gfile.copy(os.fspath(path), os.fspath(versions.join(directory, "assets", name)),
+                       overwrite=True)
+    if warmup_requests:
+      warmup_lib.write(directory, model_name, warmup_requests)
+    op_names = metadata_lib.non_core_ops(directory)
+    return op_names, _custom_op_modules(op_names, custom_ops)
+
+  def write_metadata(number: int, directory, ops: tuple[list[str], list[str]]) -> None:
+    op_names, modules = ops
+    metadata_lib.write(directory, metadata_lib.build(
+        model_name=model_name, version=number, domain=domain,
+        signatures=metadata_lib.signatures_from_saved_model(directory), config=config,
+        data_fingerprint=data_fingerprint, metrics=metrics, baseline_metrics=baseline_metrics,
+        custom_ops=list(modules), assets=sorted(assets or {}), extra=extra_metadata,
+        custom_op_names=op_names))
+
+  if not versions.is_local(model_dir):
+    return _publish_in_place(model_dir, version, write_files, write_metadata)
   versions.remove_stale_staging(model_dir)
   staging = versions.make_staging_dir(model_dir)
   try:
-    tf.saved_model.save(module, str(staging), signatures=signatures)
-    for name, path in (assets or {}).items():
-      (staging / "assets").mkdir(exist_ok=True)
-      shutil.copyfile(path, staging / "assets" / name)
-    if warmup_requests:
-      warmup_lib.write(staging, model_name, warmup_requests)
-    signature_specs = metadata_lib.signatures_from_saved_model(staging)
-    op_names = metadata_lib.non_core_ops(staging)
-    custom_ops = _custom_op_modules(op_names, custom_ops)
-
-    def write_metadata(number: int, directory: pathlib.Path) -> None:
-      metadata_lib.write(directory, metadata_lib.build(
-          model_name=model_name, version=number, domain=domain, signatures=signature_specs,
-          config=config, data_fingerprint=data_fingerprint, metrics=metrics,
-          baseline_metrics=baseline_metrics, custom_ops=list(custom_ops),
-          assets=sorted(assets or {}), extra=extra_metadata, custom_op_names=op_names))
-
-    return versions.publish(staging, model_dir, version=version, before_rename=write_metadata)
+    ops = write_files(staging)
+    return versions.publish(staging, model_dir, version=version,
+                            before_rename=lambda number, directory: write_metadata(
+                                number, directory, ops))
   finally:
     # On success the staging dir was renamed away; on any failure, remove it.
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish_in_place(model_dir: str, version: int | None, write_files, write_metadata) -> str:
+  """Publishing on an object store: write `<model_dir>/<version>/`, metadata.json last.
+
+  There is no atomic rename to hide a half-written version behind, so the last file marks it
+  complete instead (the model server waits for metadata.json); a failed export is deleted.
+  """
+  try:
+    number = versions.next_version(model_dir, version)
+  except versions.ExportLayoutError as e:
+    raise ExportError(str(e)) from e
+  final = versions.join(model_dir, str(number))
+  if tf.io.gfile.exists(final):
+    raise ExportError(f"{final} exists but is not a complete version (an export crashed there "
+                      "or is running now); delete it, or export again to take the next number")
+  try:
+    write_metadata(number, final, write_files(final))
+  except BaseException:
+    if tf.io.gfile.exists(final):
+      tf.io.gfile.rmtree(final)
+    raise
+  return final
 
 
 def load(export_dir: str | os.PathLike):
@@ -199,4 +238,4 @@ def load(export_dir: str | os.PathLike):
   version_dir = versions.resolve(export_dir)
   meta = metadata_lib.read(version_dir)
   _import_custom_ops(meta.get("custom_ops", []), f"{meta['model_name']} v{meta['version']}")
-  return tf.saved_model.load(str(version_dir))
+  return tf.saved_model.load(os.fspath(version_dir))

@@ -223,3 +223,51 @@ def test_unknown_non_core_ops_need_custom_ops():
     publish._custom_op_modules(["Mine>Op"], [])
   assert publish._custom_op_modules(["Mine>Op"], ["my_ops"]) == ["my_ops"]
   assert publish._custom_op_modules([], []) == []
+
+
+def test_object_store_export_writes_metadata_last_and_loads_back(tmp_path, monkeypatch):
+  # ram:// has the same contract as gs:// here (no atomic directory rename is relied upon):
+  # the version is written in place and metadata.json must be its last file.
+  labels = tmp_path / "labels.txt"
+  labels.write_text("cat\n")
+  written_before_metadata = []
+  real_write = metadata.write
+
+  def checking_write(version_dir, meta):
+    written_before_metadata.extend(
+        name for _, _, files in tf.io.gfile.walk(version_dir) for name in files)
+    assert not tf.io.gfile.exists(f"{version_dir}/assets.extra/metadata.json")
+    return real_write(version_dir, meta)
+
+  monkeypatch.setattr(metadata, "write", checking_write)
+  export_dir = _export("ram://publish_test/exports", assets={"labels.txt": str(labels)},
+                       warmup_requests={"length": {"text": [b"abc"]}})
+  assert export_dir == "ram://publish_test/exports/toy/1"
+  assert {"saved_model.pb", "labels.txt", "tf_serving_warmup_requests"} <= set(
+      written_before_metadata)
+  assert versions.list_versions("ram://publish_test/exports/toy") == [1]
+  assert metadata.read("ram://publish_test/exports/toy")["version"] == 1
+  out = publish.load("ram://publish_test/exports/toy").signatures["scale"](
+      x=tf.ones([1, 3]))
+  np.testing.assert_allclose(out["y"].numpy(), [[2.0, 2.0, 2.0]])
+  assert _export("ram://publish_test/exports") == "ram://publish_test/exports/toy/2"
+  assert not tf.io.gfile.exists("ram:")  # no local folder named after the scheme
+
+
+def test_object_store_export_that_fails_leaves_nothing_and_half_versions_are_not_loaded(
+    monkeypatch):
+  root = "ram://publish_test/failing"
+  _export(root)
+  monkeypatch.setattr(metadata, "write", lambda *a: (_ for _ in ()).throw(OSError("bucket gone")))
+  with pytest.raises(OSError, match="bucket gone"):
+    _export(root)
+  assert versions.list_versions(f"{root}/toy") == [1]  # the partial version 2 was deleted
+  monkeypatch.undo()
+  # A version still being written (no metadata.json yet) is skipped by loaders.
+  tf.io.gfile.makedirs(f"{root}/toy/2/variables")
+  with tf.io.gfile.GFile(f"{root}/toy/2/saved_model.pb", "wb") as f:
+    f.write(b"half")
+  assert versions.resolve(f"{root}/toy") == f"{root}/toy/1"
+  with pytest.raises(publish.ExportError, match=r"version 2 .* already exists"):
+    _export(root, version=2)
+  assert _export(root) == f"{root}/toy/3"  # never writes into the half-written one

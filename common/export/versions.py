@@ -16,6 +16,16 @@ A crash before the rename leaves only a hidden `.staging-*` directory, which
 TF Serving ignores (it only loads integer names) and `remove_stale_staging`
 deletes later. This module uses only the standard library (no TensorFlow), so
 tools and servers can list versions cheaply.
+
+Object stores (gs://, and any other file system TensorFlow knows, such as ram://)
+have no atomic rename and no file locks: a "rename" of a directory is a copy of
+every object, visible half-done. There a version is written in place under its
+final number and `assets.extra/metadata.json` is the LAST file written
+(`common.export.publish`): a version directory without metadata.json is
+incomplete, and the model server waits for it. Listing such roots goes through
+`tf.io.gfile` (TensorFlow is imported only then). Two exporters publishing the same
+model on an object store at the same instant can pick the same number; exports of
+one model come from one training job, so that is accepted and named here.
 """
 
 from __future__ import annotations
@@ -38,20 +48,51 @@ class ExportLayoutError(ValueError):
   """A path is not an export (or model) directory in the expected layout."""
 
 
+def is_local(path: str | os.PathLike) -> bool:
+  """True for a local path; False for a URL such as gs://bucket/exports or ram://x."""
+  return "://" not in os.fspath(path)
+
+
+def _gfile():
+  import tensorflow as tf  # only for non-local roots: local listing stays TensorFlow-free
+
+  return tf.io.gfile
+
+
+def join(path: str | os.PathLike, *names: str) -> pathlib.Path | str:
+  """`path/name/...`: a `pathlib.Path` for a local path, a string for a URL.
+
+  pathlib would collapse gs://bucket into gs:/bucket, so URLs stay strings.
+  """
+  if is_local(path):
+    return pathlib.Path(path).joinpath(*names)
+  return "/".join([os.fspath(path).rstrip("/"), *(str(n).strip("/") for n in names)])
+
+
 def list_versions(model_dir: str | os.PathLike) -> list[int]:
   """The published versions under `model_dir`, ascending; [] when there are none."""
+  if not is_local(model_dir):
+    gfile = _gfile()
+    if not gfile.isdir(os.fspath(model_dir)):
+      return []
+    names = (n.rstrip("/") for n in gfile.listdir(os.fspath(model_dir)))
+    return sorted(int(n) for n in names if n.isdigit() and gfile.isdir(join(model_dir, n)))
   model_dir = pathlib.Path(model_dir)
   if not model_dir.is_dir():
     return []
   return sorted(int(p.name) for p in model_dir.iterdir() if p.name.isdigit() and p.is_dir())
 
 
-def resolve(path: str | os.PathLike) -> pathlib.Path:
+def resolve(path: str | os.PathLike) -> pathlib.Path | str:
   """Returns the version directory for a version dir, or the newest version of a model dir.
+
+  A local path comes back as a `pathlib.Path`, a URL (gs://, ram://) as a string.
 
   Raises:
     ExportLayoutError: the path does not exist or holds no published version.
   """
+  if not is_local(path):
+    return _resolve_url(os.fspath(path).rstrip("/"))
   path = pathlib.Path(path)
   if not path.exists():
     raise ExportLayoutError(f"export path {path} does not exist; expected "
@@ -71,6 +112,46 @@ def resolve(path: str | os.PathLike) -> pathlib.Path:
       f"{path} is neither a version directory (with saved_model.pb) nor a model directory with "
       "integer version subdirectories; pass <export_root>/<model_name> or "
       "<export_root>/<model_name>/<version>")
+
+
+def _resolve_url(path: str) -> str:
+  """`resolve` for a URL, through tf.io.gfile."""
+  gfile = _gfile()
+  if not gfile.exists(path):
+    raise ExportLayoutError(f"export path {path} does not exist; expected "
+                            "<export_root>/<model_name>[/<version>]")
+  name = path.rsplit("/", 1)[-1]
+  if name.isdigit() and gfile.exists(join(path, "saved_model.pb")):
+    return path
+  found = list_versions(path)
+  # The newest version whose metadata.json exists: on an object store a version without it is
+  # still being written (metadata.json is its last file).
+  for number in reversed(found):
+    if gfile.exists(join(path, str(number), "assets.extra", "metadata.json")):
+      return join(path, str(number))
+  if found:
+    return join(path, str(found[-1]))
+  if gfile.exists(join(path, "saved_model.pb")):
+    return path
+  raise ExportLayoutError(
+      f"{path} is neither a version directory (with saved_model.pb) nor a model directory with "
+      "integer version subdirectories; pass <export_root>/<model_name> or "
+      "<export_root>/<model_name>/<version>")
+
+
+def next_version(model_dir: str | os.PathLike, version: int | None = None) -> int:
+  """The number a new export takes: `version` if free, else one more than the newest.
+
+  Raises:
+    ExportLayoutError: the explicit `version` exists already.
+  """
+  existing = list_versions(model_dir)
+  if version is None:
+    return (existing[-1] if existing else 0) + 1
+  if version in existing:
+    raise ExportLayoutError(f"version {version} of {model_dir} already exists; versions are "
+                            "never overwritten, omit version= to take the next number")
+  return version
 
 
 def make_staging_dir(model_dir: str | os.PathLike) -> pathlib.Path:
@@ -154,12 +235,7 @@ def publish(staging: str | os.PathLike, model_dir: str | os.PathLike, *,
                             "publishing is a same-file-system rename; use make_staging_dir()")
   fsync_tree(staging)
   with _exclusive_lock(model_dir):
-    existing = list_versions(model_dir)
-    if version is None:
-      version = (existing[-1] if existing else 0) + 1
-    elif version in existing:
-      raise ExportLayoutError(f"version {version} of {model_dir} already exists; versions are "
-                              "never overwritten, omit version= to take the next number")
+    version = next_version(model_dir, version)
     if before_rename is not None:
       before_rename(version, staging)
       fsync_tree(staging)
