@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 
@@ -50,6 +51,73 @@ class Limits:
   max_candidates: int = 1000  # per Rank request
   max_recent: int = 1000  # recent_item_ids per request
   retrieve_factor: int = 5  # diversity / rerank retrieve k * this before re-selecting
+  max_id_bytes: int = 256  # a user or item id (UTF-8)
+
+
+# google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+_TIMESTAMP_SECONDS = (-62135596800, 253402300799)
+
+
+def _finite(field: str, value: float) -> None:
+  if not math.isfinite(value):
+    raise errors.invalid_argument(f"{field} is {value}; send a finite number")
+
+
+class _Checks:
+  """Request-field validation shared by every front (gRPC, REST, batch): each problem is
+  INVALID_ARGUMENT naming the field, before any work is done."""
+
+  def __init__(self, limits: Limits):
+    self.limits = limits
+
+  def ids(self, field: str, values) -> None:
+    for i, value in enumerate(values if not isinstance(values, str) else [values]):
+      size = len(value.encode("utf-8", "surrogatepass"))
+      if size > self.limits.max_id_bytes:
+        where = field if isinstance(values, str) else f"{field}[{i}]"
+        raise errors.invalid_argument(
+            f"{where} is {size} bytes, over the limit of {self.limits.max_id_bytes}; ids are "
+            "short keys, not payloads")
+
+  def history(self, request) -> None:
+    self.ids("user_id", request.user_id)
+    self.ids("recent_item_ids", request.recent_item_ids)
+
+  def recommend(self, request: pb.RecommendRequest) -> None:
+    self.history(request)
+    self.ids("exclude_item_ids", request.exclude_item_ids)
+    mmr = request.diversity.mmr_lambda
+    if not 0.0 <= mmr <= 1.0:  # NaN fails every comparison
+      raise errors.invalid_argument(
+          f"diversity.mmr_lambda is {mmr}; it weighs relevance against diversity, so send a "
+          "number in [0, 1] (0 = off)")
+    if request.diversity.max_per_category < 0:
+      raise errors.invalid_argument(
+          f"diversity.max_per_category is {request.diversity.max_per_category}; send >= 0 (0 = off)")
+    f = request.filter
+    for name in ("min_price", "max_price"):
+      if f.HasField(name):
+        _finite(f"filter.{name}", getattr(f, name))
+    if f.HasField("min_price") and f.HasField("max_price") and f.min_price > f.max_price:
+      raise errors.invalid_argument(
+          f"filter.min_price {f.min_price} is above filter.max_price {f.max_price}; swap them")
+
+  def event(self, e: pb.Event) -> str | None:
+    """The problem with one event's fields, or None."""
+    try:
+      self.ids("user_id", e.user_id)
+      self.ids("item_id", e.item_id)
+      if e.HasField("rating"):
+        _finite("rating", e.rating)
+    except errors.ServingError as err:
+      return err.message
+    if not e.HasField("timestamp"):  # presence, not value: 0 is 1970-01-01, a real time
+      return "timestamp is missing (set it to when the interaction happened)"
+    low, high = _TIMESTAMP_SECONDS
+    if not low <= e.timestamp.seconds <= high or not 0 <= e.timestamp.nanos < 1_000_000_000:
+      return (f"timestamp ({e.timestamp.seconds} s, {e.timestamp.nanos} ns) is outside "
+              "google.protobuf.Timestamp's range; send Unix seconds")
+    return None
 
 
 class Recommender:
@@ -66,6 +134,7 @@ class Recommender:
     self.split = split
     self.index_options = index_options
     self.limits = limits
+    self._checks = _Checks(limits)
     self.catalogs = VersionCatalogs(self._build_assets, self._is_loaded)
     self._closed = threading.Event()
     inference.registry.add_listener(self._on_registry_change)
@@ -190,6 +259,7 @@ class Recommender:
 
   # -- RPCs ---------------------------------------------------------------------------------
   def recommend(self, request: pb.RecommendRequest, api: str = "grpc") -> pb.RecommendResponse:
+    self._checks.recommend(request)
     servable, assets, ref = self._resolve(request.model, request.user_id)
     max_k = min(self.limits.max_k, len(assets))
     if not 1 <= request.k <= max_k:
@@ -295,6 +365,8 @@ class Recommender:
     return out
 
   def similar_items(self, request: pb.SimilarItemsRequest, api: str = "grpc") -> pb.SimilarItemsResponse:
+    self._checks.ids("item_id", request.item_id)
+    self._checks.ids("exclude_item_ids", request.exclude_item_ids)
     servable, assets, ref = self._resolve(request.model, "")
     max_k = min(self.limits.max_k, len(assets) - 1)
     if not 1 <= request.k <= max_k:
@@ -329,6 +401,8 @@ class Recommender:
     return response
 
   def rank(self, request: pb.RankRequest, api: str = "grpc") -> pb.RankResponse:
+    self._checks.history(request)
+    self._checks.ids("candidate_item_ids", request.candidate_item_ids)
     servable, assets, ref = self._resolve(request.model, request.user_id)
     candidates = list(request.candidate_item_ids)
     if not candidates:
@@ -361,15 +435,14 @@ class Recommender:
     assets = self.assets(self._servable(self.split.stable))
     parsed = []
     for n, e in enumerate(events):  # all-or-nothing: validate every event first
-      problem = None
-      if not e.user_id:
-        problem = "user_id is empty"
-      elif not e.item_id:
-        problem = "item_id is empty"
-      elif e.item_id not in assets.row:
-        problem = f"item_id {e.item_id!r} is not in the catalogue"
-      elif not e.HasField("timestamp") or e.timestamp.seconds <= 0:
-        problem = "timestamp is missing (set it to when the interaction happened)"
+      problem = self._checks.event(e)
+      if problem is None:
+        if not e.user_id:
+          problem = "user_id is empty"
+        elif not e.item_id:
+          problem = "item_id is empty"
+        elif e.item_id not in assets.row:
+          problem = f"item_id {e.item_id!r} is not in the catalogue"
       if problem:
         raise errors.invalid_argument(f"event {n}: {problem}; no events of this request were stored")
       parsed.append(Event(e.user_id, e.item_id, e.timestamp.seconds, e.event_type,
