@@ -1,6 +1,7 @@
 """Server overhead and batching throughput, measured against the same model in-process.
 
-    bazel run //serving:bench                        # table: in-process vs gRPC vs REST, batching off/on
+    bazel run //serving:bench                        # table: in-process vs bare grpcio vs gRPC vs REST,
+                                                     # batching off/on; trellis CPU per request / floor
     bazel run //serving:bench -- --model=mlp         # the same for a realistic small model
     bazel run //serving:bench -- --soak_seconds=600  # fixed load, errors and latency per minute
     bazel run //serving:bench -- --recommend         # Recommend at 10k/1M items, exact vs faiss
@@ -18,7 +19,12 @@ client work does not share the server's GIL. Each concurrency level runs
 `--seconds` after a 1 s warm-up. "in-process" calls the loaded signature from
 the same number of Python threads (the best a server could do);
 "in-process batched" calls it with `--max_batch_size` rows per call and counts
-rows/s (the ceiling for server-side batching). Ratios: `p50 overhead` =
+rows/s (the ceiling for server-side batching). "gRPC floor" is a bare grpcio
+server in this process, with the same thread pool: a generic handler that
+deserializes the PredictRequest and returns a fixed PredictResponse of the size
+trellis answers with, so its CPU per request is what any Python gRPC server pays
+for this payload; `trellis / floor` divides the server CPU per request of
+trellis's gRPC Predict (batching off) by it, at each concurrency. Ratios: `p50 overhead` =
 server p50 - in-process p50; `QPS ratio` = server QPS / in-process QPS at the
 same concurrency (with batching: / in-process batched rows/s).
 The machine is shared: run it when nothing else is, and read ratios, not
@@ -27,6 +33,7 @@ absolute numbers.
 
 import argparse
 import base64
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -37,9 +44,10 @@ import tempfile
 import threading
 import time
 
+import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 import serving
 from serving import servable as servable_lib
@@ -210,6 +218,48 @@ def _request_bytes(model: BenchModel) -> tuple[bytes, bytes]:
   return request.SerializeToString(), rest
 
 
+def _trellis_response(root: pathlib.Path, request: bytes) -> bytes:
+  """trellis's serialized PredictResponse to `request` (what the floor server answers with)."""
+  server = ModelServer(ServerOptions(root, port=0, rest_port=None, poll_seconds=0)).start()
+  try:
+    with grpc.insecure_channel(f"localhost:{server.port}") as channel:
+      stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+      response = stub.Predict(predict_pb2.PredictRequest.FromString(request), timeout=60)
+  finally:
+    server.stop(grace=1)
+  return response.SerializeToString()
+
+
+def floor_server(response: bytes, threads: int) -> tuple[grpc.Server, int]:
+  """A bare grpcio server: Predict deserializes the request and returns `response` (serialized
+  per call, as any servicer's is). Returns the started server and its port."""
+  fixed = predict_pb2.PredictResponse.FromString(response)
+  handler = grpc.method_handlers_generic_handler("tensorflow.serving.PredictionService", {
+      "Predict": grpc.unary_unary_rpc_method_handler(
+          lambda request, context: fixed,
+          request_deserializer=predict_pb2.PredictRequest.FromString,
+          response_serializer=predict_pb2.PredictResponse.SerializeToString)})
+  server = grpc.server(concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="floor"),
+                       handlers=[handler], options=[("grpc.so_reuseport", 0)])
+  port = server.add_insecure_port("localhost:0")
+  server.start()
+  return server, port
+
+
+def _cpu_ratios(rows: list[tuple[Stats, Stats]]) -> str:
+  """Per concurrency: trellis's server CPU per gRPC Predict over the bare grpcio floor's."""
+  floor = {s.concurrency: s for s, _ in rows if s.label == "gRPC floor (bare grpcio)"}
+  lines = []
+  for s, base in rows:
+    if s.label == "gRPC" and s.concurrency in floor:
+      f = floor[s.concurrency]
+      lines.append(f"  c={s.concurrency}: floor {f.cpu_us:.0f} µs, trellis {s.cpu_us:.0f} µs, "
+                   f"trellis / floor = {s.cpu_us / f.cpu_us:.2f} (aim <= 1.5); p50 overhead over "
+                   f"in-process {s.p50 - base.p50:+.2f} ms (aim < 1)")
+  return "\n".join(["Server CPU per gRPC Predict (batching off) against the bare grpcio floor:",
+                    *lines])
+
+
 def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
   grpc_request, rest_request = _request_bytes(model)
   servable = servable_lib.load(model.name, 1, root / model.name / "1")
@@ -220,6 +270,15 @@ def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
   batched = in_process(sig, {model.input_name: np.repeat(model.row, args.max_batch_size, axis=0)},
                        1, args.seconds, rows=args.max_batch_size)
   rows: list[tuple[Stats, Stats]] = [(base[c], base[c]) for c in levels] + [(batched, batched)]
+  floor, floor_port = floor_server(_trellis_response(root, grpc_request), max(levels))
+  try:
+    for c in levels:
+      stats = drive("gRPC floor (bare grpcio)", f"localhost:{floor_port}", PREDICT, grpc_request, c,
+                    args.seconds, args.client_processes)
+      rows.append((stats, base[c]))
+      print(f"  {stats.label} c={c}: {stats.qps:.0f} QPS, {stats.cpu_us:.0f} µs CPU/req", flush=True)
+  finally:
+    floor.stop(grace=1).wait()
   for batching in (False, True):
     options = ServerOptions(root, port=0, rest_port=0, poll_seconds=0, num_threads=max(levels),
                             max_concurrent_requests=4 * max(levels), batching=BatchingOptions(
@@ -246,6 +305,8 @@ def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
   print()
   print(f"model {model.name}; load average at end {_loadavg()}")
   print(_table(rows, args.markdown))
+  print()
+  print(_cpu_ratios(rows))
   top = [s for s, b in rows if s.label == "gRPC +batching" and s.concurrency == max(levels)]
   if top and top[0].qps:
     s = top[0]
