@@ -54,12 +54,16 @@ def parse(argv: Sequence[str] | None):
     p.error(f"--batch_size={args.batch_size} must be at least 1")
   if args.num_shards < 0:
     p.error(f"--num_shards={args.num_shards} must be 0 (runner's choice) or more")
+  return args, with_local_defaults(beam_args)
+
+
+def with_local_defaults(beam_args: Sequence[str]) -> list[str]:
+  """Beam's arguments, plus DirectRunner with 2 worker threads unless another runner is named."""
   given = {a.split("=")[0] for a in beam_args if a.startswith("--")}
   if "--runner" in given and not any(a in ("--runner=DirectRunner", "--runner=direct")
                                      for a in beam_args):
-    return args, list(beam_args)
-  return args, list(beam_args) + [f"{k}={v}" for k, v in DEFAULT_BEAM_OPTIONS.items()
-                                  if k not in given]
+    return list(beam_args)
+  return list(beam_args) + [f"{k}={v}" for k, v in DEFAULT_BEAM_OPTIONS.items() if k not in given]
 
 
 def make_job(args):

@@ -167,6 +167,13 @@ def to_example(record: Mapping) -> bytes:
 
   features = {}
   for name, value in record.items():
+    if isinstance(value, (bytes, str)) or (isinstance(value, (list, tuple)) and value
+                                           and all(isinstance(v, (bytes, str)) for v in value)):
+      # Not through numpy: a bytes array drops trailing NUL bytes, which binary data has.
+      flat = [v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape")
+              for v in ([value] if isinstance(value, (bytes, str)) else value)]
+      features[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=flat))
+      continue
     array = np.asarray(value)
     if array.dtype.kind in "SUO":
       flat = [v if isinstance(v, bytes) else str(v).encode("utf-8", "surrogateescape")
@@ -182,3 +189,23 @@ def to_example(record: Mapping) -> bytes:
       features[f"{name}/shape"] = tf.train.Feature(
           int64_list=tf.train.Int64List(value=list(array.shape)))
   return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+def read_files(pattern: str, fmt: str = "") -> list[dict]:
+  """Every record of the files matching `pattern`, parsed (for tests and small outputs)."""
+  import tensorflow as tf
+
+  records = []
+  for path in sorted(tf.io.gfile.glob(pattern)):
+    kind = infer_format(path, fmt)
+    if kind == "tfrecord":
+      records += [parse_example(r.numpy()) for r in tf.data.TFRecordDataset(path)]
+      continue
+    with tf.io.gfile.GFile(path, "rb") as f:
+      lines = f.read().splitlines()
+    if kind == "csv" and lines:
+      header = parse_csv_header(lines[0])
+      records += [parse_csv_line(line, header) for line in lines[1:]]
+    elif kind == "jsonl":
+      records += [parse_json_line(line) for line in lines if line.strip()]
+  return records

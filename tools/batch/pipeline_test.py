@@ -62,18 +62,7 @@ def exports(tmp_path_factory):
 
 
 def _read_outputs(prefix: str) -> list[dict]:
-  rows = []
-  for path in sorted(glob.glob(prefix + "-0*")):
-    if path.endswith(".jsonl"):
-      rows += [formats.parse_json_line(line.encode()) for line in open(path, "rb").read().decode(
-          "utf-8").splitlines()]
-    elif path.endswith(".csv"):
-      lines = open(path, "rb").read().splitlines()
-      header = formats.parse_csv_header(lines[0])
-      rows += [formats.parse_csv_line(line, header) for line in lines[1:]]
-    else:
-      rows += [formats.parse_example(r.numpy()) for r in tf.data.TFRecordDataset(path)]
-  return rows
+  return formats.read_files(prefix + "-0*")
 
 
 def _dead_letters(prefix: str) -> dict[str, dict]:
