@@ -13,21 +13,25 @@ Sources (pick with `config.data.source`):
   hash of the sample index.
 * `mnist`, `fashion_mnist`: the official idx files under `<data_dir>/<name>/`, checked
   against published sha256s; official train/test, validation hashed out of train.
+* `idx`: ONE images/labels pair of idx files (`data.images`, `data.labels`, e.g. only MNIST's
+  `t10k-*`, or your own set in that format), hash-split by record index like the other sources.
 * `cifar10`: the official python batches (`<data_dir>/cifar10/cifar-10-batches-py/`
   or the `cifar-10-python.tar.gz` archive), checked against published md5s.
 * `image_folder`: `root/<class>/*.jpg|png`; split by a hash of the relative path.
 * `tfrecord`: ImageNet-schema TFRecords with separate train/validation(/test) files,
   the layout of ImageNet conversions (`train-00000-of-01024`, `validation-*`).
 
-Array sources (digits, MNIST, CIFAR) are PNG-encoded once when loaded: a few seconds
+Array sources (digits, MNIST, CIFAR, idx) are PNG-encoded once when loaded: a few seconds
 for 60k images, and afterwards the pipeline caches decoded pixels.
+
+Every user-supplied location (world_dir, an image folder root, idx files, TFRecords) may be on
+any file system TensorFlow knows (gs://bucket/..., local): files are read with `tf.io.gfile`.
 """
 
 import dataclasses
 import hashlib
 import io
 import os
-import pathlib
 import pickle
 import tarfile
 from collections.abc import Sequence
@@ -76,7 +80,8 @@ CIFAR10_BATCH_MD5 = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 
-SOURCES = ("shopworld", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "tfrecord")
+SOURCES = ("shopworld", "digits", "mnist", "fashion_mnist", "idx", "cifar10", "image_folder",
+           "tfrecord")
 
 
 # One error type for every checksum failure (sha256 ones come from common.data.download).
@@ -121,7 +126,7 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def _md5(path) -> str:
   digest = hashlib.md5(usedforsecurity=False)
-  with open(path, "rb") as f:
+  with tf.io.gfile.GFile(os.fspath(path), "rb") as f:
     while chunk := f.read(1 << 20):
       digest.update(chunk)
   return digest.hexdigest()
@@ -198,11 +203,11 @@ def load_idx(directory, name: str = "mnist", sha256: dict | None = None):
   if name not in IDX_SHA256:
     raise ValueError(f"unknown idx dataset {name!r}; use one of {sorted(IDX_SHA256)}")
   sha256 = sha256 or IDX_SHA256[name]
-  directory = pathlib.Path(directory)
+  directory = os.fspath(directory)
   arrays = {}
   for filename, digest in sha256.items():
-    path = directory / filename
-    if not path.is_file():
+    path = os.path.join(directory, filename)
+    if not tf.io.gfile.exists(path):
       raise FileNotFoundError(
           f"{path} is missing: place the official {name} file {filename} there "
           f"(sha256 {digest}; TensorFlow Datasets' url_checksums list its download URL)")
@@ -225,6 +230,35 @@ def idx_dataset(data_dir, name: str, validation_fraction=0.1, sha256=None) -> Sp
   return _official(train, test, IDX_CLASS_NAMES[name], validation_fraction, fingerprint)
 
 
+def idx_pair_dataset(images_path, labels_path, fractions=(0.8, 0.1, 0.1),
+                     class_names: Sequence[str] | None = None) -> Splits:
+  """ONE idx images/labels pair, hash-split into train/validation/test by record index.
+
+  For a user holding a single labelled set in MNIST's format (or only MNIST's t10k files).
+  Classes are named by `class_names` (label i is `class_names[i]`) or "0".."K-1".
+
+  Raises:
+    FileNotFoundError / idx.IdxFormatError: naming the file (and record) and the fix
+      (`common.data.idx.read_pair`); a label with no name in `class_names`.
+  """
+  images, labels = idx.read_pair(images_path, labels_path)
+  num_classes = int(labels.max()) + 1 if len(labels) else 0
+  if class_names:
+    if num_classes > len(class_names):
+      record = int(np.argmax(labels >= len(class_names)))
+      raise idx.IdxFormatError(
+          f"{labels_path}: record {record} has label {int(labels[record])} but data.class_names "
+          f"names {len(class_names)} classes; add the missing names or fix the labels")
+  else:
+    class_names = [str(i) for i in range(num_classes)]
+  if images.ndim == 4 and images.shape[-1] == 1:
+    images = images[..., 0]
+  keys = [f"idx-{i}" for i in range(len(labels))]
+  digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
+  return from_arrays(keys, [encode_png(im) for im in images], labels, class_names, fractions,
+                     fingerprint="idx:" + digest)
+
+
 # --- CIFAR-10 python batches ---------------------------------------------------------------
 
 def _unpickle(data: bytes) -> dict:
@@ -244,26 +278,27 @@ def load_cifar10(directory, md5: dict | None = None):
     uint8 [N, 32, 32, 3].
   """
   md5 = md5 or CIFAR10_BATCH_MD5
-  directory = pathlib.Path(directory)
-  folder = next((d for d in (directory / "cifar-10-batches-py", directory)
-                 if (d / "test_batch").is_file()), None)
+  directory = os.fspath(directory)
+  folder = next((d for d in (os.path.join(directory, "cifar-10-batches-py"), directory)
+                 if tf.io.gfile.exists(os.path.join(d, "test_batch"))), None)
   blobs = {}
   if folder is not None:
     for name, digest in md5.items():
-      path = folder / name
-      if not path.is_file():
+      path = os.path.join(folder, name)
+      if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"{path} is missing; the CIFAR-10 python version has "
                                 f"{', '.join(md5)}")
       if _md5(path) != digest:
         raise ChecksumError(f"{path} has md5 {_md5(path)}, expected {digest} (published): the "
                             "file is corrupt or another version; extract cifar-10-python.tar.gz again")
-      blobs[name] = path.read_bytes()
-  elif (directory / CIFAR10_ARCHIVE).is_file():
-    archive = directory / CIFAR10_ARCHIVE
+      with tf.io.gfile.GFile(path, "rb") as f:
+        blobs[name] = f.read()
+  elif tf.io.gfile.exists(os.path.join(directory, CIFAR10_ARCHIVE)):
+    archive = os.path.join(directory, CIFAR10_ARCHIVE)
     if md5 is CIFAR10_BATCH_MD5 and _md5(archive) != CIFAR10_ARCHIVE_MD5:
       raise ChecksumError(f"{archive} has md5 {_md5(archive)}, expected {CIFAR10_ARCHIVE_MD5} "
                           "(published on cs.toronto.edu/~kriz/cifar.html); download it again")
-    with tarfile.open(archive, "r:gz") as tar:
+    with tf.io.gfile.GFile(archive, "rb") as f, tarfile.open(fileobj=f, mode="r:gz") as tar:
       for member in tar.getmembers():
         name = os.path.basename(member.name)
         if name in md5:
@@ -301,34 +336,43 @@ def shopworld(world_dir, fractions=(0.8, 0.1, 0.1)) -> Splits:
   """The shop world's item images (`items.csv` + `images/`), labelled by category."""
   from common.data import csv_reader
 
-  world_dir = pathlib.Path(world_dir)
-  items = data_dir_lib.require(
-      world_dir, "items.csv",
-      hint="write a shop world first: common.shopworld.world.generate(seed=0).write(dir)")
-  with open(items, encoding="utf-8") as f:
-    header = f.readline().strip().split(",")
+  world_dir = os.fspath(world_dir)
+  items = os.path.join(world_dir, "items.csv")
+  if not tf.io.gfile.exists(items):
+    raise data_dir_lib.DataNotFoundError(
+        f"{world_dir} has no items.csv; write a shop world first: "
+        "common.shopworld.world.generate(seed=0).write(dir)")
+  with tf.io.gfile.GFile(items, "r") as f:
+    items_text = f.read()
+  header = items_text.split("\n", 1)[0].strip().split(",")
   missing = {"item_id", "category", "image_path"} - set(header)
   if missing:
     raise ValueError(f"{items} has columns {header} but no {sorted(missing)}; is it a shop world?")
   columns = csv_reader.read_columns(items, header)
   item_ids, categories, paths = (columns[k] for k in ("item_id", "category", "image_path"))
-  labels_txt = world_dir / "labels.txt"  # label order as the world's TFRecord uses it
-  class_names = (labels_txt.read_text().split("\n")[:-1] if labels_txt.is_file()
+  labels_txt = os.path.join(world_dir, "labels.txt")  # label order as the world's TFRecord uses
+  class_names = (_read(labels_txt).decode().split("\n")[:-1] if tf.io.gfile.exists(labels_txt)
                  else sorted(set(categories)))
   unknown = sorted(set(categories) - set(class_names))
   if unknown:
     raise ValueError(f"{items} has categories {unknown} that {labels_txt} does not list")
   labels = [class_names.index(c) for c in categories]
-  encoded = [(world_dir / p).read_bytes() for p in paths]
-  fingerprint = "shopworld:" + hashlib.sha256(items.read_bytes()).hexdigest()[:16]
+  encoded = [_read(os.path.join(world_dir, p)) for p in paths]
+  fingerprint = "shopworld:" + hashlib.sha256(items_text.encode()).hexdigest()[:16]
   return from_arrays(item_ids, encoded, labels, class_names, fractions,
                      fingerprint)
+
+
+def _read(path: str) -> bytes:
+  with tf.io.gfile.GFile(path, "rb") as f:
+    return f.read()
 
 
 def folder_dataset(root, fractions=(0.8, 0.1, 0.1)) -> Splits:
   """`root/<class>/*.png|jpg`, hash-split on each file's path relative to `root`."""
   paths, labels, class_names = image_folder.list_images(root)
-  keys = [os.path.relpath(p, root) for p in paths]
+  prefix = os.path.join(os.fspath(root), "")
+  keys = [p[len(prefix):] for p in paths]  # "<class>/<file>", also for gs:// roots
   by_split = {name: ([], []) for name in splits.SPLITS}
   for key, path, label in zip(keys, paths, labels, strict=True):
     by_split[splits.split_of(key, fractions)][0].append(path)
@@ -367,7 +411,7 @@ def tfrecord_dataset(train_files, validation_files, test_files, class_names,
                 train_label_counts=_counts(labels, len(class_names)),
                 sizes={"train": None, "validation": None, "test": None},
                 fingerprint="tfrecord:" + hashlib.sha256(
-                    "\n".join(f"{os.path.basename(f)}:{os.path.getsize(f)}" for f in files)
+                    "\n".join(f"{os.path.basename(f)}:{tf.io.gfile.stat(f).length}" for f in files)
                     .encode()).hexdigest()[:16])
 
 
@@ -384,9 +428,19 @@ def load(data_cfg, data_dir=None) -> Splits:
     return shopworld(data_cfg.world_dir, fractions)
   if source in ("mnist", "fashion_mnist"):
     return idx_dataset(data_dir_lib.resolve(data_dir), source, fractions[1])
+  if source == "idx":
+    if not (data_cfg.images and data_cfg.labels):
+      raise ValueError("data.source=idx needs one images/labels pair of idx files: "
+                       "--config.data.images=/path/train-images-idx3-ubyte.gz "
+                       "--config.data.labels=/path/train-labels-idx1-ubyte.gz")
+    return idx_pair_dataset(data_cfg.images, data_cfg.labels, fractions,
+                            list(data_cfg.class_names or ()))
   if source == "cifar10":
     return cifar10_dataset(data_dir_lib.resolve(data_dir), fractions[1])
   if source == "image_folder":
+    if not data_cfg.root:
+      raise ValueError("data.source=image_folder needs --config.data.root=<folder holding one "
+                       "sub-folder of images per class>")
     return folder_dataset(data_cfg.root, fractions)
   if source == "tfrecord":
     class_names = list(data_cfg.class_names) or [str(i) for i in range(data_cfg.num_classes)]

@@ -150,3 +150,74 @@ def test_unknown_source_and_missing_world_dir_are_explained():
     cfg.data.source = "imagenet21k"
   with pytest.raises(ValueError, match="is not one of shopworld, digits"):
     datasets.load(cfg.data)
+
+
+def _write_pair(directory, n=60, shape=(8, 8), prefix="train"):
+  rng = np.random.default_rng(1)
+  images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+  labels = (np.arange(n) % 3).astype(np.uint8)
+  images_path = f"{directory}/{prefix}-images-idx3-ubyte.gz"
+  labels_path = f"{directory}/{prefix}-labels-idx1-ubyte"
+  idx.write_idx(images_path, images)
+  idx.write_idx(labels_path, labels)
+  return images_path, labels_path, images, labels
+
+
+def test_one_idx_pair_is_hash_split_repeatably(tmp_path):
+  images_path, labels_path, images, labels = _write_pair(tmp_path)
+  data = datasets.idx_pair_dataset(images_path, labels_path)
+  assert data.class_names == ["0", "1", "2"] and sum(data.sizes.values()) == 60
+  assert min(data.sizes.values()) > 0
+  again = datasets.idx_pair_dataset(images_path, labels_path)
+  assert [int(y) for _, y in data.test] == [int(y) for _, y in again.test]
+  encoded, label = next(iter(data.train))
+  decoded = tf.io.decode_png(encoded).numpy()[..., 0]
+  # the record is found by its pixels: images and labels stay paired through the split
+  (i,) = [i for i in range(60) if np.array_equal(images[i], decoded)]
+  assert int(label) == labels[i]
+  named = datasets.idx_pair_dataset(images_path, labels_path, class_names=["a", "b", "c"])
+  assert named.class_names == ["a", "b", "c"]
+  with pytest.raises(idx.IdxFormatError, match=r"labels-idx1-ubyte: record 2 has label 2 but "
+                     "data.class_names names 2 classes"):
+    datasets.idx_pair_dataset(images_path, labels_path, class_names=["a", "b"])
+
+
+def test_idx_pair_through_the_config_and_on_a_non_local_file_system():
+  # ram:// stands in for gs://bucket/...: every read goes through tf.io.gfile.
+  from common import config as config_lib
+
+  tf.io.gfile.makedirs("ram://idx_pair")
+  images_path, labels_path, _, _ = _write_pair("ram://idx_pair", n=30, prefix="t10k")
+  cfg = config_lib.load("vision/configs/default.py", ["data.source=idx"])
+  with pytest.raises(ValueError, match=r"needs one images/labels pair.*--config\.data\.labels="):
+    datasets.load(cfg.data)
+  cfg = config_lib.load("vision/configs/default.py", [
+      "data.source=idx", f"data.images={images_path}", f"data.labels={labels_path}"])
+  assert sum(datasets.load(cfg.data).sizes.values()) == 30
+
+
+def test_idx_pair_format_errors_name_the_file_and_the_fix(tmp_path):
+  images_path, labels_path, _, _ = _write_pair(tmp_path)
+  with pytest.raises(FileNotFoundError, match=r"idx file .*/absent-labels does not exist"):
+    datasets.idx_pair_dataset(images_path, str(tmp_path / "absent-labels"))
+  with pytest.raises(idx.IdxFormatError, match=r"train-labels-idx1-ubyte: holds uint8 of shape "
+                     r"\(60,\).*Is it a labels file"):
+    datasets.idx_pair_dataset(labels_path, images_path)
+  (tmp_path / "page.gz").write_bytes(b"<html>404</html>")
+  with pytest.raises(idx.IdxFormatError, match=r"page\.gz: bad magic number"):
+    datasets.idx_pair_dataset(str(tmp_path / "page.gz"), labels_path)
+
+
+def test_image_folder_on_a_non_local_file_system_is_split_by_relative_path():
+  from common import config as config_lib
+
+  for i in range(12):
+    tf.io.gfile.makedirs(f"ram://folder_split/{'cat' if i % 2 else 'dog'}")
+    with tf.io.gfile.GFile(f"ram://folder_split/{'cat' if i % 2 else 'dog'}/{i}.png", "wb") as f:
+      f.write(datasets.encode_png(np.full((4, 4), i, np.uint8)))
+  data = datasets.folder_dataset("ram://folder_split", (0.5, 0.3, 0.2))
+  assert data.class_names == ["cat", "dog"] and sum(data.sizes.values()) == 12
+  assert len(list(data.train)) == data.sizes["train"]
+  cfg = config_lib.load("vision/configs/default.py", ["data.source=image_folder"])
+  with pytest.raises(ValueError, match=r"needs --config\.data\.root="):
+    datasets.load(cfg.data)

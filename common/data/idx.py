@@ -4,13 +4,19 @@ An idx file is a big-endian header — two zero bytes, a type code, the number o
 then one uint32 per dimension — followed by the array in C order. The reader validates every
 part of it, since a truncated download or an HTML error page saved under the file's name
 otherwise turns into a silently wrong array.
+
+A labelled set is a pair of such files: images `[N, rows, cols]` (or `[N, rows, cols, channels]`)
+of uint8 and labels `[N]` of class indices (`read_pair`). Paths may be on any file system
+TensorFlow knows (gs://bucket/x-idx3-ubyte.gz, local): files are read through `tf.io.gfile`.
 """
 
 import gzip
+import io
 import os
-import pathlib
+import zlib
 
 import numpy as np
+import tensorflow as tf
 
 # Type code -> big-endian dtype, from the format's definition (yann.lecun.com/exdb/mnist).
 _DTYPES = {
@@ -28,12 +34,6 @@ class IdxFormatError(ValueError):
   """The file is not a valid idx file; the message names the file and the problem."""
 
 
-def _open(path: pathlib.Path):
-  with open(path, "rb") as f:
-    gzipped = f.read(2) == b"\x1f\x8b"
-  return gzip.open(path, "rb") if gzipped else open(path, "rb")
-
-
 def read_idx(path: str | os.PathLike) -> np.ndarray:
   """Reads an idx file (plain or gzipped) into a native-endian array of its shape.
 
@@ -42,14 +42,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     IdxFormatError: wrong magic number, unknown type code, or a size that does not match the
       header's dimensions.
   """
-  path = pathlib.Path(path)
-  if not path.is_file():
+  path = os.fspath(path)
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     raise FileNotFoundError(f"idx file {path} does not exist")
-  try:
-    with _open(path) as f:
-      data = f.read()
-  except (OSError, EOFError) as e:
-    raise IdxFormatError(f"{path}: cannot decompress ({e}); re-download the file") from e
+  with tf.io.gfile.GFile(path, "rb") as f:
+    data = f.read()
+  if data[:2] == b"\x1f\x8b":
+    try:
+      data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:
+      raise IdxFormatError(f"{path}: cannot decompress ({e}); re-download the file") from e
   if len(data) < 4 or data[0] != 0 or data[1] != 0:
     raise IdxFormatError(
         f"{path}: bad magic number {data[:4].hex() or '(empty file)'}; an idx file starts with "
@@ -85,10 +87,51 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
   code = _CODES[native]
   header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
   payload = header + array.astype(_DTYPES[code]).tobytes()
-  path = pathlib.Path(path)
-  if path.suffix == ".gz":
+  path = os.fspath(path)
+  if path.endswith(".gz"):
     # No name and mtime=0 in the gzip header keep the bytes reproducible.
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", fileobj=buffer, mode="wb", mtime=0) as f:
       f.write(payload)
-  else:
-    path.write_bytes(payload)
+    payload = buffer.getvalue()
+  with tf.io.gfile.GFile(path, "wb") as f:
+    f.write(payload)
+
+
+def read_pair(images_path: str | os.PathLike,
+              labels_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+  """Reads one labelled set: an images file and the labels file that belongs to it.
+
+  Returns:
+    (images uint8 [N, rows, cols] or [N, rows, cols, 1 | 3], labels int64 [N]).
+
+  Raises:
+    FileNotFoundError: a file does not exist.
+    IdxFormatError: naming the file (and the record) when a file is not valid idx (`read_idx`),
+      the images are not uint8 pictures, the labels are not one integer per image, a label is
+      negative, or the two files hold different numbers of records; each message says the fix.
+  """
+  images_path, labels_path = os.fspath(images_path), os.fspath(labels_path)
+  images, labels = read_idx(images_path), read_idx(labels_path)
+  channels_ok = images.ndim == 3 or (images.ndim == 4 and images.shape[-1] in (1, 3))
+  if images.dtype != np.uint8 or not channels_ok:
+    raise IdxFormatError(
+        f"{images_path}: holds {images.dtype.name} of shape {images.shape}; an images file holds "
+        "uint8 pixels [N, rows, cols] (or [N, rows, cols, 1|3]). Is it a labels file? Pass the "
+        "images as data.images and their labels as data.labels")
+  if labels.ndim != 1 or labels.dtype.kind not in "iu":
+    raise IdxFormatError(
+        f"{labels_path}: holds {labels.dtype.name} of shape {labels.shape}; a labels file holds "
+        "one integer class index per image, shape [N]. Is it an images file? Pass the labels "
+        "as data.labels")
+  if len(images) != len(labels):
+    raise IdxFormatError(
+        f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels; "
+        "pass the labels file that belongs to these images (MNIST: train-images with "
+        "train-labels, t10k-images with t10k-labels)")
+  negative = np.nonzero(labels < 0)[0]
+  if len(negative):
+    raise IdxFormatError(
+        f"{labels_path}: record {int(negative[0])} has label {int(labels[negative[0]])}; labels "
+        "are class indices 0..K-1, so renumber the classes from 0")
+  return images, labels.astype(np.int64)

@@ -56,3 +56,29 @@ def test_gzip_is_byte_reproducible(tmp_path):
   idx.write_idx(tmp_path / "a.gz", array)
   idx.write_idx(tmp_path / "b.gz", array)
   assert (tmp_path / "a.gz").read_bytes() == (tmp_path / "b.gz").read_bytes()
+
+
+def test_pair_reads_images_and_labels(tmp_path):
+  images = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
+  idx.write_idx(tmp_path / "i.gz", images)
+  idx.write_idx(tmp_path / "l", np.array([2, 0, 1], np.uint8))
+  x, y = idx.read_pair(tmp_path / "i.gz", tmp_path / "l")
+  np.testing.assert_array_equal(x, images)
+  assert y.dtype == np.int64 and y.tolist() == [2, 0, 1]
+
+
+def test_pair_errors_name_the_file_the_record_and_the_fix(tmp_path):
+  idx.write_idx(tmp_path / "imgs", np.zeros((3, 4, 4), np.uint8))
+  idx.write_idx(tmp_path / "labs", np.array([1, 0], np.uint8))
+  with pytest.raises(idx.IdxFormatError, match=r"imgs has 3 images but .*labs has 2 labels; pass "
+                     "the labels file that belongs"):
+    idx.read_pair(tmp_path / "imgs", tmp_path / "labs")
+  with pytest.raises(idx.IdxFormatError, match=r"labs: holds uint8 of shape \(2,\).*Is it a "
+                     "labels file"):
+    idx.read_pair(tmp_path / "labs", tmp_path / "imgs")
+  idx.write_idx(tmp_path / "neg", np.array([1, -2, 0], np.int16))
+  with pytest.raises(idx.IdxFormatError, match=r"neg: record 1 has label -2.*renumber"):
+    idx.read_pair(tmp_path / "imgs", tmp_path / "neg")
+  idx.write_idx(tmp_path / "float", np.zeros((3, 4, 4), np.float32))
+  with pytest.raises(idx.IdxFormatError, match=r"float: holds float32"):
+    idx.read_pair(tmp_path / "float", tmp_path / "neg")

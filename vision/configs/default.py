@@ -28,14 +28,16 @@ def get_config() -> ml_collections.ConfigDict:
   config.label_smoothing = 0.0
 
   config.data = ml_collections.ConfigDict()
-  # shopworld | digits | mnist | fashion_mnist | cifar10 | image_folder | tfrecord
+  # shopworld | digits | mnist | fashion_mnist | idx | cifar10 | image_folder | tfrecord
   config.data.source = "shopworld"
   config.data.world_dir = ""           # shopworld: where a world was written
   config.data.root = ""                # image_folder: root/<class>/*.png
+  config.data.images = ""              # idx: ONE images file (e.g. train-images-idx3-ubyte.gz)
+  config.data.labels = ""              # idx: its labels file (e.g. train-labels-idx1-ubyte.gz)
   config.data.train_files = ""         # tfrecord: glob patterns per split
   config.data.validation_files = ""
   config.data.test_files = ""
-  config.data.class_names = ml_collections.config_dict.placeholder(tuple)  # tfrecord: optional
+  config.data.class_names = ml_collections.config_dict.placeholder(tuple)  # tfrecord, idx: optional
   config.data.num_classes = 0          # tfrecord: when class_names are not given
   # Hash split of records by key (train, validation, test); for sources with an official test
   # split, the second number is the validation share of the official train split.
