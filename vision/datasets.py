@@ -368,6 +368,22 @@ def _read(path: str) -> bytes:
     return f.read()
 
 
+def read_image_file(path: tf.Tensor) -> tf.Tensor:
+  """The bytes of one image file, checked to start like a PNG or JPEG.
+
+  A misnamed or broken file in an image folder then fails (`tf.errors.InvalidArgumentError`)
+  naming that file and the fix, rather than as a decoder error deep in a training step.
+  """
+  data = tf.io.read_file(path)
+  is_image = tf.logical_or(tf.equal(tf.strings.substr(data, 0, 8), b"\x89PNG\r\n\x1a\n"),
+                           tf.equal(tf.strings.substr(data, 0, 3), b"\xff\xd8\xff"))
+  check = tf.debugging.Assert(is_image, [
+      path, "is not a PNG or JPEG image (by its first bytes); convert or delete it (an image "
+      "folder holds one .png/.jpg image per file)"])
+  with tf.control_dependencies([check]):
+    return tf.identity(data)
+
+
 def folder_dataset(root, fractions=(0.8, 0.1, 0.1)) -> Splits:
   """`root/<class>/*.png|jpg`, hash-split on each file's path relative to `root`."""
   paths, labels, class_names = image_folder.list_images(root)
@@ -381,7 +397,7 @@ def folder_dataset(root, fractions=(0.8, 0.1, 0.1)) -> Splits:
   def read(paths, labels):  # bytes are read lazily: folders can be large
     ds = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string),
                                              tf.constant(labels, tf.int64)))
-    return ds.map(lambda p, y: (tf.io.read_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(lambda p, y: (read_image_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
 
   empty = [name for name, (p, _) in by_split.items() if not p and name != "test"]
   if empty:

@@ -221,3 +221,16 @@ def test_image_folder_on_a_non_local_file_system_is_split_by_relative_path():
   cfg = config_lib.load("vision/configs/default.py", ["data.source=image_folder"])
   with pytest.raises(ValueError, match=r"needs --config\.data\.root="):
     datasets.load(cfg.data)
+
+
+def test_a_file_in_an_image_folder_that_is_not_an_image_is_named(tmp_path):
+  for i in range(20):
+    (tmp_path / "cls" / "a").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cls" / "a" / f"{i}.png").write_bytes(datasets.encode_png(np.zeros((2, 2), np.uint8)))
+  (tmp_path / "cls" / "a" / "3.png").write_text("<html>not an image</html>")
+  data = datasets.folder_dataset(tmp_path / "cls", (0.4, 0.3, 0.3))
+  splits = (data.train, data.validation, data.test)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"cls/a/3\.png.*is not a PNG or JPEG "
+                     r"image.*convert or delete it"):
+    for split in splits:
+      list(split)

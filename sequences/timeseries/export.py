@@ -84,7 +84,11 @@ def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
 
 
 def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path:
-  """Exports a finished `train.train_and_evaluate` run with its test metrics."""
+  """Exports a finished `train.train_and_evaluate` run with its test metrics.
+
+  The metadata records the config the run resolved (the data's frequency and season), if any.
+  """
+  config = result.config or config
   module = ForecastModule(result.model, result.data.scaler, result.data.series.columns)
   return export(module, export_root, config, metrics=result.test["model"],
                 baseline_metrics=result.test["baseline"],

@@ -16,6 +16,7 @@ import json
 import pathlib
 import time
 
+import ml_collections
 import numpy as np
 import tensorflow as tf
 
@@ -42,6 +43,7 @@ class TrainResult:
   test: dict
   train_seconds: float
   epochs_run: int
+  config: ml_collections.ConfigDict | None = None  # as resolved by the data (frequency, season)
 
 
 def model_config(config, channels: int) -> models.ModelConfig:
@@ -149,7 +151,8 @@ def finished_result(config, workdir: str | pathlib.Path, data_dir=None, *,
   data = input_pipeline.prepare(config, data_dir, series=series)
   return TrainResult(model=model, baseline=create_model(config, data.channels, config.baseline),
                      data=data, validation=metrics["validation"], test=metrics["test"],
-                     train_seconds=metrics["train_seconds"], epochs_run=metrics["epochs_run"])
+                     train_seconds=metrics["train_seconds"], epochs_run=metrics["epochs_run"],
+                     config=config)
 
 
 def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
@@ -232,4 +235,5 @@ def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
       channel=data.channels - 1,
       title=f"{data.series.name} {data.series.columns[-1]}: test window {window} (standardised)")
   return TrainResult(model=model, baseline=baseline, data=data, validation=results["validation"],
-                     test=results["test"], train_seconds=train_seconds, epochs_run=epochs_run)
+                     test=results["test"], train_seconds=train_seconds, epochs_run=epochs_run,
+                     config=config)
