@@ -40,9 +40,14 @@ TEXT_SPEC = tf.TensorSpec([None], tf.string, name="text")
 
 
 class TextClassifierModule(tf.Module):
-  """Tokenizer + classifier + class names, with the two serving functions."""
+  """Tokenizer + classifier + class names, with the two serving functions.
 
-  def __init__(self, tokenizer: tokenizer_lib.Tokenizer, model: models.TextClassifier,
+  The tokenizer is whatever turns raw strings into the model's input: the WordPiece `Tokenizer`
+  (neural models), `ngrams.NgramVectorizer` (classic baselines) or `ensemble.RawText` (an
+  `Ensemble`, whose members hold their own).
+  """
+
+  def __init__(self, tokenizer: tf.keras.layers.Layer, model: tf.keras.Model,
                class_names: Sequence[str]):
     super().__init__(name="text_classifier")
     self.tokenizer = tokenizer
@@ -63,7 +68,7 @@ class TextClassifierModule(tf.Module):
     return {"embedding": tf.math.l2_normalize(features, axis=-1)}
 
 
-def export(tokenizer: tokenizer_lib.Tokenizer, model: models.TextClassifier,
+def export(tokenizer: tf.keras.layers.Layer, model: tf.keras.Model,
            class_names: Sequence[str], *, export_root: str | os.PathLike, model_name: str,
            config=None, metrics: dict | None = None, baseline_metrics: dict | None = None,
            data_fingerprint: str | None = None) -> pathlib.Path:
@@ -84,7 +89,7 @@ def export(tokenizer: tokenizer_lib.Tokenizer, model: models.TextClassifier,
         warmup_requests={name: {"text": np.array([b"warm-up request: a short sentence"], object)}
                          for name in ("classify", "embed")},
         extra_metadata={"task": "text_classification", "class_names": list(class_names),
-                        "sequence_length": tokenizer.sequence_length,
+                        "sequence_length": getattr(tokenizer, "sequence_length", None),
                         "max_input_bytes": tokenizer.max_input_bytes,
                         "over_long_policy": "truncated to sequence_length word pieces; "
                                             "rejected over max_input_bytes bytes"})
@@ -103,6 +108,11 @@ def export_workdir(workdir: str | os.PathLike, export_root: str | os.PathLike,
   """Rebuilds the model of a finished `train.py` run from its workdir and exports it."""
   workdir = pathlib.Path(workdir)
   config = config_lib.read_saved(workdir)
+  if config.model not in models.MODEL_NAMES:
+    raise ValueError(f"{workdir} trained config.model={config.model}; only the neural models "
+                     f"({', '.join(models.MODEL_NAMES)}) are rebuilt from a workdir. Export the "
+                     "classic baselines and the Ensemble as they train: pass --export_root to "
+                     "`bazel run //sequences/text:train`")
   weights = workdir / train.FINAL_WEIGHTS
   if not pathlib.Path(f"{weights}.index").is_file():
     raise FileNotFoundError(f"{weights}.index does not exist: {workdir} is not a finished "

@@ -29,7 +29,7 @@ from sequences.text import loaders
 
 ENCODING_HINT = ("pass the file's encoding, e.g. --config.data.encoding=cp1252 (or the bench's "
                  "--encoding=cp1252) for Windows-1252 text")
-TEXT_SUFFIXES = (".txt", ".text")
+LAYOUTS = ("csv", "class_files", "class_folders")
 
 
 class TextFormatError(ValueError):

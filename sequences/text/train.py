@@ -2,13 +2,19 @@
 
     result = train.train_and_evaluate(config, workdir, data_dir)
 
-1. load the dataset (`loaders.load`) and hash-split it by record key (`input_pipeline.hash_split`);
+1. load the dataset (`load_data`: the native loaders or a user's CSV / class files / class
+   folders) and hash-split it by record key (`input_pipeline.hash_split`);
 2. learn a WordPiece vocabulary from the training split only (`tokenizer.learn_vocabulary`);
 3. tokenise each split once with the `Tokenizer` layer that the export will contain;
 4. build `getattr(models, config.model)` under the configured `tf.distribute` strategy and fit it
    with `common.training.fit` (checkpoints, backup/restore, TensorBoard, CSV log, early stopping);
 5. evaluate on the test split beside the majority baseline, per class, and draw the confusion
    matrix into the workdir.
+
+The classic baselines (config.model=NBSVM | TfidfLogistic, `classic.py`) replace steps 2-4 with
+their n-gram vectorizer and a full-batch fit tuned on inner folds of the training split;
+config.model=Ensemble fits `config.ensemble.members` on the training split and their blend
+weights on the validation split (`ensemble.py`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from common.distribute import strategy as strategy_lib
 from common.training import fit as fit_lib
 from common.training import seeds
 from sequences.text import evaluate as evaluate_lib
-from sequences.text import input_pipeline, loaders, models
+from sequences.text import classic, ensemble, formats, input_pipeline, loaders, models
 from sequences.text import tokenizer as tokenizer_lib
 
 # The trained (best-epoch) weights; checkpoints/ holds every epoch's.
@@ -38,13 +44,76 @@ FINAL_WEIGHTS = "final/weights"
 @dataclasses.dataclass
 class TrainResult:
   """What a training run produced (the export step needs model, tokenizer and class names)."""
-  model: models.TextClassifier
-  tokenizer: tokenizer_lib.Tokenizer
+  model: tf.keras.Model  # a models.TextClassifier, classic.LinearOnNgrams or ensemble.Ensemble
+  tokenizer: tf.keras.layers.Layer  # its preprocessor: Tokenizer, NgramVectorizer or RawText
   data: loaders.TextDataset
   parts: dict[str, loaders.TextDataset]
   evaluation: dict
   train_seconds: float
   examples_per_second: float
+
+
+ENSEMBLE = "Ensemble"
+
+
+def load_data(config, data_dir: str | None = None) -> loaders.TextDataset:
+  """`config.data` as a `TextDataset`: a user's layout (`formats`) or a native loader."""
+  d = config.data
+  if d.source in formats.LAYOUTS:
+    if not d.path:
+      raise ValueError(f"data.source={d.source} needs --config.data.path=<the file or folder>")
+    return formats.read(d.path, d.source, encoding=d.encoding, text_column=d.text_column,
+                        label_column=d.label_column)
+  kwargs = {"encoding": d.encoding} if d.source == "polarity" else {}
+  return loaders.load(d.source, data_dir, d.path, **kwargs)
+
+
+def classic_config(config) -> classic.ClassicConfig:
+  return config_lib.to_dataclass(config.classic, classic.ClassicConfig, path="classic")
+
+
+def predict_text_logits(preprocessor, model, texts, batch_size: int = 512) -> np.ndarray:
+  """Logits of `model(preprocessor(texts))` in batches: the exported path, from raw strings."""
+  ds = tf.data.Dataset.from_tensor_slices(list(texts)).batch(batch_size)
+  return np.concatenate([np.asarray(model(preprocessor(batch), training=False), np.float32)
+                         for batch in ds], axis=0)
+
+
+def fit_member(config, name: str, part: loaders.TextDataset, workdir: str | os.PathLike
+               ) -> tuple[tf.keras.layers.Layer, tf.keras.Model]:
+  """(preprocessor, model) of one model trained on raw texts: classic or neural."""
+  if name in classic.CLASSIC_NAMES:
+    fitted = classic.fit(name, part.texts, part.labels, part.num_classes, classic_config(config))
+    logging.info("%s: chose %s (inner-fold accuracy %.4f)", name, fitted.hyperparameters,
+                 fitted.validation_accuracy)
+    return fitted.vectorizer, fitted.model
+  tokenizer = create_tokenizer(config, part.texts, workdir)
+  cfg = model_config(config, tokenizer.vocab_size, part.num_classes)
+  ids = input_pipeline.tokenize(tokenizer, part.texts)
+  model, _ = fit_classifier(config, name, cfg, (ids, part.labels), None, workdir)
+  return tokenizer, model
+
+
+def fit_ensemble(config, parts: dict[str, loaders.TextDataset], workdir: pathlib.Path
+                 ) -> ensemble.Ensemble:
+  """Members on the training split, blend weights on the validation split."""
+  if "validation" not in parts:
+    raise ValueError("config.model=Ensemble fits its blend weights on the validation split; "
+                     "set data.validation_fraction > 0")
+  names = [n.strip() for n in config.ensemble.members.split(",") if n.strip()]
+  unknown = [n for n in names if n not in classic.CLASSIC_NAMES + models.MODEL_NAMES]
+  if unknown or not names:
+    raise ValueError(f"ensemble.members={config.ensemble.members!r}: {unknown or 'none'} not "
+                     f"models; choose from {classic.CLASSIC_NAMES + models.MODEL_NAMES}")
+  members, validation_logits = [], []
+  for name in names:
+    preprocessor, model = fit_member(config, name, parts["train"], workdir / name)
+    members.append((name, preprocessor, model))
+    validation_logits.append(predict_text_logits(preprocessor, model,
+                                                 parts["validation"].texts))
+  weights = ensemble.fit_weights(validation_logits, parts["validation"].labels)
+  logging.info("ensemble weights (validation): %s", dict(zip(names, weights, strict=True)))
+  return ensemble.Ensemble(members, weights)
 
 
 def create_tokenizer(config, train_texts, workdir: str | os.PathLike) -> tokenizer_lib.Tokenizer:
@@ -137,22 +206,33 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None 
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   if data is None:
-    data = loaders.load(config.data.source, data_dir, config.data.path)
+    data = load_data(config, data_dir)
   fractions = (config.data.train_fraction, config.data.validation_fraction,
                1.0 - config.data.train_fraction - config.data.validation_fraction)
   parts = input_pipeline.hash_split(data, fractions)
   logging.info("%s: %s (hash split of record keys, fractions %s)", data.name,
                {k: len(v.texts) for k, v in parts.items()}, fractions)
-  tokenizer = create_tokenizer(config, parts["train"].texts, workdir)
-  ids = {name: input_pipeline.tokenize(tokenizer, part.texts) for name, part in parts.items()}
-  cfg = model_config(config, tokenizer.vocab_size, data.num_classes)
-  validation = (ids["validation"], parts["validation"].labels) if "validation" in parts else None
-  model, seconds = fit_classifier(config, config.model, cfg, (ids["train"], parts["train"].labels),
-                                  validation, workdir)
   eval_name = "test" if "test" in parts else "validation"
-  evaluation = evaluate_lib.evaluate(
-      parts[eval_name].labels, predict_probabilities(model, ids[eval_name]),
-      parts["train"].labels, data.class_names)
+  neural = config.model not in classic.CLASSIC_NAMES + (ENSEMBLE,)
+  start = time.perf_counter()
+  if neural:
+    tokenizer = create_tokenizer(config, parts["train"].texts, workdir)
+    ids = {name: input_pipeline.tokenize(tokenizer, part.texts) for name, part in parts.items()}
+    cfg = model_config(config, tokenizer.vocab_size, data.num_classes)
+    validation = (ids["validation"], parts["validation"].labels) if "validation" in parts else None
+    model, seconds = fit_classifier(config, config.model, cfg,
+                                    (ids["train"], parts["train"].labels), validation, workdir)
+    probabilities = predict_probabilities(model, ids[eval_name])
+  else:
+    if config.model == ENSEMBLE:
+      tokenizer = ensemble.RawText(config.tokenizer.max_input_bytes)
+      model = fit_ensemble(config, parts, workdir)
+    else:
+      tokenizer, model = fit_member(config, config.model, parts["train"], workdir)
+    seconds = time.perf_counter() - start
+    probabilities = predict_text_logits(tokenizer, model, parts[eval_name].texts)
+  evaluation = evaluate_lib.evaluate(parts[eval_name].labels, probabilities,
+                                     parts["train"].labels, data.class_names)
   evaluation["split"] = eval_name
   print(evaluate_lib.format_report(
       evaluation, f"{config.model} on {data.name}, hash-split {eval_name} "
@@ -161,11 +241,12 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None 
   # What `export.py --workdir` needs to rebuild the model without the data.
   (workdir / "classes.txt").write_text("".join(f"{name}\n" for name in data.class_names))
   (workdir / "data_fingerprint.txt").write_text(data.fingerprint)
-  model.save_weights(str(workdir / FINAL_WEIGHTS))
+  if neural:  # export.export_workdir rebuilds neural models from these weights
+    model.save_weights(str(workdir / FINAL_WEIGHTS))
   evaluate_lib.plot_confusion(evaluation["confusion"], data.class_names, workdir / "confusion.png")
-  epochs_run = _epochs_run(workdir)
+  epochs_run = _epochs_run(workdir) if neural else 1
   return TrainResult(model, tokenizer, data, parts, evaluation, seconds,
-                     epochs_run * len(ids["train"]) / max(seconds, 1e-9))
+                     epochs_run * len(parts["train"].texts) / max(seconds, 1e-9))
 
 
 def _epochs_run(workdir: pathlib.Path) -> int:

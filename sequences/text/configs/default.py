@@ -20,14 +20,23 @@ from common.distribute import config as distribute_config
 
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
-  # A class in models.py: Linear | FastText | CNN | BiGRU | Transformer.
+  # A class in models.py: Linear | FastText | CNN | BiGRU | Transformer; a classic baseline
+  # (classic.py): NBSVM | TfidfLogistic; or Ensemble (ensemble.py, members below).
   config.model = "CNN"
 
   config.data = ml_collections.ConfigDict()
-  # ag_news | polarity | csv | jsonl | shopworld (loaders.load).
+  # ag_news | polarity | jsonl | shopworld (loaders.load), or a user's own data (formats.py):
+  # csv (a header; columns below) | class_files (pos.txt, neg.txt: one example a line) |
+  # class_folders (pos/, neg/: one example a file). Local paths or gs://.
   config.data.source = "ag_news"
-  # csv/jsonl: the file; shopworld: the world directory; polarity: "pos_file,neg_file".
+  # csv/jsonl: the file; class_files/class_folders: the folder; shopworld: the world directory;
+  # polarity: "pos_file,neg_file".
   config.data.path = ""
+  # Text encoding of the files (csv, class_files, class_folders, polarity), e.g. "cp1252".
+  config.data.encoding = "utf-8"
+  # csv: the text column (several, comma-separated, are joined with a space) and label column.
+  config.data.text_column = "text"
+  config.data.label_column = "label"
   # Hash-split fractions (train, validation, test); a pure function of each record's key.
   config.data.train_fraction = 0.8
   config.data.validation_fraction = 0.1
@@ -49,6 +58,21 @@ def get_config() -> ml_collections.ConfigDict:
   # Hashed bigram buckets (FastText, Linear). 2^15 keeps FastText's table at 2M parameters.
   config.model_config.ngram_buckets = 32768
   config.model_config.dropout = 0.1
+
+  # The classic baselines' search space (classic.ClassicConfig), tuned on inner folds of train.
+  config.classic = ml_collections.ConfigDict()
+  config.classic.c_grid = (4.0, 16.0, 64.0)
+  config.classic.alpha_grid = (0.5, 1.0)
+  config.classic.beta_grid = (0.25, 0.5, 0.75, 1.0)
+  config.classic.inner_folds = 3
+  config.classic.max_tokens = 2**18
+  config.classic.steps = 150
+  config.classic.learning_rate = 0.2
+  config.classic.seed = 0
+
+  # config.model=Ensemble: members trained on train, blend weights fitted on validation.
+  config.ensemble = ml_collections.ConfigDict()
+  config.ensemble.members = "NBSVM,TfidfLogistic,FastText,CNN"
 
   config.batch_size = 64
   config.epochs = 4
