@@ -1,8 +1,9 @@
 """Re-evaluates a finished run: `bazel run //recsys:evaluate -- --workdir=DIR [--world_dir=...]`.
 
-Restores the run's final weights and prints full-catalogue Recall/NDCG/MRR, coverage and
-popularity bias for the model and the baselines, overall and per slice (user activity,
-item popularity, cold items), and RMSE/MAE when the data has ratings.
+Restores the run's final weights and prints full-catalogue Recall/NDCG/MRR, coverage,
+popularity bias and how personal the lists are (catalogue coverage and mean pairwise
+Jaccard overlap of 1,000 users' top-K lists) for the model and the baselines, overall and
+per slice (user activity, item popularity, cold items), and RMSE/MAE when the data has ratings.
 """
 
 import json
@@ -20,7 +21,7 @@ _SPLIT = flags.DEFINE_enum("split", "test", ["validation", "test"], "which held-
 
 def format_results(results: dict, k: int) -> str:
   """A fixed-width table: one row per model overall, then the model's slices."""
-  keys = [f"recall@{k}", f"ndcg@{k}", "mrr", "coverage", "popularity_pct"]
+  keys = [f"recall@{k}", f"ndcg@{k}", "mrr", "coverage", "popularity_pct", "user_coverage", "overlap"]
   lines = [f"{'model':<22}" + "".join(f"{key:>15}" for key in keys)]
   for name in ("model", "item_cooccurrence", "most_popular"):
     overall = results.get(name, {}).get("overall")

@@ -1,10 +1,15 @@
-"""Full-catalogue ranking evaluation: Recall@K, NDCG@K, MRR, coverage and popularity bias.
+"""Full-catalogue ranking evaluation: Recall@K, NDCG@K, MRR, coverage, popularity bias, personalisation.
 
 Every candidate in the catalogue is scored for every test query (no sampled
 negatives: sampled metrics overstate quality and can reorder models, Krichene &
 Rendle, KDD 2020). Items the user has already interacted with are excluded before
 ranking, as a deployed recommender would. With one held-out target per query
 (leave-last-out), Recall@K is the hit rate and NDCG@K = 1 / log2(rank + 2).
+
+How personal the lists are is measured on 1,000 users' top-K lists (all users when fewer):
+their catalogue coverage, and their mean pairwise overlap, the Jaccard index |A ∩ B| / |A ∪ B|
+of two users' lists averaged over all pairs. A model that shows everyone the same list has
+overlap 1 and covers K items; lists that follow each user's history overlap little.
 
 Results are reported overall and per slice: user activity (history length),
 target popularity (training count) and cold targets (never seen in training),
@@ -17,6 +22,7 @@ import collections
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys.features import Examples
 
@@ -83,6 +89,29 @@ def coverage_and_popularity(topk: np.ndarray, item_popularity: np.ndarray) -> di
   return {"coverage": len(np.unique(topk)) / n_items, "popularity_pct": float(pct[topk].mean())}
 
 
+def personalisation(topk: np.ndarray, user_ids: np.ndarray, n_items: int,
+                    num_users: int = 1000) -> dict[str, float]:
+  """Coverage and mean pairwise Jaccard overlap of the first `num_users` distinct users' lists.
+
+  Lists [[0, 1], [0, 2], [3, 4]] over 5 items: coverage 5/5; Jaccard of the pairs
+  1/3, 0, 0, so overlap 1/9.
+  """
+  _, first = np.unique(np.asarray(user_ids, dtype=str), return_index=True)
+  rows = topk[np.sort(first)[:num_users]]
+  n, k = rows.shape
+  if n < 2:
+    return {"users": n, "user_coverage": len(np.unique(rows)) / n_items, "overlap": float("nan")}
+  onehot = sp.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), rows.ravel())),
+                         shape=(n, n_items))
+  onehot.data[:] = 1.0  # an item repeated in one list counts once
+  sizes = np.asarray(onehot.sum(axis=1)).ravel()
+  shared = (onehot @ onehot.T).toarray()
+  jaccard = shared / (sizes[:, None] + sizes[None, :] - shared)
+  upper = np.triu_indices(n, 1)
+  return {"users": n, "user_coverage": len(np.unique(rows)) / n_items,
+          "overlap": float(jaccard[upper].mean())}
+
+
 def popularity_buckets(counts: np.ndarray, edges=(0, 1, 10, 50, 200)) -> np.ndarray:
   """Bucket labels like 'pop 10-49' for training counts; 'cold' for items never trained on."""
   labels = np.empty(len(counts), dtype=object)
@@ -109,7 +138,7 @@ def evaluate(score_fn: ScoreFn, examples: Examples, item_ids: np.ndarray,
   ranks, topk = rank_of_targets(score_fn, examples, item_index, seen, k=k)
   popularity = np.array([train_counts.get(i, 0) for i in item_ids], dtype=np.float64)
   result = {"overall": {**ranking_metrics(ranks, k), **coverage_and_popularity(topk, popularity),
-                        "n": len(ranks)}}
+                        **personalisation(topk, examples.user_id, len(item_ids)), "n": len(ranks)}}
   target_counts = np.array([train_counts.get(i, 0) for i in examples.item_id])
   slices = collections.OrderedDict()
   for name, labels in (("item popularity", popularity_buckets(target_counts)),

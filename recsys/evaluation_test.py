@@ -55,3 +55,20 @@ def test_evaluate_reports_slices():
   assert res["overall"]["recall@1"] == 0.5
   assert res["slices"]["item popularity: cold"]["recall@1"] == 0.0  # c never trained on
   assert res["slices"]["item popularity: pop 50-199"]["recall@1"] == 1.0
+
+
+def test_personalisation_by_hand():
+  # Lists {0,1}, {0,2}, {3,4} over 5 items: Jaccard 1/3, 0 and 0, mean 1/9; all 5 items covered.
+  # The fourth row repeats user "a" and is left out (one list per user).
+  topk = np.array([[0, 1], [0, 2], [3, 4], [1, 0]])
+  out = evaluation.personalisation(topk, np.array(["a", "b", "c", "a"]), n_items=5)
+  assert out["users"] == 3
+  assert out["user_coverage"] == 1.0
+  assert out["overlap"] == pytest.approx(1 / 9)
+
+
+def test_identical_lists_overlap_fully():
+  out = evaluation.personalisation(np.array([[2, 1], [1, 2]]), np.array(["a", "b"]), n_items=10,
+                                   num_users=1000)
+  assert out["overlap"] == 1.0
+  assert out["user_coverage"] == 0.2
