@@ -22,7 +22,7 @@ STAGES = ("parse", "prepare", "model")
 _INPUT_CHARS = 200
 
 
-class BadInput(ValueError):
+class BadInput(ValueError):  # noqa: N818 -- a record, not a program error: reads as "bad input"
   """A record a domain cannot turn into model input; the message is the reason for a person."""
 
 

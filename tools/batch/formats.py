@@ -108,7 +108,7 @@ def parse_example(serialized: bytes) -> dict:
   example = tf.train.Example()
   try:
     example.ParseFromString(serialized)
-  except Exception as e:  # noqa: BLE001 -- protobuf raises DecodeError or RuntimeWarning types
+  except Exception as e:
     raise RecordError(f"TFRecord record is not a tf.train.Example: {e}") from None
   out = {}
   for name, feature in example.features.feature.items():
@@ -148,11 +148,7 @@ def to_json_line(record: Mapping) -> str:
   return json.dumps({k: _jsonable(v) for k, v in record.items()}, allow_nan=True)
 
 
-def csv_header(fields: Iterable[str]) -> str:
-  return to_csv_line({f: f for f in fields}, list(fields))
-
-
-def to_csv_line(record: Mapping, fields: list[str]) -> str:
+def to_csv_line(record: Mapping, fields: Iterable[str]) -> str:
   buffer = io.StringIO()
   cells = []
   for f in fields:

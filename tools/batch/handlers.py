@@ -85,7 +85,7 @@ class Handler:
 
   domain = ""
   key_fields: tuple[str, ...] = ()
-  output_fields: list[str] = []
+  output_fields: tuple[str, ...] = ()
 
   def key(self, record: dict) -> str:
     return _key(record, self.key_fields)
@@ -106,13 +106,13 @@ class Vision(Handler):
 
   domain = "vision"
   key_fields = ("image_path", "item_id", "id")
-  output_fields = ["key", "class_id", "class_name", "probabilities", "embedding"]
+  output_fields: tuple[str, ...] = ("key", "class_id", "class_name", "probabilities", "embedding")
 
   def __init__(self, meta: dict):
     _signature_input_shape(meta, "classify", "image_bytes")
     self.has_embed = "embed" in meta["signatures"]
     if not self.has_embed:
-      self.output_fields = self.output_fields[:-1]
+      self.output_fields = self.output_fields[:-1]  # no embedding column
 
   def prepare(self, record):
     blob = _read_image(record)
@@ -141,7 +141,7 @@ class Text(Handler):
 
   domain = "text"
   key_fields = ("id", "item_id")
-  output_fields = ["key", "label", "label_id", "probabilities"]
+  output_fields: tuple[str, ...] = ("key", "label", "label_id", "probabilities")
 
   def __init__(self, meta: dict):
     _signature_input_shape(meta, "classify", "text")
@@ -171,7 +171,7 @@ class Timeseries(Handler):
 
   domain = "timeseries"
   key_fields = ("id", "series", "date")
-  output_fields = ["key", "forecast"]
+  output_fields: tuple[str, ...] = ("key", "forecast")
 
   def __init__(self, meta: dict):
     shape = _signature_input_shape(meta, "forecast", "window")
@@ -214,7 +214,7 @@ class RecsysRecommend(Handler):
 
   domain = "recsys"
   key_fields = ("user_id",)
-  output_fields = ["user_id", "rank", "item_id", "score", "rank_score"]
+  output_fields: tuple[str, ...] = ("user_id", "rank", "item_id", "score", "rank_score")
 
   def __init__(self, meta: dict, item_ids: list[str], k: int, request_time: int,
                history_db: str = "", store=None):
@@ -300,7 +300,7 @@ class RecsysItems(Handler):
 
   domain = "recsys"
   key_fields = ("item_id",)
-  output_fields = ["key", "item_id", "embedding"]
+  output_fields: tuple[str, ...] = ("key", "item_id", "embedding")
 
   def __init__(self, meta: dict):
     self.inputs = sorted(meta["signatures"]["candidate_embedding"]["inputs"])

@@ -8,7 +8,6 @@ tests/batch_predict_test.py and tests/batch_equals_online_test.py.
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 
@@ -66,12 +65,7 @@ def _read_outputs(prefix: str) -> list[dict]:
 
 
 def _dead_letters(prefix: str) -> dict[str, dict]:
-  letters = {}
-  for path in glob.glob(prefix + "-dead_letters-*.jsonl"):
-    for line in open(path).read().splitlines():
-      letter = json.loads(line)
-      letters[letter["key"]] = letter
-  return letters
+  return {letter["key"]: letter for letter in formats.read_files(prefix + "-dead_letters-*.jsonl")}
 
 
 def _window(day0: float) -> list[list[float]]:

@@ -9,7 +9,6 @@ import pathlib
 import pytest
 import tensorflow as tf
 
-from common import config as config_lib
 from common.data import splits, tfrecord
 from common.shopworld import world as shopworld
 from tools.batch import prepare_images
@@ -69,20 +68,19 @@ def test_preparing_twice_gives_identical_files(prepared, world_images, tmp_path)
   assert _digests(tmp_path) == _digests(out)
 
 
-def test_the_vision_trainer_reads_the_shards(prepared, tmp_path):
-  from vision import train
+def test_the_vision_trainer_reads_the_shards_and_exports(prepared, tmp_path):
+  from vision import demo
 
   out, _ = prepared
   names = (out / "labels.txt").read_text().split()
-  cfg = config_lib.resolve(config_lib.load("vision/configs/default.py", [
+  summary = demo.run(str(tmp_path), "", num_epochs=1, overrides=[
       "data.source=tfrecord", f"data.train_files={out}/train-*",
       f"data.validation_files={out}/validation-*", f"data.test_files={out}/test-*",
-      f"data.class_names={tuple(names)}", "num_epochs=1", "steps_per_epoch=3", "batch_size=16",
-      "eval_steps=1", "data.cache=False", "distribution.jit_compile=False"]),
-      print_fn=lambda _: None)
-  summary = train.train_and_evaluate(cfg, str(tmp_path / "run"))
-  assert summary["class_names"] == names
+      f"data.class_names={tuple(names)}", "steps_per_epoch=3", "batch_size=16", "eval_steps=1",
+      "data.cache=False", "distribution.jit_compile=False"])
   assert 0.0 <= summary["test_accuracy"] <= 1.0
+  labels = (pathlib.Path(summary["export_dir"]) / "assets" / "labels.txt").read_text().split()
+  assert labels == names
   assert tfrecord.check_framing(next(out.glob("train-*.tfrecord"))) > 0
 
 
