@@ -18,7 +18,7 @@ import ml_collections
 from ml_collections import config_dict
 from ml_collections.config_flags import config_flags as mlc_config_flags
 
-_REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent  # local: this source tree
 # Plain values a config may hold: they survive JSON and the command line.
 _PLAIN_TYPES = (bool, int, float, str, type(None))
 
@@ -42,16 +42,17 @@ def locked(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 def find_config_file(path: str) -> pathlib.Path:
   """Finds a config file given as on the command line, or says where it looked."""
-  candidates = [pathlib.Path(path)]
+  # local: a config is a Python module, imported from the local disk (never from gs://).
+  candidates = [pathlib.Path(path)]  # local: see above
   if not os.path.isabs(path):
     # `bazel run` changes the working directory to the runfiles tree; the user
     # typed the path relative to where they stood (BUILD_WORKING_DIRECTORY).
     for env in ("BUILD_WORKING_DIRECTORY", "BUILD_WORKSPACE_DIRECTORY"):
       if os.environ.get(env):
-        candidates.append(pathlib.Path(os.environ[env]) / path)
+        candidates.append(pathlib.Path(os.environ[env]) / path)  # local: bazel run cwd
     candidates.append(_REPO_ROOT / path)
   for candidate in candidates:
-    if candidate.is_file():
+    if candidate.is_file():  # local: config modules
       return candidate
   tried = "\n  ".join(str(c) for c in dict.fromkeys(candidates))
   raise ConfigError(

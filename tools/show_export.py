@@ -5,7 +5,8 @@
     bazel run //tools:show_export -- --json /path/to/export                 # raw metadata.json
 
 It reads only `assets.extra/metadata.json` (no TensorFlow, no custom ops), so
-it is instant and works on exports whose ops are not installed here. For a
+it is instant and works on exports whose ops are not installed here. The path may be
+on any file system TensorFlow knows (gs://BUCKET/exports/vision_resnet20). For a
 SavedModel without trellis metadata it falls back to reading the SignatureDefs
 from saved_model.pb.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import sys
 from collections.abc import Mapping
 
@@ -57,12 +57,14 @@ def format_signatures(signatures: Mapping[str, Mapping]) -> list[str]:
 
 def summarize(path: str | os.PathLike) -> str:
   """The human-readable summary printed by this tool, for `path` (model or version dir)."""
-  version_dir = versions.resolve(path)
-  model_dir = version_dir.parent
+  version_dir = os.fspath(versions.resolve(path))
+  model_dir = os.path.dirname(version_dir)
   try:
     meta = metadata_lib.read(version_dir)
   except metadata_lib.MetadataError as e:
-    if not (version_dir / "saved_model.pb").is_file():
+    import tensorflow as tf  # the fallback reads saved_model.pb, which needs TensorFlow anyway
+
+    if not tf.io.gfile.exists(os.path.join(version_dir, "saved_model.pb")):
       raise
     lines = [f"{version_dir}", f"note: {e}", "", "signatures (from saved_model.pb)"]
     return "\n".join(lines + format_signatures(
@@ -103,9 +105,9 @@ def main(argv: list[str]) -> int:
   if len(argv) != 2:
     raise app.UsageError("pass one export path: <export_root>/<model_name>[/<version>]")
   path = argv[1]
-  if not os.path.isabs(path) and os.environ.get("BUILD_WORKING_DIRECTORY"):
+  if "://" not in path and not os.path.isabs(path) and os.environ.get("BUILD_WORKING_DIRECTORY"):
     # `bazel run` executes in the runfiles tree; resolve what the user typed where they typed it.
-    path = str(pathlib.Path(os.environ["BUILD_WORKING_DIRECTORY"]) / path)
+    path = os.path.join(os.environ["BUILD_WORKING_DIRECTORY"], path)
   try:
     if _JSON.value:
       print(json.dumps(metadata_lib.read(path), indent=2, sort_keys=True))

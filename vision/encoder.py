@@ -68,12 +68,12 @@ def load_encoder(export_dir: str | os.PathLike, *, trainable: bool = False,
   """
   version_dir = versions.resolve(export_dir)
   info_path = os.path.join(version_dir, "assets", MODEL_INFO)
-  if not os.path.exists(info_path):
+  if not tf.io.gfile.exists(info_path):
     raise FileNotFoundError(
         f"{version_dir} is not a vision export: it has no assets/{MODEL_INFO}. Export a vision "
         "run with `bazel run //vision:export -- --workdir=... --export_root=...` and pass "
         "<export_root>/<model_name>")
-  with open(info_path) as f:
+  with tf.io.gfile.GFile(info_path) as f:
     info = json.load(f)
   classifier = models.create(info["model"], models.ModelConfig(
       num_classes=len(info["class_names"]), image_size=info["image_size"],

@@ -39,7 +39,7 @@ from typing import Any
 from common.export import versions
 
 FORMAT_VERSION = 1
-RELATIVE_PATH = pathlib.Path("assets.extra") / "metadata.json"
+RELATIVE_PATH = pathlib.PurePosixPath("assets.extra") / "metadata.json"  # a relative name
 REQUIRED_KEYS = ("format_version", "model_name", "version", "domain", "signatures", "created_at")
 
 
@@ -56,7 +56,7 @@ def source_revision(repo_dir: str | os.PathLike | None = None) -> str:
   if os.environ.get("TRELLIS_SOURCE_REVISION"):
     return os.environ["TRELLIS_SOURCE_REVISION"]
   repo_dir = (repo_dir or os.environ.get("BUILD_WORKSPACE_DIRECTORY")
-              or pathlib.Path(__file__).resolve().parents[2])
+              or pathlib.Path(__file__).resolve().parents[2])  # local: the git checkout
   try:
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True,
                          text=True, timeout=10, check=True).stdout.strip()
@@ -178,8 +178,8 @@ def write(version_dir: str | os.PathLike, meta: Mapping) -> pathlib.Path | str:
   text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
   path = versions.join(version_dir, *RELATIVE_PATH.parts)
   if versions.is_local(version_dir):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.parent.mkdir(parents=True, exist_ok=True)  # local: is_local above
+    path.write_text(text)  # local: is_local above
     return path
   import tensorflow as tf
 
@@ -192,7 +192,7 @@ def write(version_dir: str | os.PathLike, meta: Mapping) -> pathlib.Path | str:
 def _read_bytes(path: pathlib.Path | str) -> bytes:
   """A file's bytes: directly when local, through tf.io.gfile for a URL."""
   if versions.is_local(path):
-    return pathlib.Path(path).read_bytes()
+    return pathlib.Path(path).read_bytes()  # local: is_local above
   import tensorflow as tf
 
   with tf.io.gfile.GFile(path, "rb") as f:
@@ -201,7 +201,7 @@ def _read_bytes(path: pathlib.Path | str) -> bytes:
 
 def _exists(path: pathlib.Path | str) -> bool:
   if versions.is_local(path):
-    return pathlib.Path(path).is_file()
+    return pathlib.Path(path).is_file()  # local: is_local above
   import tensorflow as tf
 
   return tf.io.gfile.exists(path)

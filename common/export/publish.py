@@ -196,7 +196,7 @@ def export_saved_model(
                                 number, directory, ops))
   finally:
     # On success the staging dir was renamed away; on any failure, remove it.
-    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)  # local: staging exists only on local roots
 
 
 def _publish_in_place(model_dir: str, version: int | None, write_files, write_metadata) -> str:
