@@ -140,6 +140,13 @@ def negative_content_length(port: int) -> str:
   return head or "connection closed"
 
 
+def _cpu_name() -> str:
+  for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+    if line.startswith("model name"):
+      return line.split(":", 1)[1].strip()
+  return platform.machine()
+
+
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--seconds", type=float, default=5.0, help="client run per library and payload")
@@ -173,16 +180,15 @@ def main(argv=None) -> int:
                       negative_content_length(front.port)))
       finally:
         front.stop(grace=2)
-  print(f"\nREST front libraries on the affine model; CPU: {platform.processor() or platform.machine()}"
-        f", {os.cpu_count()} cores; one client process, one keep-alive connection, "
-        f"{args.seconds:g} s per cell")
-  head = ["library"] + [f"server µs/req ({n} rows)" for n in rows] + [
-      f"ratio to aiohttp ({rows[0]} row{'s' if rows[0] > 1 else ''})",
-      f"slow heads open after 4 s (of 20, {HEADER_SECONDS:g} s timeout)", "Content-Length: -1"]
-  base = table[0][1][rows[0]][0]
-  lines = [[name] + [f"{cpu[n][0]:.0f}" for n in rows] + [f"{cpu[rows[0]][0] / base:.2f}",
-                                                           str(still), cl]
-           for name, cpu, still, cl in table]
+  print(f"\nREST front libraries on the affine model; CPU: {_cpu_name()}, {os.cpu_count()} cores; "
+        f"one client process, one keep-alive connection, {args.seconds:g} s per cell")
+  head = (["library"] + [f"server µs/request, {n}-row predict" for n in rows]
+          + [f"ratio to aiohttp, {n}-row" for n in rows]
+          + [f"slow heads open after 4 s (of 20, {HEADER_SECONDS:g} s timeout)",
+             "answer to Content-Length: -1"])
+  base = table[0][1]
+  lines = [[name] + [f"{cpu[n][0]:.0f}" for n in rows] + [f"{cpu[n][0] / base[n][0]:.2f}" for n in rows]
+           + [str(still), cl] for name, cpu, still, cl in table]
   print("| " + " | ".join(head) + " |")
   print("|" + "---|" * len(head))
   for line in lines:
