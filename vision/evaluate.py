@@ -7,13 +7,17 @@ always answers the training set's most frequent class, a per-class table (precis
 recall, F1, support: the slices an average hides) and the confusion matrix, and
 writes them to `<workdir>/eval_<split>/`: `metrics.json`, `confusion.txt` and
 `confusion.png` (rows = true class, columns = predicted, row-normalised colours with
-counts in the cells).
+counts in the cells). The workdir may be local or e.g. gs:// (tf.io.gfile).
+
+Every example of the split is scored exactly once: static-shape batches, the last one padded
+with weight-0 rows that are dropped before scoring (`train.predict_labels`).
 """
 
 import json
 import os
 
 import numpy as np
+import tensorflow as tf
 from absl import app, flags
 
 from common.data import data_dir as data_dir_lib
@@ -61,6 +65,9 @@ def confusion_text(matrix: np.ndarray, class_names) -> str:
 
 
 def plot_confusion(matrix: np.ndarray, class_names, path: str, title: str) -> None:
+  """Draws the row-normalised confusion matrix as a PNG at `path` (local or e.g. gs://)."""
+  import io
+
   import matplotlib
 
   matplotlib.use("Agg")  # no display on servers
@@ -81,8 +88,11 @@ def plot_confusion(matrix: np.ndarray, class_names, path: str, title: str) -> No
         ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7,
                 color="white" if rates[i, j] > 0.5 else "black")
   fig.tight_layout()
-  fig.savefig(path, dpi=120)
+  png = io.BytesIO()
+  fig.savefig(png, format="png", dpi=120)
   plt.close(fig)
+  with tf.io.gfile.GFile(path, "wb") as f:
+    f.write(png.getvalue())
 
 
 def evaluate(workdir: str, split: str = "test", data_dir: str | None = None) -> dict:
@@ -100,11 +110,11 @@ def evaluate(workdir: str, split: str = "test", data_dir: str | None = None) -> 
   metrics["split"] = split
   metrics["majority_class"] = data.class_names[data.majority_class]
   out = os.path.join(workdir, f"eval_{split}")
-  os.makedirs(out, exist_ok=True)
+  tf.io.gfile.makedirs(out)
   report = format_report(metrics, data.class_names)
-  with open(os.path.join(out, "metrics.json"), "w") as f:
+  with tf.io.gfile.GFile(os.path.join(out, "metrics.json"), "w") as f:
     json.dump(metrics, f, indent=2)
-  with open(os.path.join(out, "confusion.txt"), "w") as f:
+  with tf.io.gfile.GFile(os.path.join(out, "confusion.txt"), "w") as f:
     f.write(report + "\n")
   plot_confusion(np.asarray(metrics["confusion_matrix"]), data.class_names,
                  os.path.join(out, "confusion.png"),

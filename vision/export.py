@@ -2,6 +2,10 @@
 
     bazel run //vision:export -- --workdir=/tmp/trellis/vision --export_root=/tmp/trellis/exports
 
+Both may be on any file system TensorFlow knows (`--workdir=gs://BUCKET/runs/r20
+--export_root=gs://BUCKET/exports`); on object stores the version's metadata.json is written
+last, which is how the model server knows it is complete (`common.export.publish`).
+
 publishes `<export_root>/<model_name>/<version>/` (TF Serving layout, via
 `common.export.publish`) with two signatures, both on a 1-D batch of encoded JPEG/PNG
 bytes of any size (input name `image_bytes`):
@@ -76,7 +80,7 @@ def publish_classifier(module: ImageClassifier, export_root: str, model_name: st
   and `metadata` goes to `publish.export_saved_model` (config, metrics, ...)."""
   with tempfile.TemporaryDirectory() as tmp:
     labels = os.path.join(tmp, "labels.txt")
-    with open(labels, "w") as f:
+    with open(labels, "w") as f:  # local: a temporary file, copied into the export
       f.write("\n".join(n.decode() for n in module.class_names.numpy()) + "\n")
     path = publish.export_saved_model(
         module, {"classify": module.classify, "embed": module.embed},
@@ -98,12 +102,12 @@ def export(workdir: str, export_root: str, model_name: str | None = None) -> str
                            max_pixels=cfg.data.max_pixels)
   summary_path = os.path.join(workdir, "summary.json")
   summary = {}
-  if os.path.exists(summary_path):
-    with open(summary_path) as f:
+  if tf.io.gfile.exists(summary_path):
+    with tf.io.gfile.GFile(summary_path) as f:
       summary = json.load(f)
   with tempfile.TemporaryDirectory() as tmp:
     info_path = os.path.join(tmp, train.MODEL_INFO)
-    with open(info_path, "w") as f:
+    with open(info_path, "w") as f:  # local: a temporary file, copied into the export
       json.dump(info, f, indent=2)
     path = publish_classifier(
         module, export_root, model_name or cfg.export.model_name, info["model"],

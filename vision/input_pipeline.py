@@ -10,6 +10,10 @@ runs on a client's bytes. Augmentations, training only:
   ratio 3/4–4/3, resized to the model size (the ImageNet recipe); this needs the full
   decoded image, so nothing is cached (ImageNet does not fit in memory anyway).
 * `flip`: random left–right flips (off for digits: a mirrored 2 is not a 2).
+
+Evaluation with `exact=True` scores every example once on static shapes: batches are
+(images, labels, weights), the last one filled with zero images of weight 0
+(`common.data.pipeline`, `pad_final_batch`), so metrics that take the weights skip the padding.
 """
 
 import functools
@@ -39,8 +43,9 @@ def _inception_crop(encoded, image_size, max_pixels):
 def create_split(ds: tf.data.Dataset, data_cfg, *, image_size: int, batch_size: int,
                  training: bool, num_classes: int | None = None,
                  input_context: tf.distribute.InputContext | None = None,
-                 drop_remainder: bool = False, repeat: bool = False, seed: int = 0):
-  """Batches of (float32 images [B, S, S, 3] in [0, 255], labels).
+                 drop_remainder: bool = False, repeat: bool = False, seed: int = 0,
+                 shard: bool = True, exact: bool = False, num_batches: int | None = None):
+  """Batches of (float32 images [B, S, S, 3] in [0, 255], labels[, weights]).
 
   Args:
     ds: (encoded bytes, int64 label) examples of one split.
@@ -53,6 +58,12 @@ def create_split(ds: tf.data.Dataset, data_cfg, *, image_size: int, batch_size: 
     drop_remainder: static batch shapes (TPU).
     repeat: repeat forever (pair with `steps_per_epoch`).
     seed: shuffle/augmentation seed.
+    shard: shard records per input pipeline; False when `ds` is already this pipeline's share
+      (`tfrecord.image_dataset(..., input_context=ctx)` shards by file).
+    exact: evaluation: every example once, on static shapes; batches gain a third element,
+      float32 weights (1 real, 0 padding).
+    num_batches: with `exact`, exactly this many batches per input pipeline (the same on every
+      host); None: up to the end of the data.
   """
   max_pixels = data_cfg.max_pixels
   inception = training and data_cfg.random_crop == "inception"
@@ -78,8 +89,10 @@ def create_split(ds: tf.data.Dataset, data_cfg, *, image_size: int, batch_size: 
       ds, batch_size, training=training, shuffle_buffer=data_cfg.shuffle_buffer,
       cache=False if inception else data_cfg.cache, drop_remainder=drop_remainder,
       input_context=input_context, seed=seed,
-      preprocess=None if inception else decode, augment=augment, repeat=repeat)
+      preprocess=None if inception else decode, augment=augment, repeat=repeat, shard=shard,
+      pad_final_batch=exact, num_batches=num_batches)
   if num_classes is not None:
     one_hot = functools.partial(tf.one_hot, depth=num_classes, dtype=tf.float32)
-    ds = ds.map(lambda x, y: (x, one_hot(y)), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda x, y, *weights: (x, one_hot(y), *weights),
+                num_parallel_calls=tf.data.AUTOTUNE)
   return ds

@@ -12,6 +12,16 @@ A run directory holds everything `evaluate` and `export` need:
     <workdir>/final/weights.*           the trained weights (TF checkpoint)
     <workdir>/summary.json              test accuracy beside the majority baseline, timings
     <workdir>/checkpoints/, backup/, tensorboard/, train_log.csv   from common.training.fit
+
+The workdir may be on any file system TensorFlow knows (`gs://bucket/runs/resnet50`, `ram://`):
+every file of the run goes through tf.io.gfile or TensorFlow's own savers.
+
+Evaluation is exact: the validation split (after every epoch) and the test split are scored on
+static-shape batches whose last one is padded with weight-0 rows, so every example counts exactly
+once and none is dropped for the TPU's static shapes (`input_pipeline.create_split(exact=True)`;
+the accuracy is a weighted metric; the validation loss divides the last batch by its padded size).
+Under a multi-host strategy, TFRecord splits are sharded by file, each host reading its own
+files (`common.data.sharding`).
 """
 
 import json
@@ -23,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from common import config as config_lib
+from common.data import tfrecord
 from common.distribute import strategy as strategy_lib
 from common.training import fit as fit_lib
 from common.training import seeds
@@ -110,22 +121,25 @@ def compile_model(model, cfg, steps_per_epoch):
       optimizer=create_optimizer(cfg, steps_per_epoch),
       loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True,
                                                    label_smoothing=cfg.label_smoothing),
-      metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")],
+      # Weighted: evaluation batches carry weight 0 on their padding rows (exact evaluation).
+      weighted_metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")],
       steps_per_execution=strategy_lib.steps_per_execution(cfg.distribution),
       jit_compile=strategy_lib.jit_compile(cfg.distribution))
 
 
-def predict_labels(model, ds, cfg, image_size, batch_size=256, steps=None):
-  """(true labels, predicted class ids, probabilities) over an unbatched split."""
+def predict_labels(model, ds, cfg, image_size, batch_size=256):
+  """(true labels, predicted class ids, probabilities) over an unbatched split, every example once.
+
+  Batches have one static shape (the last is padded); the padding rows are dropped by weight.
+  """
   batches = input_pipeline.create_split(ds, cfg.data, image_size=image_size,
-                                        batch_size=batch_size, training=False)
-  if steps:
-    batches = batches.take(steps)
+                                        batch_size=batch_size, training=False, exact=True)
   predict = tf.function(lambda x: tf.nn.softmax(model(x, training=False)))
   labels, probs = [], []
-  for images, y in batches:
-    labels.append(y.numpy())
-    probs.append(predict(images).numpy())
+  for images, y, weights in batches:
+    real = weights.numpy() > 0
+    labels.append(y.numpy()[real])
+    probs.append(predict(images).numpy()[real])
   probs = np.concatenate(probs) if probs else np.zeros([0, model.output.shape[-1]])
   labels = np.concatenate(labels) if labels else np.zeros([0], np.int64)
   return labels, probs.argmax(-1), probs
@@ -135,17 +149,45 @@ def load_run(workdir):
   """(config, model_info, model with trained weights) of a finished training run, in float32."""
   cfg = config_lib.read_saved(workdir)
   info_path = os.path.join(workdir, MODEL_INFO)
-  if not os.path.exists(info_path) or not tf.io.gfile.glob(
+  if not tf.io.gfile.exists(info_path) or not tf.io.gfile.exists(
       os.path.join(workdir, FINAL_WEIGHTS) + ".index"):
     raise FileNotFoundError(
         f"{workdir} has no finished training run ({MODEL_INFO} and {FINAL_WEIGHTS}.* are written "
         "when training ends); run `bazel run //vision:train -- --workdir=...` first")
-  with open(info_path) as f:
+  with tf.io.gfile.GFile(info_path) as f:
     info = json.load(f)
   tf.keras.mixed_precision.set_global_policy("float32")
   model = create_model(cfg, len(info["class_names"]), info["mean"], info["std"])
   model.load_weights(os.path.join(workdir, FINAL_WEIGHTS)).expect_partial()
   return cfg, info, model
+
+
+def _write_json(path: str, value) -> None:
+  """Writes `value` as JSON to `path` (any file system) through a temporary name and a rename.
+
+  A resumed run rewrites these files: readers never see half of one, and TensorFlow's ram://
+  file system, which appends rather than truncates when a file is opened for writing again,
+  gets a whole new file.
+  """
+  tmp = f"{path}.tmp-{os.getpid()}"
+  with tf.io.gfile.GFile(tmp, "w") as f:
+    json.dump(value, f, indent=2)
+  tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
+def _pipeline_share(cfg, data, split: str, ctx):
+  """(examples, shard_records): one input pipeline's share of a split.
+
+  TFRecord splits under several input pipelines are read by file, each host opening only its own
+  files (or every n-th record when there are fewer files than hosts); other sources are in
+  memory or small, and `pipeline.build` keeps every n-th record.
+  """
+  if cfg.data.source == "tfrecord" and ctx is not None and ctx.num_input_pipelines > 1:
+    files = cfg.data.train_files if split == "train" else cfg.data.validation_files
+    return tfrecord.image_dataset(files, check=False, input_context=ctx,
+                                  num_parallel_reads=tf.data.AUTOTUNE if split == "train"
+                                  else None), False
+  return getattr(data, split), True
 
 
 def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
@@ -170,25 +212,33 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
   info = {"class_names": data.class_names, "mean": mean, "std": std,
           "data_fingerprint": data.fingerprint, "model": cfg.model, "image_size": size,
           "crop_fraction": cfg.data.eval_crop_fraction}
-  with tf.io.gfile.GFile(os.path.join(workdir, MODEL_INFO), "w") as f:
-    json.dump(info, f, indent=2)
+  _write_json(os.path.join(workdir, MODEL_INFO), info)
 
   steps_per_epoch = cfg.steps_per_epoch or math.ceil(data.sizes["train"] / cfg.batch_size)
   if not steps_per_epoch:
     raise ValueError("config.steps_per_epoch is 0 and the train size is unknown (TFRecords): set "
                      "--config.steps_per_epoch=<train images // batch_size>")
   static = strategy_lib.is_tpu(strategy)
+  validation_size = data.sizes.get("validation")
+  if cfg.eval_steps and validation_size and cfg.eval_steps * cfg.batch_size < validation_size:
+    raise ValueError(
+        f"eval_steps={cfg.eval_steps} x batch_size={cfg.batch_size} covers fewer than the "
+        f"{validation_size} validation examples; set --config.eval_steps="
+        f"{math.ceil(validation_size / cfg.batch_size)} (or 0: the whole split)")
 
   def train_fn(ctx):
+    examples, shard = _pipeline_share(cfg, data, "train", ctx)
     return input_pipeline.create_split(
-        data.train, cfg.data, image_size=size, batch_size=cfg.batch_size, training=True,
+        examples, cfg.data, image_size=size, batch_size=cfg.batch_size, training=True,
         num_classes=data.num_classes, input_context=ctx, drop_remainder=static, repeat=True,
-        seed=cfg.seed)
+        seed=cfg.seed, shard=shard)
 
   def eval_fn(ctx):
+    examples, shard = _pipeline_share(cfg, data, "validation", ctx)
     return input_pipeline.create_split(
-        data.validation, cfg.data, image_size=size, batch_size=cfg.batch_size, training=False,
-        num_classes=data.num_classes, input_context=ctx, drop_remainder=static)
+        examples, cfg.data, image_size=size, batch_size=cfg.batch_size, training=False,
+        num_classes=data.num_classes, input_context=ctx, shard=shard, exact=True,
+        num_batches=cfg.eval_steps or None)
 
   train_ds = strategy_lib.distribute(strategy, train_fn, cfg.batch_size)
   val_ds = strategy_lib.distribute(strategy, eval_fn, cfg.batch_size)
@@ -203,7 +253,7 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
   if strategy_lib.is_chief():
     model.save_weights(os.path.join(workdir, FINAL_WEIGHTS))
 
-  labels, predicted, _ = predict_labels(model, data.test, cfg, size, steps=cfg.eval_steps or None)
+  labels, predicted, _ = predict_labels(model, data.test, cfg, size)
   baseline = float(np.mean(labels == data.majority_class)) if len(labels) else float("nan")
   summary = {
       "model": cfg.model, "data": cfg.data.source, "data_fingerprint": data.fingerprint,
@@ -218,8 +268,7 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
       "workdir": str(workdir),
   }
   if strategy_lib.is_chief():
-    with tf.io.gfile.GFile(os.path.join(workdir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=2)
+    _write_json(os.path.join(workdir, "summary.json"), summary)
   print(f"test accuracy {summary['test_accuracy']:.4f} on {len(labels)} images "
         f"(majority baseline {baseline:.4f}); trained in {train_seconds:.0f} s")
   return summary

@@ -14,7 +14,12 @@ smoothing 0.1, weight decay 1e-4 (5e-5 effective L2), and bfloat16 compute.
 
 TPU specifics: static shapes (drop_remainder, fixed 224x224), `steps_per_execution` = 250 so the
 host is not the bottleneck, bfloat16 activations with float32 variables and a float32 head.
+Evaluation is exact: ceil(50,000 / 4,096) = 13 static batches, the last padded with weight-0
+rows, so all 50,000 validation images count once (not 12 x 4,096 = 49,152). Every host reads its
+own TFRecord files (ImageNet's 128 validation and 1,024 training shards: at least one per host).
 """
+
+import math
 
 from vision.configs import default
 
@@ -40,7 +45,8 @@ def get_config():
   config.batch_size = 4096
   config.num_epochs = 90
   config.steps_per_epoch = IMAGENET_TRAIN_IMAGES // 4096        # 312
-  config.eval_steps = IMAGENET_VALIDATION_IMAGES // 4096        # 12 full batches (static shapes)
+  # Every validation image once: 13 batches, the last padded and masked (vision/train.py).
+  config.eval_steps = math.ceil(IMAGENET_VALIDATION_IMAGES / config.batch_size)
   config.optimizer.learning_rate = 0.1                          # per 256 images: 1.6 at 4096
   config.optimizer.warmup_epochs = 8.0
   config.optimizer.schedule = "cosine"
