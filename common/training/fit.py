@@ -12,6 +12,10 @@ writes into `workdir`:
     tensorboard/     TensorBoard summaries (`tensorboard --logdir <workdir>/tensorboard`).
     train_log.csv    one row of metrics per epoch (appended across restarts).
 
+The workdir may be on any file system TensorFlow knows (`gs://bucket/runs/x`, `ram://`): every
+callback writes through TensorFlow's file systems (checkpoints, summaries, and Keras' CSVLogger
+through tf.io.gfile), and nothing here touches it with local file calls.
+
 Only the chief writes checkpoints, summaries and the CSV log (`strategy.is_chief`):
 under `MultiWorkerMirroredStrategy` Keras has the other workers write to temporary directories it
 deletes, since saving is a collective operation; under Horovod only rank 0 adds those callbacks.
