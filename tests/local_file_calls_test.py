@@ -65,7 +65,6 @@ PENDING = {
     "sequences/timeseries/bench.py": 3,
     "sequences/timeseries/demo.py": 1,
     "sequences/timeseries/export.py": 5,
-    "sequences/timeseries/loaders.py": 7,
     "sequences/timeseries/train.py": 14,
 }
 

@@ -1,19 +1,21 @@
 """Series loaders: the four ETT CSVs (checksum-verified), generic `timestamp,col1,...` CSV, shop-world demand.
 
 All three are the same on-disk shape: a header naming a timestamp column and the value columns,
-then one row per time step in time order. A loader returns a `Series`; windowing and scaling
-happen later (`windowing`, `input_pipeline`).
+then one row per time step in time order. Paths may be gs:// (read through `tf.io.gfile`). A
+loader returns a `Series`; windowing and scaling happen later (`windowing`, `input_pipeline`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
-import pathlib
+import os
 
 import numpy as np
+import tensorflow as tf
 
-from common.data import csv_reader, datasets, download
+from common.data import csv_reader, datasets
 from common.data import data_dir as data_dir_lib
 
 # The four ETT-small files, checksummed in the dataset registry (common/data/datasets.py) and the
@@ -38,8 +40,6 @@ class Series:
   @property
   def fingerprint(self) -> str:
     """A short hash of the values and names: recorded in export metadata as the data fingerprint."""
-    import hashlib
-
     h = hashlib.sha256()
     h.update(",".join(self.columns).encode())
     h.update(np.ascontiguousarray(self.values).tobytes())
@@ -88,22 +88,26 @@ def parse(rows: list[list[str]], source: str, name: str | None = None) -> Series
     line = int(bad[0]) + 3
     raise ValueError(f"{source}:{line}: timestamp {body[bad[0] + 1][0]!r} is not after the previous "
                      f"row's {body[bad[0]][0]!r}; rows must be in strictly increasing time order")
-  return Series(name=name or pathlib.Path(source).stem, timestamps=timestamps,
+  return Series(name=name or _stem(source), timestamps=timestamps,
                 columns=tuple(h.strip() for h in header[1:]), values=values, source=source)
 
 
-def load_csv(path: str | pathlib.Path, name: str | None = None) -> Series:
-  """A generic `timestamp,col1,col2,...` CSV with a header row."""
-  path = pathlib.Path(path)
-  if not path.is_file():
+def _stem(path: str) -> str:
+  return os.path.splitext(os.path.basename(path))[0]
+
+
+def load_csv(path: str | os.PathLike, name: str | None = None) -> Series:
+  """A generic `timestamp,col1,col2,...` CSV with a header row (local or gs://, via tf.io.gfile)."""
+  path = os.fspath(path)
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     raise FileNotFoundError(f"series file {path} does not exist; pass the path of a CSV with a "
                             "header `timestamp,col1,col2,...`")
-  with open(path, newline="") as f:
+  with tf.io.gfile.GFile(path, "r") as f:
     num_fields = len(f.readline().split(","))
-  return parse(csv_reader.read_rows(path, num_fields, header=False), str(path), name)
+  return parse(csv_reader.read_rows(path, num_fields, header=False), path, name)
 
 
-def load_ett(data_dir: str | pathlib.Path | None, name: str = "ETTh1") -> Series:
+def load_ett(data_dir: str | os.PathLike | None, name: str = "ETTh1") -> Series:
   """ETTh1/ETTh2/ETTm1/ETTm2 from `<data_dir>/ett/<name>.csv` after checking its sha256.
 
   Args:
@@ -122,18 +126,27 @@ def load_ett(data_dir: str | pathlib.Path | None, name: str = "ETTh1") -> Series
   return _ett_columns(load_csv(path, name))
 
 
-def load_ett_format(path: str | pathlib.Path) -> Series:
+def load_ett_format(path: str | os.PathLike) -> Series:
   """An ETT-format CSV (`date,HUFL,...,OT`, any number of value columns) at `path`.
 
   The series is named after the file; a file whose bytes are one of the four ETT files' (by
   sha256) is named after that file, so the published figures for it apply.
   """
-  path = pathlib.Path(path)
+  path = os.fspath(path)
   series = load_csv(path)
-  known = datasets.get("ett").files.get(path.name)
-  if path.stem in ETT_FREQUENCY and known == download.sha256_of(path):
-    return _ett_columns(dataclasses.replace(series, name=path.stem))
-  return dataclasses.replace(series, name=path.name)
+  file_name = os.path.basename(path)
+  known = datasets.get("ett").files.get(file_name)
+  if _stem(path) in ETT_FREQUENCY and known == _sha256(path):
+    return _ett_columns(dataclasses.replace(series, name=_stem(path)))
+  return dataclasses.replace(series, name=file_name)
+
+
+def _sha256(path: str) -> str:
+  digest = hashlib.sha256()
+  with tf.io.gfile.GFile(path, "rb") as f:
+    while chunk := f.read(1 << 20):
+      digest.update(chunk)
+  return digest.hexdigest()
 
 
 def _ett_columns(series: Series) -> Series:
@@ -142,10 +155,10 @@ def _ett_columns(series: Series) -> Series:
   return series
 
 
-def load_demand(world_dir: str | pathlib.Path) -> Series:
+def load_demand(world_dir: str | os.PathLike) -> Series:
   """The shop world's daily demand: `<world_dir>/demand.csv` (date,<one column per category>)."""
-  path = pathlib.Path(world_dir) / "demand.csv"
-  if not path.is_file():
+  path = os.path.join(os.fspath(world_dir), "demand.csv")
+  if not tf.io.gfile.exists(path):
     raise FileNotFoundError(f"{path} does not exist; write a shop world first "
                             "(common.shopworld.world.generate(seed=0).write(world_dir))")
   return load_csv(path, "shopworld_demand")

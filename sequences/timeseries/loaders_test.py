@@ -74,3 +74,16 @@ def test_an_ett_format_path_is_named_after_its_file_unless_it_is_an_ett_file(tmp
   p = _write(tmp_path / "ETTh1.csv", "date,HUFL\n2016-07-01 00:00:00,1\n2016-07-01 01:00:00,2\n")
   s = loaders.load_ett_format(p)
   assert s.name == "ETTh1.csv" and s.source == str(p)  # not the real ETTh1: no published figures
+
+
+def test_a_series_on_a_non_local_file_system():
+  # ram:// stands in for gs://bucket/series.csv: the loader reads through tf.io.gfile.
+  import tensorflow as tf
+
+  with tf.io.gfile.GFile("ram://loaders_test/load.csv", "w") as f:
+    f.write("date,a,OT\n2020-01-01 00:00:00,1,2\n2020-01-01 00:15:00,3,4\n")
+  s = loaders.load_ett_format("ram://loaders_test/load.csv")
+  assert s.name == "load.csv" and s.source == "ram://loaders_test/load.csv"
+  np.testing.assert_array_equal(s.values, [[1, 2], [3, 4]])
+  with pytest.raises(FileNotFoundError, match="ram://loaders_test/absent.csv does not exist"):
+    loaders.load_csv("ram://loaders_test/absent.csv")
