@@ -11,7 +11,8 @@ chatter of the libraries underneath before TensorFlow is imported:
   program's stderr and the terminal and drops lines in absl's C++ log format at level I or W.
   Errors (E), fatal messages (F), Python tracebacks and everything else pass through. Being a
   separate process, it forwards what is left even when the program crashes or aborts.
-  One ERROR line is dropped too: "failed call to cuInit", which every machine without a GPU logs.
+  Two ERROR lines are dropped too: "failed call to cuInit" (every machine without a GPU logs it)
+  and "oneDNN supports DT_INT32 only on platforms with AVX-512" (a CPU without AVX-512).
 * Python log records at INFO (detail for whoever debugs a run), and log records and `warnings`
   below ERROR raised inside third-party packages (TensorFlow, Keras, TFRS, absl, Beam): "Found
   untraced functions", "signature_serialization ... unsupported characters", deprecation
@@ -40,8 +41,9 @@ import warnings
 # Python absl records look like the first but carry a real date ("W1204 23:59:01.123456"), so
 # trellis's own absl warnings are never taken for chatter.
 _CPP_CHATTER = re.compile(rb"^(?:[IW]0000 00:00:\d+\.\d+\s+\d+ |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IW] )")
-# Errors that every CPU-only machine logs and nobody can act on.
-_HARMLESS_ERRORS = (b"failed call to cuInit",)
+# "Errors" that TensorFlow logs on ordinary CPU machines and nobody can act on: no GPU, and
+# oneDNN falling back to Eigen for int32 on CPUs without AVX-512.
+_HARMLESS_ERRORS = (b"failed call to cuInit", b"oneDNN supports DT_INT32 only on platforms with AVX-512")
 _CPP_PREAMBLE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 # A partial line that may still turn out to be chatter is held until its end arrives; any
 # other partial line (a tqdm bar redrawn with \r) is forwarded at once.

@@ -16,6 +16,7 @@ _CHATTER = [
     b"I0000 00:00:1796428351.548596    4847 port.cc:153] oneDNN custom operations are on.\n",
     b"W0000 00:00:1796428353.438659    4847 cudart_stub.cc:31] Could not find cuda drivers\n",
     b"E0000 00:00:1796428673.005519   13345 cuda_platform.cc:52] failed call to cuInit: INTERNAL\n",
+    b"E0000 00:00:1796429376.338784   15944 util.cc:131] oneDNN supports DT_INT32 only on platforms with AVX-512. Falling back\n",
     b"2026-12-04 23:59:01.123456: I tensorflow/core/framework/local_rendezvous.cc:407] Local\n",
 ]
 _KEPT = [
@@ -24,6 +25,7 @@ _KEPT = [
     b"W1204 23:59:01.123456 140234 cpu.py:40] trellis's own absl warning (a real date)\n",
     b"Traceback (most recent call last):\n",
     b"Iteration 3 of 10\n",
+    b"Epoch 1/8\n",
 ]
 
 
