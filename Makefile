@@ -79,3 +79,12 @@ lock:
 clean:
 	$(BAZEL) clean --expunge
 	rm -rf $(VENV)
+
+# The TPU hosts' environment (infra/tpu/tpu_env.sh): tensorflow-tpu + libtpu from
+# requirements-tpu.txt in .venv-tpu, one TensorFlow build, nothing else (no Bazel/Redis/Chromium).
+.PHONY: lock-tpu setup-tpu
+lock-tpu:
+	@infra/tpu/tpu_env.sh lock $(PYTHON)
+
+setup-tpu:
+	@infra/tpu/tpu_env.sh setup $(PYTHON) .venv-tpu

@@ -52,7 +52,7 @@ def test_single_host_on_demand_is_a_create_node_with_the_startup_script():
     assert rpc == "CreateNode" and request.node_id == "resnet50-v4-32"
     sent = request.node
     assert sent.accelerator_type == "v4-8"
-    assert sent.runtime_version == "tpu-vm-tf-2.16.1-pod-pjrt"
+    assert sent.runtime_version == "tpu-ubuntu2204-base"
     assert sent.metadata["startup-script"] == "echo hi"
     assert sent.scheduling_config.reserved
     assert sent.labels["trellis-job"] == "resnet50-v4-32" and sent.labels["team"] == "vision"

@@ -3,9 +3,11 @@
 Tests use it to execute the exact script tpuctl puts in a node's metadata. The script's
 commands are replaced by small scripts on PATH:
 
-- `git clone URL DIR` makes DIR a repository; `checkout`/`fetch` succeed; `make` succeeds;
-- `bazel` prints its arguments and the worker environment, then exits with `bazel_exit`
-  (after `bazel_seconds`, to look like training);
+- `git clone URL DIR` makes DIR a repository; `checkout`/`fetch` succeed; `make` succeeds, and
+  `make setup-tpu` makes `.venv-tpu/bin/python` in the code directory, which
+- `.venv-tpu/bin/python -m MODULE ARGS` prints its arguments and the worker environment, then
+  exits with `bazel_exit` (after `bazel_seconds`, to look like training); the TPU server
+  (`-m common.distribute.tpu_server`) only logs;
 - `gcloud storage` (`cp -`, `ls`, `rsync`) works on `<buckets>/B/P` for `gs://B/P`: Cloud
   Storage is a directory (shared by the hosts of a slice), which
   `status_store.LocalDirStore(<buckets>)` reads back;
@@ -43,11 +45,13 @@ case "$1 $2" in
   *) exit 2 ;;
 esac"""
 
-# `bazel run TARGET -- ARGS`: prints its arguments and the worker environment, then sleeps
-# $FAKE_BAZEL_SECONDS and exits with $FAKE_BAZEL_EXIT. An export target (`*:export`) instead
-# publishes the next version of model `m` under --export_root, as common/export numbers them.
-_BAZEL = r"""echo "bazel $*" >> "$STUB_LOG"; echo "bazel $*"
-if [[ "$2" == *:export ]]; then
+# `.venv-tpu/bin/python -m MODULE ARGS`: prints its arguments and the worker environment, then
+# sleeps $FAKE_BAZEL_SECONDS and exits with $FAKE_BAZEL_EXIT. An export module (`*.export`)
+# instead publishes the next version of model `m` under --export_root, as common/export numbers
+# them; the TPU server exits at once.
+_PYTHON = r"""echo "python $*" >> "$STUB_LOG"; echo "python $*"
+[[ "$2" == common.distribute.tpu_server ]] && exit 0
+if [[ "$2" == *.export ]]; then
   for arg in "$@"; do case "$arg" in --export_root=*) root="${arg#--export_root=}" ;; esac; done
   last=$(ls "$root/m" 2>/dev/null | sort -n | tail -1)
   mkdir -p "$root/m/$((last + 1))" && echo "exported" > "$root/m/$((last + 1))/saved_model.pb"
@@ -60,8 +64,9 @@ sleep "${FAKE_BAZEL_SECONDS:-0}"; exit "${FAKE_BAZEL_EXIT:-0}"
 
 _STUBS = {
     "git": 'if [ "$1" = clone ]; then mkdir -p "$4/.git"; fi; echo "git $*" >> "$STUB_LOG"',
-    "make": 'echo "make $*" >> "$STUB_LOG"',
-    "bazel": _BAZEL,
+    "make": ('echo "make $*" >> "$STUB_LOG"; if [ "$1" = setup-tpu ]; then mkdir -p .venv-tpu/bin'
+             ' && cp "$(dirname "$0")/venv-python" .venv-tpu/bin/python; fi'),
+    "venv-python": _PYTHON,
     "gcloud": _GCLOUD,
     "python3.11": "exit 0",
     "curl": "exit 7",

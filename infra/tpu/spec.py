@@ -41,6 +41,15 @@ name its own slice.
 startup script runs on worker 0 after the target succeeded; startup_script.py says how it
 reaches the two paths.
 
+The runtime image and the software the job runs on must agree. A host runs no Bazel: the
+startup script installs the TPU lock (`make setup-tpu`: tensorflow-tpu + libtpu from
+requirements-tpu.txt, in `.venv-tpu`) and runs the target's Python entry point
+(`ENTRY_POINTS`: //vision:train is `python -m vision.main`) with it. So `runtime_version` is
+either the bare image of the accelerator's generation (`BARE_IMAGES`: tpu-ubuntu2204-base for
+v2-v4, v2-alpha-tpuv5-lite for v5e, ...) or a `tpu-vm-tf-<version>` image whose TensorFlow is
+the lock's; a `tpu-vm-tf-2.16.1-pod-pjrt` image with a lock of tensorflow-tpu 2.20.0 would put a
+second TensorFlow and TPU runtime on the host, and is rejected.
+
 `code.launch` says which hosts run the target. TensorFlow on a pod slice (the `-pod` runtime
 images) runs the program once, on worker 0, which drives every host's TPUs through the TPU
 runtime's servers: that is `worker0` (the default), with the trainer told the slice's name
@@ -75,10 +84,71 @@ _BAZEL_LABEL = re.compile(r"^//[A-Za-z0-9_/.+-]*:[A-Za-z0-9_.+-]+$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TF_IMAGE = re.compile(r"^tpu-vm-tf-(\d+\.\d+\.\d+)(-.*)?$")
+
+# Cloud TPU images without TensorFlow, by the accelerator families they run on.
+BARE_IMAGES = {
+    "tpu-ubuntu2204-base": ("v2", "v3", "v4"),
+    "v2-alpha-tpuv5-lite": ("v5litepod",),
+    "v2-alpha-tpuv5": ("v5p",),
+    "v2-alpha-tpuv6e": ("v6e",),
+}
+# The Python entry point of each Bazel target a TPU host may run (the py_binary's main module;
+# spec_test checks each against its BUILD file). Hosts have .venv-tpu, not Bazel.
+ENTRY_POINTS = {
+    "//vision:train": "vision.main",
+    "//vision:export": "vision.export",
+    "//sequences/text:train": "sequences.text.main",
+    "//sequences/text:export": "sequences.text.export",
+    "//sequences/timeseries:train": "sequences.timeseries.main",
+    "//sequences/timeseries:export": "sequences.timeseries.export",
+    "//recsys:train": "recsys.main",
+    "//recsys:export": "recsys.export_main",
+}
+# The TPU lock, made by `make lock-tpu`; the hosts install it with `make setup-tpu`.
+TPU_LOCK = pathlib.Path(__file__).resolve().parents[2] / "requirements-tpu.txt"
 
 
 class SpecError(ValueError):
   """A job spec that cannot be run; the message lists every problem and its fix."""
+
+
+def locked_tensorflow(lock: pathlib.Path = TPU_LOCK) -> str:
+  """The tensorflow-tpu version requirements-tpu.txt pins (what `make setup-tpu` installs)."""
+  if not lock.is_file():
+    raise SpecError(f"{lock} is missing; run `make lock-tpu` (the TPU hosts install it)")
+  for line in lock.read_text().splitlines():
+    name, _, version = line.partition("==")
+    if name.strip().lower().replace("_", "-") == "tensorflow-tpu":  # pip freeze writes either
+      return version.strip()
+  raise SpecError(f"{lock} pins no tensorflow-tpu; run `make lock-tpu`")
+
+
+def check_runtime_image(runtime_version: str, family: str, tensorflow: str) -> str | None:
+  """Why `runtime_version` cannot run the TPU lock on `family` hosts, or None if it can.
+
+  Args:
+    runtime_version: the TPU VM image, e.g. tpu-ubuntu2204-base or tpu-vm-tf-2.20.0-pod-pjrt.
+    family: the accelerator family, e.g. v4 or v5litepod.
+    tensorflow: the tensorflow-tpu version of the lock (`locked_tensorflow()`).
+  """
+  bare = [image for image, families in BARE_IMAGES.items() if family in families]
+  fix = (f"use {' or '.join(repr(b) for b in bare)} (no TensorFlow of its own: the startup "
+         f"script installs the lock, `make setup-tpu`)" if bare else "use a bare image")
+  if match := _TF_IMAGE.match(runtime_version):
+    if match[1] != tensorflow:
+      return (f"{runtime_version!r} carries TensorFlow {match[1]}, but the job runs the TPU lock "
+              f"(requirements-tpu.txt: tensorflow-tpu {tensorflow}, installed by `make "
+              f"setup-tpu`), so the host would hold two TensorFlow builds and TPU runtimes; "
+              f"{fix}, or an image whose TensorFlow is {tensorflow}")
+    return None
+  if runtime_version in BARE_IMAGES:
+    if family not in BARE_IMAGES[runtime_version]:
+      return (f"{runtime_version!r} is the base image for "
+              f"{', '.join(BARE_IMAGES[runtime_version])} TPUs, not {family}; {fix}")
+    return None
+  return (f"{runtime_version!r} is neither a bare TPU image nor a tpu-vm-tf-{tensorflow} image, so "
+          f"it is not known to run the TPU lock (Python 3.11, tensorflow-tpu {tensorflow}); {fix}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,6 +290,11 @@ def _storage_url(raw: dict, key: str, accelerator, problems: _Problems,
   return url
 
 
+def _no_entry_point(target: str) -> str:
+  return (f"{target!r} has no entry point for TPU hosts, which run Python from .venv-tpu, not "
+          f"Bazel; use one of {', '.join(ENTRY_POINTS)} (or add it to spec.ENTRY_POINTS)")
+
+
 def parse(raw: Any, source: str = "<spec>") -> JobSpec:
   """Validates a decoded YAML document and returns the typed spec.
 
@@ -295,6 +370,8 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
   target = _string(code_raw, "target", problems, "code.")
   if target and not _BAZEL_LABEL.match(target):
     problems.add("code.target", f"{target!r} is not a Bazel target such as //vision:train")
+  elif target and target not in ENTRY_POINTS:
+    problems.add("code.target", _no_entry_point(target))
   launch = _string(code_raw, "launch", problems, "code.", required=False, default="worker0")
   if launch not in LAUNCHES:
     problems.add("code.launch", f"{launch!r} is not one of {', '.join(LAUNCHES)}: worker0 for "
@@ -306,6 +383,13 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
     problems.add("runtime_version", f"{runtime_version!r} is a single-host TensorFlow image, but "
                  f"{accelerator.name} has {accelerator.num_hosts} hosts and worker 0 drives "
                  "them all: use the pod image of that version (e.g. tpu-vm-tf-2.16.1-pod-pjrt)")
+  if accelerator is not None and runtime_version:
+    try:
+      reason = check_runtime_image(runtime_version, accelerator.family.name, locked_tensorflow())
+    except SpecError as e:
+      reason = str(e)
+    if reason:
+      problems.add("runtime_version", reason)
   args = _args(code_raw.get("args"), "code.args", problems)
 
   export = None
@@ -317,6 +401,8 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
     if export_target and not _BAZEL_LABEL.match(export_target):
       problems.add("code.export.target", f"{export_target!r} is not a Bazel target such as "
                    "//vision:export")
+    elif export_target and export_target not in ENTRY_POINTS:
+      problems.add("code.export.target", _no_entry_point(export_target))
     export = Export(export_target, _args(export_raw.get("args"), "code.export.args", problems))
 
   checkpoint_dir = _storage_url(raw, "checkpoint_dir", accelerator, problems, required=True)

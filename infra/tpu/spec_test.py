@@ -2,6 +2,7 @@
 
 import copy
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -9,6 +10,8 @@ import yaml
 from infra.tpu import spec as spec_lib
 
 EXAMPLE = pathlib.Path(__file__).parent / "jobs" / "resnet50_v4_32.yaml"
+# The checkout (Bazel's runfiles link to it), for the domains' BUILD files.
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def example() -> dict:
@@ -124,12 +127,71 @@ def test_load_reports_missing_files_and_bad_yaml(tmp_path):
 
 
 def test_tensorflow_on_a_pod_needs_the_pod_runtime_image():
+  version = spec_lib.locked_tensorflow()
   raw = example()
-  raw["runtime_version"] = "tpu-vm-tf-2.16.1-pjrt"
-  assert "runtime_version: 'tpu-vm-tf-2.16.1-pjrt' is a single-host TensorFlow image" in problems(
-      raw)
+  raw["runtime_version"] = f"tpu-vm-tf-{version}-pjrt"
+  assert (f"runtime_version: 'tpu-vm-tf-{version}-pjrt' is a single-host TensorFlow image"
+          in problems(raw))
   raw["accelerator_type"] = "v4-8"  # one host: the plain image is right
-  assert spec_lib.parse(raw).runtime_version == "tpu-vm-tf-2.16.1-pjrt"
+  assert spec_lib.parse(raw).runtime_version == f"tpu-vm-tf-{version}-pjrt"
+
+
+def test_the_lock_pins_tensorflow_tpu_and_the_example_runs_it_on_a_bare_image():
+  assert re.fullmatch(r"\d+\.\d+\.\d+", spec_lib.locked_tensorflow())
+  spec = spec_lib.load(EXAMPLE)
+  assert spec.runtime_version == "tpu-ubuntu2204-base"
+
+
+@pytest.mark.parametrize("accelerator, image, says", [
+    # The old example: an image with its own TensorFlow 2.16.1 plus the lock's tensorflow-tpu.
+    ("v4-32", "tpu-vm-tf-2.16.1-pod-pjrt",
+     "runtime_version: 'tpu-vm-tf-2.16.1-pod-pjrt' carries TensorFlow 2.16.1, but the job runs "
+     "the TPU lock (requirements-tpu.txt: tensorflow-tpu {lock}, installed by `make setup-tpu`), "
+     "so the host would hold two TensorFlow builds and TPU runtimes; use 'tpu-ubuntu2204-base'"),
+    ("v5litepod-16", "tpu-ubuntu2204-base",
+     "runtime_version: 'tpu-ubuntu2204-base' is the base image for v2, v3, v4 TPUs, not "
+     "v5litepod; use 'v2-alpha-tpuv5-lite'"),
+    ("v4-8", "tpu-vm-pt-2.0",
+     "runtime_version: 'tpu-vm-pt-2.0' is neither a bare TPU image nor a tpu-vm-tf-{lock} image"),
+])
+def test_an_image_that_does_not_match_the_lock_is_rejected(accelerator, image, says):
+  raw = example()
+  raw.update(accelerator_type=accelerator, runtime_version=image)
+  assert says.format(lock=spec_lib.locked_tensorflow()) in problems(raw)
+
+
+@pytest.mark.parametrize("accelerator, image", [
+    ("v4-32", "tpu-ubuntu2204-base"), ("v5litepod-16", "v2-alpha-tpuv5-lite"),
+    ("v5p-8", "v2-alpha-tpuv5"), ("v6e-8", "v2-alpha-tpuv6e"),
+    ("v4-32", "tpu-vm-tf-{lock}-pod-pjrt"),  # an image whose TensorFlow is the lock's
+])
+def test_bare_images_and_the_locks_own_tensorflow_image_are_accepted(accelerator, image):
+  raw = example()
+  raw.update(accelerator_type=accelerator,
+             runtime_version=image.format(lock=spec_lib.locked_tensorflow()))
+  assert spec_lib.parse(raw).accelerator.name == accelerator
+
+
+def test_a_missing_lock_is_named(tmp_path):
+  with pytest.raises(spec_lib.SpecError, match=r"requirements-tpu\.txt is missing; run `make lock-tpu`"):
+    spec_lib.locked_tensorflow(tmp_path / "requirements-tpu.txt")
+
+
+def test_a_target_without_an_entry_point_is_rejected():
+  raw = example()
+  raw["code"]["target"] = "//tools:demo"
+  assert ("code.target: '//tools:demo' has no entry point for TPU hosts, which run Python from "
+          ".venv-tpu, not Bazel") in problems(raw)
+
+
+@pytest.mark.parametrize("target, module", sorted(spec_lib.ENTRY_POINTS.items()))
+def test_each_entry_point_is_the_main_file_of_its_bazel_target(target, module):
+  package, name = target[2:].split(":")
+  build = (REPO_ROOT / package / "BUILD").read_text()
+  main_file = module.rsplit(".", 1)[1] + ".py"
+  rule = re.search(r'py_binary\(\s*name = "' + name + r'",\s*srcs = \["([^"]+)"\]', build)
+  assert rule and rule[1] == main_file, f"{target}: {package}/BUILD does not run {main_file}"
+  assert module.replace(".", "/") + ".py" == f"{package}/{main_file}"
 
 
 def test_export_root_and_the_export_step():

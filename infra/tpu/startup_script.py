@@ -5,13 +5,18 @@ including after a preemption re-creates the slice. The script:
 
 1. works out which host it is: `TPU_WORKER_ID` if the image sets it, else the metadata
    server's `agent-worker-number`, else the `-w-<i>` suffix TPU VM hostnames carry;
-2. with `code.launch: worker0` on a pod slice, every host but worker 0 stops here: their TPUs
-   are served by the TPU runtime to worker 0's TensorFlow program, which gets
-   `TPU_LOAD_LIBRARY=0` so that it does not claim its own host's chips directly;
-   with `every_host`, every host goes on, each with its `TPU_WORKER_ID`;
+2. with `code.launch: worker0` on a pod slice, every host but worker 0 fetches the code,
+   installs the TPU lock and serves its TPUs to worker 0's TensorFlow program
+   (`common.distribute.tpu_server` on port 8470, what the `tpu-vm-tf-*-pod` images' TPU
+   runtime does; the job spec asks for a bare image, spec.py), then stops; worker 0 serves
+   its own chips the same way and runs the program with `TPU_LOAD_LIBRARY=0`, so that the
+   program does not claim them directly; with `every_host`, every host runs the target,
+   each with its `TPU_WORKER_ID`;
 3. writes `RUNNING` to `<checkpoint_dir>/tpuctl/status/worker-<i>.json`;
 4. under `timeout` for what is left of the budget, fetches the code at the pinned revision,
-   runs `make setup`, then `bazel run <target> -- <args>`;
+   runs `make setup-tpu` (the TPU lock, requirements-tpu.txt, in `.venv-tpu`: tensorflow-tpu
+   and libtpu, no Bazel), then the target's entry point, `.venv-tpu/bin/python -m <module>
+   <args>` (spec.ENTRY_POINTS: //vision:train is vision.main);
 5. with `code.export` (and `export_root`), worker 0 then runs the export target, see below;
 6. copies the log to `<checkpoint_dir>/tpuctl/logs/worker-<i>.log` every minute and at the end;
 7. writes `SUCCEEDED`, `FAILED` (with the exit code) or `BUDGET_EXCEEDED`;
@@ -57,10 +62,11 @@ CHECKPOINT_DIR={checkpoint_dir}{export_vars}
 STARTED_AT={started_at}  # {started_at_utc}
 DEADLINE={deadline}    # {deadline_utc}
 CODE_DIR="${{TRELLIS_CODE_DIR:-/opt/trellis}}"
+PYTHON="$CODE_DIR/.venv-tpu/bin/python"  # made by `make setup-tpu`
 LOG_FILE="${{TRELLIS_LOG_FILE:-/var/log/trellis-{name}.log}}"
 LOG_UPLOAD_SECONDS="${{TRELLIS_LOG_UPLOAD_SECONDS:-60}}"
 GIVE_BACK_SECONDS="${{TRELLIS_GIVE_BACK_SECONDS:-600}}"
-export RUN_ID ATTEMPT CHECKPOINT_DIR CODE_DIR{export_names}
+export RUN_ID ATTEMPT CHECKPOINT_DIR CODE_DIR PYTHON{export_names}
 
 worker_id() {{
   if [[ -n "${{TPU_WORKER_ID:-}}" ]]; then echo "$TPU_WORKER_ID"; return; fi
@@ -100,8 +106,8 @@ give_back() {{
   {delete_command} \
     || echo "trellis job {name}: could not delete the slice; \`tpuctl delete\` gives it back"
 }}{export_functions}
-{launch_block}
-run_job() {{
+
+fetch_code() {{
   set -euo pipefail
   echo "trellis job {name}: host $TPU_WORKER_ID of {num_hosts}, attempt $ATTEMPT, run $RUN_ID"
   if [[ ! -d "$CODE_DIR/.git" ]]; then git clone --quiet {repo} "$CODE_DIR"; fi
@@ -111,15 +117,21 @@ run_job() {{
   # TPU VM images ship an older Python; trellis pins 3.11.
   command -v python3.11 >/dev/null \
     || {{ apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv; }}
-  make setup
+  # The TPU lock (tensorflow-tpu + libtpu, one TensorFlow build), not `make setup`'s CPU build.
+  make setup-tpu
+}}
+export -f fetch_code
+
+run_job() {{
+  set -euo pipefail
+  fetch_code{serve_in_background}
   export TRELLIS_NUM_HOSTS={num_hosts} TRELLIS_JOB={name} TRELLIS_ATTEMPT="$ATTEMPT" \
     TRELLIS_CHECKPOINT_DIR="$CHECKPOINT_DIR"{export_env}{pod_env}
-  {exec_}bazel run {target} --{args}{export_block}
+  {exec_}"$PYTHON" -m {module}{args}{export_block}
 }}
 export -f run_job{export_function_names}
-
 mkdir -p "$(dirname "$LOG_FILE")"
-remaining=$((DEADLINE - $(date +%s)))
+{launch_block}remaining=$((DEADLINE - $(date +%s)))
 if (( remaining <= 0 )); then
   echo "trellis job {name}: its budget ended at {deadline_utc}; not starting it" > "$LOG_FILE"
   code=124
@@ -153,12 +165,20 @@ exit "$code"
 
 
 _WORKER0_ONLY = r"""
-# TensorFlow on a pod slice: worker 0 runs the program; the other hosts' TPU runtime serves it.
+# TensorFlow on a pod slice: worker 0 runs the program; every host's TPU server serves it.
+serve_tpus() {{ cd "$CODE_DIR" && "$PYTHON" -m common.distribute.tpu_server --port=8470; }}
+export -f serve_tpus
 if [[ "$TPU_WORKER_ID" != 0 ]]; then
   echo "trellis job {name}: host $TPU_WORKER_ID serves its TPUs to worker 0, which runs the job"
-  exit 0
+  remaining=$((DEADLINE - $(date +%s)))
+  (( remaining > 0 )) || exit 0
+  exec timeout --kill-after=60 "$remaining" bash -c 'fetch_code && serve_tpus' \
+    >> "$LOG_FILE" 2>&1
 fi
 """
+
+_SERVE_IN_BACKGROUND = """
+  serve_tpus &  # this host's chips, for the program below (TPU_LOAD_LIBRARY=0)"""
 
 
 _EXPORT_STAGING = r"""
@@ -193,7 +213,7 @@ _EXPORT_BLOCK = r"""
       done
     fi
     mkdir -p "$LOCAL_EXPORT_ROOT"
-    bazel run {export_target} --{export_args}
+    "$PYTHON" -m {export_module}{export_args}
     if [[ "$EXPORT_ROOT" == gs://* ]]; then
       for version in "$LOCAL_EXPORT_ROOT"/*/*/saved_model.pb; do  # only the new versions have files
         [[ -f "$version" ]] || continue
@@ -250,10 +270,11 @@ def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int, started_at: flo
   q = shlex.quote
   args = "".join(" " + q(a) for a in spec.code.args)
   pod_worker0 = spec.code.launch == "worker0" and spec.accelerator.is_pod_slice
-  launch_block = ""
+  launch_block = serve_in_background = ""
   pod_env = ""
   if pod_worker0:
     launch_block = _WORKER0_ONLY.format(name=spec.name)
+    serve_in_background = _SERVE_IN_BACKGROUND
     pod_env = " TPU_LOAD_LIBRARY=0"
   export_vars = export_env = export_functions = export_block = ""
   export_names = export_function_names = ""
@@ -269,7 +290,7 @@ def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int, started_at: flo
     export_function_names = " ls_objects sync_dir"
     local = {spec.checkpoint_dir: "LOCAL_CHECKPOINT_DIR", spec.export_root: "LOCAL_EXPORT_ROOT"}
     export_block = _EXPORT_BLOCK.format(
-        name=spec.name, export_target=q(export.target),
+        name=spec.name, export_module=spec_lib.ENTRY_POINTS[export.target],
         export_args="".join(" " + _export_word(a, local) for a in export.args))
   return _TEMPLATE.format(
       export_vars=export_vars, export_env=export_env, export_names=export_names,
@@ -278,8 +299,9 @@ def render(spec: spec_lib.JobSpec, *, run_id: str, attempt: int, started_at: flo
       deadline=deadline(spec, started_at), deadline_utc=utc(deadline(spec, started_at)),
       export_functions=export_functions, export_block=export_block,
       exec_="" if export is not None else "exec ",
-      launch_block=launch_block, pod_env=pod_env,
+      launch_block=launch_block, pod_env=pod_env, serve_in_background=serve_in_background,
+      module=spec_lib.ENTRY_POINTS[spec.code.target],
       name=spec.name, run_id=q(run_id), attempt=int(attempt),
       checkpoint_dir=q(spec.checkpoint_dir), repo=q(spec.code.repo),
-      revision=q(spec.code.revision), target=q(spec.code.target), args=args,
+      revision=q(spec.code.revision), args=args,
       num_hosts=spec.accelerator.num_hosts)

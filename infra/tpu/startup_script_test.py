@@ -53,10 +53,10 @@ def test_renders_the_pinned_revision_target_and_quoted_args():
   spec = spec_lib.load(EXAMPLE)
   script = render(spec, run_id="abc123", attempt=2)
   assert "git checkout --quiet --force 6570d5c8f1eb63edfeac7d84901555bb1f644ceb" in script
-  assert ("\n  bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py "
+  assert ('\n  "$PYTHON" -m vision.main --config=vision/configs/resnet50_tpu_pod.py '
           f"--workdir={GS_JOB}/workdir") in script
   # The export runs on this host's copies of checkpoint_dir and export_root.
-  assert ('\n    bazel run //vision:export -- --workdir="$LOCAL_CHECKPOINT_DIR"/workdir '
+  assert ('\n    "$PYTHON" -m vision.export --workdir="$LOCAL_CHECKPOINT_DIR"/workdir '
           '--export_root="$LOCAL_EXPORT_ROOT"\n') in script
   assert "EXPORT_ROOT=gs://my-trellis-models/vision\n" in script
   assert "'--config.data.train_files=gs://my-trellis-data/imagenet/train-*'" in script  # no glob
@@ -86,10 +86,10 @@ def test_a_successful_job_leaves_a_log_and_a_succeeded_marker(tmp_path):
   assert marker["state"] == "SUCCEEDED" and marker["exit_code"] == 0
   assert marker["run_id"] == "run7" and marker["attempt"] == 1
   log = store.read(f"{ckpt}/tpuctl/logs/worker-0.log")
-  assert "bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in log
+  assert "python -m vision.main --config=vision/configs/resnet50_tpu_pod.py" in log
   assert "worker=0 hosts=1 load_library=unset" in log
   commands = host.commands()
-  assert "make setup" in commands and "git checkout --quiet --force 6570d5c8" in commands
+  assert "make setup-tpu" in commands and "git checkout --quiet --force 6570d5c8" in commands
   # The job is over, so worker 0 gives the slice back (as `tpuctl run` would have).
   assert commands.endswith(f"{GIVE_BACK_NODE}\n")
 
@@ -122,15 +122,19 @@ def test_tensorflow_pod_runs_the_job_on_worker0_only(tmp_path):
   other = fake_host.FakeHost(tmp_path / "w1", worker=1)
   result = other.run(script)
   assert result.returncode == 0 and "serves its TPUs to worker 0" in result.stdout
-  assert not other.buckets.exists() and other.commands() == ""  # wrote and ran nothing
+  assert not other.buckets.exists()  # no marker: only worker 0 reports
+  # It installed the TPU lock and served its chips (on a bare image nothing else would).
+  assert other.commands().splitlines()[-2:] == [
+      "make setup-tpu", "python -m common.distribute.tpu_server --port=8470"]
   first = fake_host.FakeHost(tmp_path / "w0", worker=0)
   result = first.run(script)
   assert result.returncode == 0, result.stderr
   store = status_store.LocalDirStore(first.buckets)  # written through `gcloud storage cp`
   assert store.list(f"{GS_JOB}/tpuctl/status") == [f"{GS_JOB}/tpuctl/status/worker-0.json"]
   log = store.read(f"{GS_JOB}/tpuctl/logs/worker-0.log")
-  # Worker 0's TensorFlow reaches the chips through the TPU runtime, like the other hosts'.
+  # Worker 0's TensorFlow reaches the chips through the TPU servers, its own among them.
   assert "worker=0 hosts=4 load_library=0" in log
+  assert "python -m common.distribute.tpu_server --port=8470" in first.commands()
   assert "--config.distribution.tpu.name=resnet50-v4-32" in log
 
 
@@ -167,11 +171,11 @@ def test_after_training_worker0_exports_from_a_copy_of_the_checkpoints_to_the_ne
   staging = tmp_path / "w0" / "export-staging"
   assert (staging / "checkpoint" / "workdir" / "config.json").read_text() == "{}"
   commands = host.commands().splitlines()
-  assert (f"bazel run //vision:export -- --workdir={staging}/checkpoint/workdir "
+  assert (f"python -m vision.export --workdir={staging}/checkpoint/workdir "
           f"--export_root={staging}/exports") in commands
   # Training ran first with the real paths, and the job knew where exports go.
-  assert commands.index(next(c for c in commands if c.startswith("bazel run //vision:train"))) \
-      < commands.index(next(c for c in commands if c.startswith("bazel run //vision:export")))
+  assert commands.index(next(c for c in commands if c.startswith("python -m vision.main"))) \
+      < commands.index(next(c for c in commands if c.startswith("python -m vision.export")))
   log = bucket.read(f"{GS_JOB}/tpuctl/logs/worker-0.log")
   assert f"export_root={GS_MODELS}" in log
   assert f"training succeeded; exporting to {GS_MODELS}" in log
@@ -182,7 +186,7 @@ def test_a_failed_training_is_not_exported_and_a_failed_export_fails_the_job(tmp
   script = render(spec, run_id="r", attempt=1)
   failed_training = fake_host.FakeHost(tmp_path / "a", bazel_exit=3)
   assert failed_training.run(script).returncode == 3
-  assert "//vision:export" not in failed_training.commands()
+  assert "vision.export" not in failed_training.commands()
   failed_export = fake_host.FakeHost(tmp_path / "b")
   status_store.LocalDirStore(failed_export.buckets).write(f"{GS_JOB}/workdir/x", "")
   assert failed_export.run(script, FAKE_EXPORT_EXIT="4").returncode == 4
@@ -197,7 +201,7 @@ def test_a_single_host_exports_to_a_local_export_root_in_place(tmp_path):
   result = host.run(render(spec, run_id="r", attempt=1))
   assert result.returncode == 0, result.stderr
   assert (tmp_path / "models" / "m" / "1" / "saved_model.pb").is_file()
-  assert (f"bazel run //vision:export -- --workdir={tmp_path}/ckpt/workdir "
+  assert (f"python -m vision.export --workdir={tmp_path}/ckpt/workdir "
           f"--export_root={tmp_path}/models") in host.commands()
   assert "gcloud storage" not in host.commands()  # nothing to copy
 
@@ -205,10 +209,10 @@ def test_a_single_host_exports_to_a_local_export_root_in_place(tmp_path):
 def test_without_an_export_the_target_is_the_whole_job(tmp_path):
   spec = without_export(single_host_spec(f"file://{tmp_path}/ckpt"))
   script = render(spec, run_id="r", attempt=1)
-  assert "EXPORT" not in script and "\n  exec bazel run //vision:train -- " in script
+  assert "EXPORT" not in script and "\n  exec \"$PYTHON\" -m vision.main " in script
   host = fake_host.FakeHost(tmp_path / "host")
   assert host.run(script).returncode == 0
-  assert "//vision:export" not in host.commands()
+  assert "vision.export" not in host.commands()
 
 
 def budget_spec(tmp_path) -> spec_lib.JobSpec:
@@ -227,7 +231,7 @@ def test_the_job_is_stopped_when_its_budget_ends_and_the_slice_is_given_back(tmp
   marker = json.loads((tmp_path / "ckpt/tpuctl/status/worker-0.json").read_text())
   assert marker["state"] == "BUDGET_EXCEEDED" and marker["exit_code"] == 124
   assert marker["attempt"] == 2
-  assert "bazel run //vision:train" in (tmp_path / "ckpt/tpuctl/logs/worker-0.log").read_text()
+  assert "python -m vision.main" in (tmp_path / "ckpt/tpuctl/logs/worker-0.log").read_text()
   assert host.commands().endswith(f"{GIVE_BACK_NODE}\n")
 
 
@@ -240,7 +244,7 @@ def test_a_host_that_boots_after_the_budget_ended_does_not_start_the_job(tmp_pat
   assert result.returncode == 124
   marker = json.loads((tmp_path / "ckpt/tpuctl/status/worker-0.json").read_text())
   assert marker["state"] == "BUDGET_EXCEEDED"
-  assert "bazel" not in host.commands() and "git" not in host.commands()
+  assert "python" not in host.commands() and "git" not in host.commands()
   assert ("its budget ended at 2026-01-01T12:00:00Z; not starting it"
           in (tmp_path / "ckpt/tpuctl/logs/worker-0.log").read_text())
   assert host.commands().endswith(f"{GIVE_BACK_NODE}\n")

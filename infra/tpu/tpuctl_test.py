@@ -14,7 +14,7 @@ from infra.tpu import fake_host, fake_tpu_server, tpuctl
 HERE = pathlib.Path(__file__).parent
 EXAMPLE = HERE / "jobs" / "resnet50_v4_32.yaml"
 ROOT = HERE.parent.parent
-READMES = (HERE / "README.md", ROOT / "README.md")  # both show the ResNet-50 dry run
+READMES = (HERE / "README.md",)  # shows the ResNet-50 dry run
 
 
 def write_spec(tmp_path, **changes) -> str:
@@ -62,14 +62,16 @@ def test_dry_run_sends_nothing_and_the_readme_shows_its_output():
   requests = [line.split(" ")[0] for line in lines if re.fullmatch(r"[A-Z]\w+ \{", line)]
   assert requests == ["GetNode", "GetQueuedResource", "CreateQueuedResource",
                       "DeleteQueuedResource"]
-  assert "  bazel run //vision:train -- --config=vision/configs/resnet50_tpu_pod.py" in out
-  assert "  bazel run //vision:export -- --workdir=" in out  # then the export, to export_root
+  # The hosts run the TPU lock's Python (make setup-tpu), on the lock's bare image.
+  assert '"runtimeVersion": "tpu-ubuntu2204-base"' in out
+  assert "make setup-tpu" in out and "make setup\\n" not in out
+  assert '  \\"$PYTHON\\" -m vision.main --config=vision/configs/resnet50_tpu_pod.py' in out
+  assert '    \\"$PYTHON\\" -m vision.export --workdir=' in out  # then the export
   assert "EXPORT_ROOT=gs://my-trellis-models/vision\n" in out
   # The budget, held by the hosts too: a fixed start in a dry run, so the output is stable.
   assert '"trellis-started-at": "1767225600"' in out
   assert "\nDEADLINE=1767268800    # 2026-01-01T12:00:00Z\n" in out
-  # Both READMEs carry this exact output (infra/tpu's, and the top-level one's TPU section),
-  # so neither goes stale.
+  # infra/tpu/README.md carries this exact output, so it does not go stale.
   stale = [readme for readme in READMES if out not in readme.read_text()]
   assert not stale, (
       f"{', '.join(str(r.relative_to(ROOT)) for r in stale)}: the dry-run block is out of date; "
