@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 
 from common.export import metadata as metadata_lib
 from common.export import versions
@@ -45,11 +46,17 @@ def resolve(export_dir: str) -> str:
 
 
 def read_metadata(version_dir: str) -> dict:
+  """The export's metadata.json; for a plain SavedModel without it (one written by stock
+  TensorFlow, or a test's), the signatures read from saved_model.pb, which is all a batch job
+  needs (no custom ops are imported then)."""
   if not _is_remote(version_dir):
     try:
       return metadata_lib.read(version_dir)
     except metadata_lib.MetadataError as e:
-      raise ExportReadError(f"--export_dir: {e}") from None
+      if not os.path.isfile(os.path.join(version_dir, "saved_model.pb")):  # local: branch above
+        raise ExportReadError(f"--export_dir: {e}") from None
+      return {"model_name": os.path.basename(os.path.dirname(version_dir)), "custom_ops": [],
+              "signatures": metadata_lib.signatures_from_saved_model(version_dir)}
   import tensorflow as tf
 
   path = f"{version_dir}/{metadata_lib.RELATIVE_PATH}"
@@ -69,11 +76,15 @@ def read_asset(version_dir: str, name: str) -> bytes:
 
 def load(version_dir: str):
   """The loaded SavedModel (`.signatures[name](**inputs)`), custom ops imported first."""
+  import tensorflow as tf
+
   if not _is_remote(version_dir):
     from common.export import publish
 
-    return publish.load(version_dir)
-  import tensorflow as tf
+    try:
+      return publish.load(version_dir)
+    except metadata_lib.MetadataError:
+      return tf.saved_model.load(version_dir)  # a plain SavedModel (see read_metadata)
 
   for module in read_metadata(version_dir).get("custom_ops", []):
     importlib.import_module(module)

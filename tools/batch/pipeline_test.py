@@ -153,3 +153,15 @@ def test_lost_records_fail_the_job():
   pipeline.check({"inputs": 3, "outputs": 2, "dead_letters": 1})
   with pytest.raises(pipeline.LostRecordsError, match="3 inputs but 1 outputs"):
     pipeline.check({"inputs": 3, "outputs": 1, "dead_letters": 1})
+
+
+def test_a_plain_saved_model_without_trellis_metadata_is_read_from_its_signatures(tmp_path):
+  f = Forecaster()
+  tf.saved_model.save(f, str(tmp_path / "plain" / "1"), signatures={"forecast": f.forecast})
+  path = tmp_path / "w.jsonl"
+  path.write_text(formats.to_json_line({"key": "a", "window": _window(1)}) + "\n")
+  found = batch_predict.run([f"--export_dir={tmp_path / 'plain'}", f"--input={path}",
+                             f"--output={tmp_path / 'o.jsonl'}"])
+  assert found == {"inputs": 1, "outputs": 1, "dead_letters": 0}
+  (row,) = formats.read_files(str(tmp_path / "o.jsonl"))
+  np.testing.assert_allclose(row["forecast"], [[5, 41]] * HORIZON)
