@@ -44,7 +44,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   """
   path = os.fspath(path)
   if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
-    raise FileNotFoundError(f"idx file {path} does not exist")
+    raise FileNotFoundError(f"idx file {path} does not exist; pass the path of an existing idx "
+                            "file (e.g. train-images-idx3-ubyte.gz, plain or gzipped)")
   with tf.io.gfile.GFile(path, "rb") as f:
     data = f.read()
   if data[:2] == b"\x1f\x8b":

@@ -90,3 +90,14 @@ def test_too_short_for_the_ett_split_says_how_many_rows():
   with pytest.raises(ValueError, match=r"needs 57600 rows \(20 months of 2880\); mine \(15min\) "
                      r"has 1000.*split=fraction"):
     input_pipeline.prepare(_config(), series=_series("mine", (15, "m"), 1000))
+
+
+def test_the_csv_route_refuses_a_frequency_mismatch_naming_the_file(tmp_path):
+  path = tmp_path / "meter.csv"
+  stamps = _stamps("2016-07-01T00:00", (15, "m"), 200)
+  path.write_text("date,a,OT\n" + "".join(f"{str(t).replace('T', ' ')},{i % 7},{i % 5}\n"
+                                          for i, t in enumerate(stamps)))
+  with pytest.raises(ValueError, match=rf"{path} holds 15min data.*data\.frequency=hourly"):
+    input_pipeline.prepare(_config(path=str(path), frequency="hourly"))
+  with pytest.raises(ValueError, match=r"needs 57600 rows \(20 months of 2880\)"):  # 15-min months
+    input_pipeline.prepare(_config(path=str(path)))
