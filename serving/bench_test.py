@@ -12,6 +12,7 @@ def test_bench_drives_the_server_from_client_processes_and_prints_the_table(caps
   modes = [(cells[0], int(cells[1])) for cells in
            ([c.strip() for c in line.strip("|").split("|")] for line in table)]
   assert modes == [("in-process", 1), ("in-process", 2), ("in-process batched (32 rows/call)", 1),
+                   ("gRPC floor (bare grpcio)", 1), ("gRPC floor (bare grpcio)", 2),
                    ("gRPC", 1), ("gRPC", 2), ("REST", 1), ("REST", 2),
                    ("gRPC +batching", 1), ("gRPC +batching", 2),
                    ("REST +batching", 1), ("REST +batching", 2)]
@@ -22,6 +23,13 @@ def test_bench_drives_the_server_from_client_processes_and_prints_the_table(caps
     if not cells[0].startswith("in-process"):
       assert float(cells[10]) > 0, line  # the client processes' CPU per request
   assert "the QPS ratio can reach at most" in out and "load average" in out
+  ratios = [line for line in out.splitlines() if "trellis / floor = " in line]
+  assert [line.split(":")[0].strip() for line in ratios] == ["c=1", "c=2"]
+  for line in ratios:  # both CPU figures measured, and the ratio is theirs
+    floor_us, trellis_us = (float(line.split(f"{k} ")[1].split(" µs")[0]) for k in ("floor", "trellis"))
+    assert floor_us > 0 and trellis_us > 0
+    ratio = float(line.split("trellis / floor = ")[1].split(" ")[0])
+    assert abs(ratio - trellis_us / floor_us) <= 0.02 * ratio + 0.01  # printed µs are rounded
 
 
 def test_vision_bench_models_send_encoded_images():
