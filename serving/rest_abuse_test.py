@@ -309,3 +309,16 @@ def test_undecodable_json_is_a_400_naming_the_problem(server, healthy, body, mes
   status, reply = server.request("POST", PREDICT, body)
   assert status == 400, reply
   assert message in reply
+
+
+def test_expect_100_continue_comes_after_the_token_check(server, healthy):
+  head = (f"POST {PREDICT} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {len(GOOD)}\r\n"
+          "Expect: 100-continue\r\n")
+  with server.connect(timeout=5) as sock:  # curl's way for bodies over 1 KB
+    sock.sendall(f"{head}Authorization: Bearer {TOKEN}\r\n\r\n".encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    sock.sendall(GOOD)
+    assert read_reply(sock)[0] == 200
+  with server.connect(timeout=5) as sock:  # without the token: refused before the body is asked for
+    sock.sendall(f"{head}\r\n".encode())
+    assert read_reply(sock)[0] == 401
