@@ -15,6 +15,21 @@ ended. Run the same command again with the same workdir to resume from the last 
 `--backend horovod` fronts `horovodrun -np N -H localhost:N --gloo`, which starts the ranks,
 prefixes their output and stops the job when a rank fails (Horovod built by `make horovod`).
 
+Across machines, `--hosts FILE` names them, one `host[:slots]` per line (`#` comments; slots =
+worker processes on that host, default 1), as a GPU cluster user would (`slots` = GPUs):
+
+    bazel run //common/distribute:launch -- --hosts hosts.txt -- \
+        .venv/bin/python -m vision.main --workdir=gs://BUCKET/run --config.distribution.kind=multi_worker
+    bazel run //common/distribute:launch -- --backend horovod --hosts hosts.txt -- \
+        .venv/bin/python -m vision.main --workdir=gs://BUCKET/run --config.distribution.kind=horovod
+
+With the tf backend each worker gets a `TF_CONFIG` naming every worker as `host:port` (ports from
+`--base_port` + slot on remote hosts; free ports on this machine) and is started on its host, by
+`ssh -o BatchMode=yes HOST` (keys set up, the same checkout and venv at the same path on every
+host, and a workdir they all reach: gs:// or a shared filesystem) unless the host is this machine
+(localhost, 127.0.0.1, this hostname), where it runs directly. With horovod, `horovodrun -np
+<slots in all> -H host1:slots,host2:slots --gloo` starts them (it uses ssh the same way).
+
 The command runs in the directory `bazel run` was started from, so relative paths work.
 """
 
@@ -22,6 +37,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -47,12 +63,66 @@ def free_ports(n: int) -> list[int]:
       s.close()
 
 
-def tf_configs(num_workers: int, ports: list[int] | None = None) -> list[str]:
-  """The `TF_CONFIG` of each worker of a local N-worker cluster."""
+def tf_configs(num_workers: int, ports: list[int] | None = None,
+               hosts: list[str] | None = None) -> list[str]:
+  """The `TF_CONFIG` of each worker of an N-worker cluster (on 127.0.0.1 unless `hosts` given)."""
   ports = ports or free_ports(num_workers)
-  cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+  hosts = hosts or ["127.0.0.1"] * num_workers
+  cluster = {"worker": [f"{h}:{p}" for h, p in zip(hosts, ports, strict=True)]}
   return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
           for i in range(num_workers)]
+
+
+def read_hosts(path: str) -> list[tuple[str, int]]:
+  """(host, slots) per line of a hosts file: `host[:slots]` or `host slots=N`, `#` comments."""
+  try:
+    with open(path) as f:  # a file on the launching machine, not a training location
+      lines = f.read().splitlines()
+  except OSError as e:
+    raise SystemExit(f"launch: cannot read --hosts {path}: {e.strerror}; write one host[:slots] "
+                     "per line, e.g. 10.0.0.2:4") from e
+  hosts = []
+  for number, line in enumerate(lines, 1):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+      continue
+    host, slots = line, "1"
+    if " slots=" in line:
+      host, slots = line.split(" slots=", 1)
+    elif ":" in line:
+      host, slots = line.rsplit(":", 1)
+    host, slots = host.strip(), slots.strip()
+    if not host or " " in host or not slots.isdigit() or int(slots) < 1:
+      raise SystemExit(f"launch: {path} line {number}: {line!r} is not host[:slots] with slots >= 1 "
+                       "(e.g. 10.0.0.2:4 or 10.0.0.2 slots=4)")
+    hosts.append((host, int(slots)))
+  if not hosts:
+    raise SystemExit(f"launch: --hosts {path} names no host; write one host[:slots] per line")
+  return hosts
+
+
+def is_this_machine(host: str) -> bool:
+  """True for names of this machine, where workers start without ssh."""
+  return host in ("localhost", "127.0.0.1", "::1", socket.gethostname(), socket.getfqdn())
+
+
+def worker_commands(command: list[str], hosts: list[tuple[str, int]], *, cwd: str,
+                    base_port: int) -> list[tuple[str, list[str], str]]:
+  """(name, argv, TF_CONFIG) of each worker over `hosts`: local ones direct, others over ssh."""
+  placed = [(host, slot) for host, slots in hosts for slot in range(slots)]
+  local_ports = iter(free_ports(sum(1 for h, _ in placed if is_this_machine(h))))
+  ports = [next(local_ports) if is_this_machine(h) else base_port + slot for h, slot in placed]
+  configs = tf_configs(len(placed), ports, [h for h, _ in placed])
+  workers = []
+  for i, ((host, _), tf_config) in enumerate(zip(placed, configs, strict=True)):
+    if is_this_machine(host):
+      argv = command
+    else:
+      remote = (f"cd {shlex.quote(cwd)} && TF_CONFIG={shlex.quote(tf_config)} exec "
+                + " ".join(shlex.quote(a) for a in command))
+      argv = ["ssh", "-o", "BatchMode=yes", host, remote]
+    workers.append((f"worker {i} on {host}", argv, tf_config))
+  return workers
 
 
 def _describe(returncode: int) -> str:
@@ -92,21 +162,25 @@ class _Worker:
 
 
 def run(command: list[str], num_workers: int, *, backend: str = "tf", grace_seconds: float = 10.0,
-        cwd: str | None = None, out=None) -> int:
-  """Runs `command` as `num_workers` workers; returns 0 when all succeed, else non-zero."""
+        cwd: str | None = None, out=None, hosts: list[tuple[str, int]] | None = None,
+        base_port: int = 23456) -> int:
+  """Runs `command` as `num_workers` workers (or over `hosts`); 0 when all succeed, else non-zero."""
   out = out or sys.stdout
   cwd = cwd or os.environ.get("BUILD_WORKING_DIRECTORY") or os.getcwd()
   if backend == "horovod":
-    command = horovodrun_command(command, num_workers)
-    num_workers, names, envs = 1, ["horovodrun"], [dict(os.environ)]
+    jobs = [("horovodrun", horovodrun_command(command, num_workers, hosts), dict(os.environ))]
+  elif hosts:
+    jobs = [(name, argv, dict(os.environ, TF_CONFIG=tf_config))
+            for name, argv, tf_config in worker_commands(command, hosts, cwd=cwd,
+                                                         base_port=base_port)]
   else:
-    names = [f"worker {i}" for i in range(num_workers)]
-    envs = [dict(os.environ, TF_CONFIG=c) for c in tf_configs(num_workers)]
+    jobs = [(f"worker {i}", command, dict(os.environ, TF_CONFIG=c))
+            for i, c in enumerate(tf_configs(num_workers))]
   lock = threading.Lock()
   workers = []
   try:
-    for name, env in zip(names, envs, strict=True):
-      workers.append(_Worker(name, command, env, cwd, out, lock))
+    for name, argv, env in jobs:
+      workers.append(_Worker(name, argv, env, cwd, out, lock))
   except OSError as e:
     for w in workers:
       w.signal(signal.SIGKILL)
@@ -162,22 +236,32 @@ def _stop(workers, grace_seconds: float) -> None:
     w.finish_output()
 
 
-def horovodrun_command(command: list[str], num_workers: int) -> list[str]:
-  """`horovodrun` with Gloo on localhost, found next to this Python or on PATH."""
+def horovodrun_command(command: list[str], num_workers: int,
+                       hosts: list[tuple[str, int]] | None = None) -> list[str]:
+  """`horovodrun` with Gloo on localhost (or `hosts`), found next to this Python or on PATH."""
   beside = os.path.join(os.path.dirname(sys.executable), "horovodrun")
   horovodrun = beside if os.access(beside, os.X_OK) else shutil.which("horovodrun")
   if not horovodrun:
     raise SystemExit("launch: --backend horovod needs `horovodrun`, which is not installed; build "
                      "Horovod with `make horovod` (third_party/horovod/build.sh).")
-  return [horovodrun, "-np", str(num_workers), "-H", f"localhost:{num_workers}", "--gloo",
-          *command]
+  if hosts:
+    num_workers = sum(slots for _, slots in hosts)
+    host_list = ",".join(f"{host}:{slots}" for host, slots in hosts)
+  else:
+    host_list = f"localhost:{num_workers}"
+  return [horovodrun, "-np", str(num_workers), "-H", host_list, "--gloo", *command]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
   parser = argparse.ArgumentParser(
       prog="launch", description=__doc__.split("\n\n")[0],
-      usage="launch [--workers N] [--backend tf|horovod] -- <command and args>")
-  parser.add_argument("--workers", type=int, default=2, help="number of worker processes")
+      usage="launch [--workers N | --hosts FILE] [--backend tf|horovod] -- <command and args>")
+  parser.add_argument("--workers", type=int, default=2,
+                      help="number of worker processes on this machine (without --hosts)")
+  parser.add_argument("--hosts", default=None,
+                      help="file of host[:slots] lines: run slots workers on each host")
+  parser.add_argument("--base_port", type=int, default=23456,
+                      help="with --hosts: workers on other machines listen on base_port + slot")
   parser.add_argument("--backend", choices=("tf", "horovod"), default="tf",
                       help="tf: TF_CONFIG for MultiWorkerMirroredStrategy; horovod: horovodrun")
   parser.add_argument("--grace_seconds", type=float, default=10.0,
@@ -198,7 +282,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
-  return run(args.command, args.workers, backend=args.backend, grace_seconds=args.grace_seconds)
+  hosts = read_hosts(args.hosts) if args.hosts else None
+  return run(args.command, args.workers, backend=args.backend, grace_seconds=args.grace_seconds,
+             hosts=hosts, base_port=args.base_port)
 
 
 if __name__ == "__main__":
