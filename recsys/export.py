@@ -169,9 +169,9 @@ def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *
   """Publishes the recommender under `<export_root>/<model_name>/<version>` atomically."""
   module = RecommenderModule(model, item_ids, table, config.model.max_history, has_text, has_image)
   with tempfile.TemporaryDirectory() as tmp:
-    ids_path = pathlib.Path(tmp) / "item_ids.txt"
-    ids_path.write_text("\n".join(item_ids.astype(str)) + "\n")
-    emb_path = pathlib.Path(tmp) / "candidate_embeddings.npy"
+    ids_path = pathlib.Path(tmp) / "item_ids.txt"  # local: a temporary file, copied into the export
+    ids_path.write_text("\n".join(item_ids.astype(str)) + "\n")  # local: the temporary file
+    emb_path = pathlib.Path(tmp) / "candidate_embeddings.npy"  # local: a temporary file
     np.save(emb_path, table.astype(np.float32))
     return publish.export_saved_model(
         module, signatures=signatures(module), export_root=export_root, model_name=model_name,

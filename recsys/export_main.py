@@ -4,8 +4,9 @@ Rebuilds the run's data and model from the config saved in `--workdir`, restores
 trained weights, embeds the catalogue and publishes one SavedModel (see export.py).
 """
 
-import pathlib
+import os
 
+import tensorflow as tf
 from absl import app, flags
 
 from common import config as config_lib
@@ -18,9 +19,9 @@ def main(argv):
   del argv
   if not flags.FLAGS.workdir or not flags.FLAGS.export_root:
     raise app.UsageError("--workdir and --export_root are required")
-  workdir = pathlib.Path(flags.FLAGS.workdir)
-  weights = workdir / train.FINAL_WEIGHTS
-  if not weights.with_name(weights.name + ".index").exists():
+  workdir = flags.FLAGS.workdir  # may be gs://: tf.io.gfile, never pathlib
+  weights = os.path.join(workdir, train.FINAL_WEIGHTS)
+  if not tf.io.gfile.exists(weights + ".index"):
     raise app.UsageError(f"{weights} does not exist: train first with "
                          f"`bazel run //recsys:train -- --workdir={workdir}`")
   cfg = config_lib.read_saved(workdir)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import time
 
@@ -109,9 +110,9 @@ def evaluate_model(model, data: input_pipeline.Data, examples: Examples, k: int,
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir: str | None = None,
                        world_dir: str | None = None) -> dict:
   """Trains the recommender in `config`, evaluates it on the test split, writes results.json."""
-  workdir_path = pathlib.Path(workdir)
-  workdir_path.mkdir(parents=True, exist_ok=True)
-  config_lib.save(config, workdir_path)
+  workdir = os.fspath(workdir)  # may be gs://: tf.io.gfile below, never pathlib
+  tf.io.gfile.makedirs(workdir)
+  config_lib.save(config, workdir)
   seeds.set_all(config.seed)
   data = input_pipeline.load(config.dataset, config.protocol, config.model.max_history,
                              data_dir=data_dir, world_dir=world_dir)
@@ -134,7 +135,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
   val_ds = (input_pipeline.to_dataset(data, data.validation, config.batch_size, training=False)
             if len(data.validation) else None)
   start = time.time()
-  history = fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=str(workdir_path),
+  history = fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=workdir,
                         validation_data=val_ds,
                         early_stopping_patience=(config.early_stopping_patience
                                                  if val_ds is not None else None),
@@ -142,12 +143,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
                         verbose=config.verbose)
   train_seconds = time.time() - start
   if strategy_lib.is_chief():
-    model.save_weights(str(workdir_path / FINAL_WEIGHTS))
+    model.save_weights(os.path.join(workdir, FINAL_WEIGHTS))
   results = evaluate_model(model, data, data.test, k=config.eval_k)
   results["train_seconds"] = train_seconds
   results["epochs_run"] = len(history.history.get("loss", []))
   if strategy_lib.is_chief():  # one writer: workers share the workdir
-    (workdir_path / "results.json").write_text(json.dumps(results, indent=2))
+    with tf.io.gfile.GFile(os.path.join(workdir, "results.json"), "w") as f:
+      f.write(json.dumps(results, indent=2))
   return {"model": model, "data": data, "results": results}
 
 
@@ -158,6 +160,7 @@ def restore(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, data
                              data_dir=data_dir, world_dir=world_dir)
   model = create_model(config, data)
   build(model, data)
-  model.load_weights(str(pathlib.Path(workdir) / FINAL_WEIGHTS))
-  results = json.loads((pathlib.Path(workdir) / "results.json").read_text())
+  model.load_weights(os.path.join(os.fspath(workdir), FINAL_WEIGHTS))
+  with tf.io.gfile.GFile(os.path.join(os.fspath(workdir), "results.json")) as f:
+    results = json.loads(f.read())
   return {"model": model, "data": data, "results": results}
