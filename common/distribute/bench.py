@@ -8,7 +8,9 @@ collective runtime are fixed when TensorFlow starts):
 
 * default float32 (the reference), default mixed_bfloat16,
 * mirrored over 2 logical CPU devices, float32,
-* multi_worker: 2 processes on 127.0.0.1 started by the launcher, float32.
+* multi_worker: 2 processes on 127.0.0.1 started by the launcher, float32,
+* horovod: 2 processes started by `horovodrun -np 2 --gloo` on localhost (the launcher's
+  `--backend horovod`), `hvd.DistributedOptimizer` and the initial broadcast, float32.
 
 The workload is a CIFAR-style ResNet-20 (3 stages × 3 basic blocks, 16/32/64 filters, batch norm)
 on 32×32×3 random images, SGD with momentum, `steps_per_execution` as configured. Throughput is
@@ -31,7 +33,7 @@ from absl import app, flags
 
 import common
 from common.distribute import config as distribute_config
-from common.distribute import cpu
+from common.distribute import cpu, horovod_backend
 from common.distribute import strategy as strategy_lib
 
 FLAGS = flags.FLAGS
@@ -40,7 +42,8 @@ flags.DEFINE_integer("steps", 20, "Timed training steps per row.")
 flags.DEFINE_integer("warmup_steps", 4, "Untimed steps first (tracing, allocation).")
 flags.DEFINE_integer("blocks_per_stage", 3, "ResNet depth 6n+2: 3 = ResNet-20.")
 flags.DEFINE_integer("steps_per_execution", 1, "distribution.steps_per_execution.")
-flags.DEFINE_string("rows", "default,mirrored,multi_worker,bf16", "Rows to run, comma-separated.")
+flags.DEFINE_string("rows", "default,mirrored,multi_worker,horovod,bf16",
+                    "Rows to run, comma-separated.")
 flags.DEFINE_string("_row", None, "Internal: run one row in this process and print its JSON.")
 
 REPO_ROOT = pathlib.Path(common.__file__).resolve().parent.parent
@@ -49,13 +52,16 @@ ROWS = {  # name: (kind, precision, extra)
     "bf16": ("default", "mixed_bfloat16", {}),
     "mirrored": ("mirrored", "float32", {"num_cpu_devices": 2}),
     "multi_worker": ("multi_worker", "float32", {}),
+    "horovod": ("horovod", "float32", {}),
 }
 LABELS = {
     "default": "default, float32",
     "bf16": "default, mixed_bfloat16",
     "mirrored": "mirrored (2 logical CPUs), float32",
     "multi_worker": "multi_worker (2 processes), float32",
+    "horovod": "horovod (2 processes, Gloo), float32",
 }
+LAUNCHED = {"multi_worker": "tf", "horovod": "horovod"}  # rows that run as 2 processes
 
 
 def resnet(blocks_per_stage: int, num_classes: int = 10) -> tf.keras.Model:
@@ -143,11 +149,15 @@ def run_row(name: str) -> dict:
     model.compile(tf.keras.optimizers.SGD(0.1, momentum=0.9),
                   tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   steps_per_execution=strategy_lib.steps_per_execution(cfg))
+  callbacks = []
+  if horovod_backend.is_active():  # what common/training/fit.py does for a domain's model
+    horovod_backend.wrap_optimizer(model)
+    callbacks = horovod_backend.callbacks()
   ds = strategy_lib.distribute(strategy, dataset_fn, global_batch)
   spe = strategy_lib.steps_per_execution(cfg)
   timer = _Timer(max(1, FLAGS.warmup_steps // spe))
   calls = timer.warmup_steps + max(1, FLAGS.steps // spe)
-  model.fit(ds, epochs=1, steps_per_epoch=calls * spe, callbacks=[timer], verbose=0)
+  model.fit(ds, epochs=1, steps_per_epoch=calls * spe, callbacks=[*callbacks, timer], verbose=0)
   seconds = timer.end - timer.start
   examples = (calls - timer.warmup_steps) * spe * global_batch
   return {"row": name, "examples_per_s": examples / seconds,
@@ -155,11 +165,11 @@ def run_row(name: str) -> dict:
           "flops_per_example": train_flops_per_example(model)}
 
 
-def _child(args: list[str], workers: int = 0) -> list[dict]:
+def _child(args: list[str], workers: int = 0, backend: str = "tf") -> list[dict]:
   command = [sys.executable, "-m", "common.distribute.bench", *args]
   if workers:
-    command = [sys.executable, "-m", "common.distribute.launch", "--workers", str(workers), "--",
-               *command]
+    command = [sys.executable, "-m", "common.distribute.launch", "--workers", str(workers),
+               "--backend", backend, "--", *command]
   env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), *sys.path]))
   done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
   if done.returncode:
@@ -196,7 +206,8 @@ def main(argv):
   results = {}
   for row in rows:
     print(f"  running {LABELS[row]} ...", flush=True)
-    (results[row],) = _child([*flag_args, f"--_row={row}"], workers=2 if row == "multi_worker" else 0)
+    (results[row],) = _child([*flag_args, f"--_row={row}"], workers=2 if row in LAUNCHED else 0,
+                             backend=LAUNCHED.get(row, "tf"))
   print(f"\nmatmul 4096² ceiling: {ceiling['float32']:.0f} GFLOP/s float32, "
         f"{ceiling['bfloat16']:.0f} GFLOP/s bfloat16 ({ceiling['bfloat16'] / ceiling['float32']:.2f}×)")
   base = results.get("default")

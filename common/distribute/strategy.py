@@ -79,10 +79,13 @@ def steps_per_execution(cfg) -> int:
 def jit_compile(cfg) -> bool:
   """Whether `model.compile` should XLA-compile the train step (config `jit_compile`).
 
-  Always on in a CPU rehearsal of the TPU path: a TPU compiles every step with XLA.
+  Always on in a CPU rehearsal of the TPU path (a TPU compiles every step with XLA), except
+  under the TPU build of TensorFlow: tensorflow-tpu has no XLA CPU backend ("could not find
+  registered transfer manager for platform Host"), so there the rehearsal runs the step as a
+  graph and the XLA half is rehearsed with the CPU build (tools/ci/tpu_stack_check.sh does both).
   """
   validate(cfg)
-  return bool(cfg.jit_compile) or _rehearses_tpu(cfg)
+  return bool(cfg.jit_compile) or (_rehearses_tpu(cfg) and not tf_build.is_tpu_build())
 
 
 def _rehearses_tpu(cfg) -> bool:
@@ -109,9 +112,11 @@ def create(cfg) -> tf.distribute.Strategy:
   print(f"distribution: {tf_build.describe()}", flush=True)
   if _rehearses_tpu(cfg):
     strategy = _cpu_rehearsal_strategy = tf.distribute.get_strategy()
+    xla = ("XLA-compiled train step" if jit_compile(cfg) else
+           "train step not XLA-compiled (the TPU build of TensorFlow has no XLA CPU backend)")
     print("distribution: kind=tpu rehearsed on this CPU (tpu.cpu_rehearsal): no TPU system; "
           f"static shapes, precision {precision(cfg)}, steps_per_execution "
-          f"{steps_per_execution(cfg)}, XLA-compiled train step", flush=True)
+          f"{steps_per_execution(cfg)}, {xla}", flush=True)
   elif cfg.kind == "default":
     strategy = tf.distribute.get_strategy()
   elif cfg.kind == "mirrored":

@@ -92,11 +92,12 @@ def test_cpu_rehearsal_applies_every_tpu_rule_and_xla(monkeypatch, capsys):
   assert not strategy_lib.is_tpu(MIRRORED)
   assert tf.keras.mixed_precision.global_policy().name == "mixed_bfloat16"
   assert strategy_lib.steps_per_execution(cfg) == 100
-  assert strategy_lib.jit_compile(cfg)  # even though jit_compile is False in the config
+  # XLA even though jit_compile is False in the config (not with tensorflow-tpu: no XLA:CPU).
+  assert strategy_lib.jit_compile(cfg) == (not strategy_lib.tf_build.is_tpu_build())
   assert not strategy_lib.jit_compile(make_config(kind="tpu"))
   out = capsys.readouterr().out
   assert f"distribution: TensorFlow {tf.__version__} (" in out
-  assert "rehearsed on this CPU" in out and "XLA-compiled" in out
+  assert "rehearsed on this CPU" in out and "XLA-compiled train step" in out
   # Static shapes follow from is_tpu: 10 rows at batch 4 give two full batches.
   ds = strategy_lib.distribute(strategy, _rows_dataset_fn(10, 4), global_batch_size=4)
   assert ds.element_spec.shape.as_list() == [4]
