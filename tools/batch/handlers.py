@@ -174,8 +174,10 @@ class Timeseries(Handler):
   output_fields: tuple[str, ...] = ("key", "forecast")
 
   def __init__(self, meta: dict):
-    shape = _signature_input_shape(meta, "forecast", "window")
-    self.lookback, self.series = int(shape[1]), int(shape[2])
+    shape = _signature_input_shape(meta, "forecast", "window") or [None, None, None]
+    # An export may leave the dimensions open so that its own checks name the expected window
+    # (trellis's forecaster does); then the model refuses a wrong shape, alone (model_handler).
+    self.lookback, self.series = (int(d) if d is not None and d > 0 else None for d in shape[1:3])
 
   def prepare(self, record):
     if "window" not in record:
@@ -190,12 +192,13 @@ class Timeseries(Handler):
       window = np.asarray(value, np.float32)
     except (ValueError, TypeError) as e:
       raise BadInput(f"window is not a rectangular list of numbers: {e}") from None
-    want = (self.lookback, self.series)
-    if window.ndim == 1 and window.size == self.lookback * self.series:
-      window = window.reshape(want)
-    if window.shape != want:
-      raise BadInput(f"window has shape {list(window.shape)}; this model takes [{self.lookback}, "
-                     f"{self.series}] (lookback days x series)")
+    known = self.lookback is not None and self.series is not None
+    if known and window.ndim == 1 and window.size == self.lookback * self.series:
+      window = window.reshape(self.lookback, self.series)
+    if window.ndim != 2 or (known and window.shape != (self.lookback, self.series)):
+      want = f"[{self.lookback}, {self.series}]" if known else "[days][series]"
+      raise BadInput(f"window has shape {list(window.shape)}; this model takes {want} (lookback "
+                     "days x series)")
     if not np.isfinite(window).all():
       bad = np.argwhere(~np.isfinite(window))[0].tolist()
       raise BadInput(f"window has NaN or infinity (first at [day, series] = {bad}); fill the gap "
