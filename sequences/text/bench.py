@@ -126,7 +126,7 @@ def run_fold(config, classic_cfg, train_part, test_part, workdir) -> dict[str, d
     weights = ensemble.fit_weights([validation_logits[n] for n in names], valid_part.labels)
     blended = ensemble.blend([test_logits[n] for n in names], weights)
     rows["Ensemble"] = {**evaluate_lib.scores(test_part.labels, blended.argmax(-1), num_classes),
-                        "train_s": total_seconds, "weights": dict(zip(names, weights))}
+                        "train_s": total_seconds, "weights": dict(zip(names, weights, strict=True))}
   for name, row in rows.items():
     extra = row.get("hyper") or row.get("weights") or ""
     print(f"  {name}: accuracy {row['accuracy']:.4f} ({row['train_s']:.0f} s) {extra}",

@@ -133,7 +133,8 @@ def fit_linear(model: LinearOnNgrams, x: tf.SparseTensor, labels: np.ndarray, c:
         loss = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits(targets, logits))
       # The objective divided by c * n, so the step size does not depend on the data size.
       objective = loss / n + tf.reduce_sum(tf.square(model.kernel)) / (2.0 * c * n)
-    optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
+    optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables,
+                                  strict=True))
     return objective
 
   for _ in range(steps):

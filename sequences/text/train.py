@@ -33,8 +33,8 @@ from common import config as config_lib
 from common.distribute import strategy as strategy_lib
 from common.training import fit as fit_lib
 from common.training import seeds
-from sequences.text import evaluate as evaluate_lib
 from sequences.text import classic, ensemble, formats, input_pipeline, loaders, models
+from sequences.text import evaluate as evaluate_lib
 from sequences.text import tokenizer as tokenizer_lib
 
 # The trained (best-epoch) weights; checkpoints/ holds every epoch's.
@@ -213,7 +213,7 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None 
   logging.info("%s: %s (hash split of record keys, fractions %s)", data.name,
                {k: len(v.texts) for k, v in parts.items()}, fractions)
   eval_name = "test" if "test" in parts else "validation"
-  neural = config.model not in classic.CLASSIC_NAMES + (ENSEMBLE,)
+  neural = config.model not in (*classic.CLASSIC_NAMES, ENSEMBLE)
   start = time.perf_counter()
   if neural:
     tokenizer = create_tokenizer(config, parts["train"].texts, workdir)

@@ -1,0 +1,77 @@
+"""NBSVM, TF-IDF LR and the Ensemble trained by train.py from a user's folder, then exported.
+
+The export takes raw strings: its n-gram vectorizer is inside the SavedModel, so a loaded export
+must give the in-process model's probabilities on the same strings, and reject bad input.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common import config as config_lib
+from common.export import metadata, publish
+from sequences.text import export, train
+from sequences.text.configs import default
+
+WORDS = {"pos": ["wonderful", "superb", "charming", "delight", "moving", "clever"],
+         "neg": ["dull", "boring", "awful", "tedious", "clumsy", "bland"]}
+TEXTS = ["a charming and clever film", "dull, tedious \u2014 and bland", "moving"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+  """One cp1252 file per class, 40 lines each, every line with two telling words."""
+  root = tmp_path_factory.mktemp("reviews")
+  rng = np.random.default_rng(0)
+  for name, words in WORDS.items():
+    lines = [" ".join(rng.choice(words, 2)) + f" \u2014 scene {i}" for i in range(40)]
+    (root / f"{name}.txt").write_bytes("\n".join(lines).encode("cp1252"))
+  return root
+
+
+def _config(folder, model, **overrides):
+  config = default.get_config()
+  config.model = model
+  config.data.source = "class_files"
+  config.data.path = str(folder)
+  config.data.encoding = "cp1252"
+  config.data.train_fraction = 0.6
+  config.data.validation_fraction = 0.2
+  config.classic.c_grid = (1.0, 8.0)
+  config.classic.alpha_grid = (1.0,)
+  config.classic.steps = 40
+  for key, value in overrides.items():
+    setattr(config.ensemble if key == "members" else config, key, value)
+  return config_lib.resolve(config, print_fn=lambda *_: None)
+
+
+@pytest.mark.parametrize("model", ["NBSVM", "TfidfLogistic", "Ensemble"])
+def test_trains_from_raw_folder_and_export_equals_in_process(folder, tmp_path, model):
+  config = _config(folder, model, members="NBSVM,TfidfLogistic")
+  result = train.train_and_evaluate(config, tmp_path / "work")
+  assert result.evaluation["model"]["accuracy"] >= 0.9
+  assert result.evaluation["model"]["accuracy"] > result.evaluation["baseline"]["accuracy"]
+  export_dir = export.export_result(result, config, tmp_path / "exports")
+  assert metadata.read(export_dir)["extra"]["class_names"] == ["neg", "pos"]
+  loaded = publish.load(export_dir)
+  texts = tf.constant(TEXTS)
+  module = export.TextClassifierModule(result.tokenizer, result.model, result.data.class_names)
+  expected = module.classify(texts)
+  got = loaded.signatures["classify"](text=texts)
+  np.testing.assert_allclose(got["probabilities"].numpy(), expected["probabilities"].numpy(),
+                             atol=1e-6)
+  assert [s.decode() for s in got["label"].numpy()] == ["pos", "neg", "pos"]
+  assert loaded.signatures["embed"](text=texts)["embedding"].shape[0] == 3
+  with pytest.raises(tf.errors.InvalidArgumentError, match="empty or whitespace only"):
+    loaded.signatures["classify"](text=tf.constant(["fine", " "]))
+  if model != "Ensemble":
+    with pytest.raises(ValueError, match=r"only the neural models .* --export_root"):
+      config_lib.save(config, tmp_path / "work")
+      export.export_workdir(tmp_path / "work", tmp_path / "exports")
+
+
+def test_bad_source_settings_are_clear_errors(folder, tmp_path):
+  with pytest.raises(ValueError, match=r"needs --config\.data\.path"):
+    train.load_data(_config("", "NBSVM"), None)
+  with pytest.raises(ValueError, match=r"ensemble\.members='NBSVM,SVM': \['SVM'\] not models"):
+    train.train_and_evaluate(_config(folder, "Ensemble", members="NBSVM,SVM"), tmp_path)
