@@ -34,3 +34,13 @@ def test_report_and_png(tmp_path):
 def test_bad_split_is_explained():
   with pytest.raises(ValueError, match="use train, validation or test"):
     evaluate.evaluate("/nonexistent", split="dev")
+
+
+def test_confusion_png_goes_to_a_non_local_workdir():
+  # ram:// stands in for gs://: matplotlib writes to memory, tf.io.gfile writes the bytes.
+  import tensorflow as tf
+
+  evaluate.plot_confusion(np.eye(2, dtype=int), ["a", "b"], "ram://evaluate_test/confusion.png",
+                          "t")
+  with tf.io.gfile.GFile("ram://evaluate_test/confusion.png", "rb") as f:
+    assert f.read()[:8] == b"\x89PNG\r\n\x1a\n"
