@@ -85,7 +85,9 @@ def jit_compile(cfg) -> bool:
   graph and the XLA half is rehearsed with the CPU build (tools/ci/tpu_stack_check.sh does both).
   """
   validate(cfg)
-  return bool(cfg.jit_compile) or (_rehearses_tpu(cfg) and not tf_build.is_tpu_build())
+  if _rehearses_tpu(cfg):
+    return not tf_build.is_tpu_build()
+  return bool(cfg.jit_compile)
 
 
 def _rehearses_tpu(cfg) -> bool:

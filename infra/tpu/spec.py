@@ -10,7 +10,7 @@ field and the fix.
     project: my-project
     zone: us-central2-b
     accelerator_type: v4-32         # see accelerators.py
-    runtime_version: tpu-vm-tf-2.16.1-pod-pjrt
+    runtime_version: tpu-ubuntu2204-base     # bare: the hosts install the TPU lock
     capacity: spot                  # spot | reserved | on-demand
     network: {network: default, subnetwork: default, enable_external_ips: false}
     service_account: trainer@my-project.iam.gserviceaccount.com
@@ -382,7 +382,7 @@ def parse(raw: Any, source: str = "<spec>") -> JobSpec:
       and "-pod" not in runtime_version):
     problems.add("runtime_version", f"{runtime_version!r} is a single-host TensorFlow image, but "
                  f"{accelerator.name} has {accelerator.num_hosts} hosts and worker 0 drives "
-                 "them all: use the pod image of that version (e.g. tpu-vm-tf-2.16.1-pod-pjrt)")
+                 "them all: use the pod image of that version (e.g. tpu-vm-tf-2.20.0-pod-pjrt), or the bare image")
   if accelerator is not None and runtime_version:
     try:
       reason = check_runtime_image(runtime_version, accelerator.family.name, locked_tensorflow())

@@ -61,7 +61,7 @@ for venv in .venv-tpu .venv; do
     --config.data.source=shopworld --config.data.path="$tmp/world" \
     --config.batch_size=32 --config.epochs=1 --config.tokenizer.vocab_size=500
   run $venv timeseries sequences.timeseries.main --config=sequences/timeseries/configs/tpu.py \
-    --config.data.source=demand --config.data.path="$tmp/world" \
+    --config.data.source=demand --config.data.path="$tmp/world" --config.data.split=fraction \
     --config.batch_size=32 --config.epochs=1 --config.lookback=48 --config.horizon=24
   run $venv recsys recsys.main --config=recsys/configs/tpu.py --data_dir="$DATA_DIR" \
     --config.batch_size=256 --config.epochs=1
