@@ -44,3 +44,14 @@ def test_confusion_png_goes_to_a_non_local_workdir():
                           "t")
   with tf.io.gfile.GFile("ram://evaluate_test/confusion.png", "rb") as f:
     assert f.read()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("overrides, steps", [([], 13), (["batch_size=2048"], 25)])
+def test_pod_config_evaluates_every_imagenet_validation_image_once(overrides, steps):
+  # 50,000 images: 12 x 4,096 = 49,152 would skip 848; 13 padded batches count all of them.
+  from common import config as config_lib
+
+  cfg = config_lib.resolve(config_lib.load("vision/configs/resnet50_tpu_pod.py", overrides),
+                           print_fn=lambda _: None)
+  assert cfg.eval_steps == steps
+  assert (cfg.eval_steps - 1) * cfg.batch_size < 50_000 <= cfg.eval_steps * cfg.batch_size

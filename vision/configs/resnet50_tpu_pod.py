@@ -19,8 +19,6 @@ rows, so all 50,000 validation images count once (not 12 x 4,096 = 49,152). Ever
 own TFRecord files (ImageNet's 128 validation and 1,024 training shards: at least one per host).
 """
 
-import math
-
 from vision.configs import default
 
 IMAGENET_TRAIN_IMAGES = 1_281_167
@@ -44,9 +42,10 @@ def get_config():
 
   config.batch_size = 4096
   config.num_epochs = 90
-  config.steps_per_epoch = IMAGENET_TRAIN_IMAGES // 4096        # 312
-  # Every validation image once: 13 batches, the last padded and masked (vision/train.py).
-  config.eval_steps = math.ceil(IMAGENET_VALIDATION_IMAGES / config.batch_size)
+  config.steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.get_ref("batch_size")  # 312 at 4096
+  # Every validation image once: ceil(50,000 / batch) = 13 batches at 4096, the last padded and
+  # masked (vision/train.py). A reference, so --config.batch_size=N recomputes it.
+  config.eval_steps = -(-IMAGENET_VALIDATION_IMAGES // config.get_ref("batch_size"))
   config.optimizer.learning_rate = 0.1                          # per 256 images: 1.6 at 4096
   config.optimizer.warmup_epochs = 8.0
   config.optimizer.schedule = "cosine"
