@@ -7,7 +7,9 @@ otherwise turns into a silently wrong array.
 
 A labelled set is a pair of such files: images `[N, rows, cols]` (or `[N, rows, cols, channels]`)
 of uint8 and labels `[N]` of class indices (`read_pair`). Paths may be on any file system
-TensorFlow knows (gs://bucket/x-idx3-ubyte.gz, local): files are read through `tf.io.gfile`.
+TensorFlow knows (gs://bucket/x-idx3-ubyte.gz, ram://, local): a URL is read and written through
+`tf.io.gfile`, a plain local path through Python's own files, so reading a local file does not pay
+for importing TensorFlow.
 """
 
 import gzip
@@ -16,7 +18,6 @@ import os
 import zlib
 
 import numpy as np
-import tensorflow as tf
 
 # Type code -> big-endian dtype, from the format's definition (yann.lecun.com/exdb/mnist).
 _DTYPES = {
@@ -43,11 +44,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
       header's dimensions.
   """
   path = os.fspath(path)
-  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
-    raise FileNotFoundError(f"idx file {path} does not exist; pass the path of an existing idx "
-                            "file (e.g. train-images-idx3-ubyte.gz, plain or gzipped)")
-  with tf.io.gfile.GFile(path, "rb") as f:
-    data = f.read()
+  data = _read_bytes(path)
   if data[:2] == b"\x1f\x8b":
     try:
       data = gzip.decompress(data)
@@ -95,8 +92,32 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     with gzip.GzipFile(filename="", fileobj=buffer, mode="wb", mtime=0) as f:
       f.write(payload)
     payload = buffer.getvalue()
-  with tf.io.gfile.GFile(path, "wb") as f:
-    f.write(payload)
+  if "://" in path:
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path, "wb") as f:
+      f.write(payload)
+  else:
+    with open(path, "wb") as f:  # local: no URL scheme (see the module docstring)
+      f.write(payload)
+
+
+def _read_bytes(path: str) -> bytes:
+  """The file's bytes: through tf.io.gfile for a URL (gs://, ram://), else directly."""
+  missing = FileNotFoundError(f"idx file {path} does not exist; pass the path of an existing idx "
+                              "file (e.g. train-images-idx3-ubyte.gz, plain or gzipped)")
+  if "://" in path:
+    import tensorflow as tf
+
+    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+      raise missing
+    with tf.io.gfile.GFile(path, "rb") as f:
+      return f.read()
+  try:
+    with open(path, "rb") as f:  # local: no URL scheme (see the module docstring)
+      return f.read()
+  except (FileNotFoundError, IsADirectoryError) as e:
+    raise missing from e
 
 
 def read_pair(images_path: str | os.PathLike,
