@@ -64,9 +64,12 @@ class ForecastModule(tf.Module):
 
 
 def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
-           metrics: dict, baseline_metrics: dict, data_fingerprint: str) -> pathlib.Path:
-  """Publishes `module` as `<export_root>/<config.export.model_name>/<version>/`."""
-  return pathlib.Path(publish.export_saved_model(
+           metrics: dict, baseline_metrics: dict, data_fingerprint: str) -> pathlib.Path | str:
+  """Publishes `module` as `<export_root>/<config.export.model_name>/<version>/`.
+
+  Returns a `pathlib.Path` for a local root, the URL for a gs:// (any non-local) root.
+  """
+  return publish.export_saved_model(
       module,
       signatures={SIGNATURE: module.forecast.get_concrete_function()},
       export_root=str(export_root),
@@ -80,7 +83,7 @@ def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
       # traffic (a synthetic [1, 1, 1] window would be refused by the checks above).
       warmup_requests={SIGNATURE: {"window": np.tile(module.mean.numpy(),
                                                      (1, module.lookback, 1)).astype(np.float32)}},
-      default_signature=SIGNATURE))  # serving_default = forecast: clients need not name it
+      default_signature=SIGNATURE)  # serving_default = forecast: clients need not name it
 
 
 def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path:
