@@ -40,12 +40,34 @@ import ssl
 import threading
 
 from aiohttp import HttpVersion11, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from serving import auth
 from serving.inference import Inference
 from serving.rest_api import Reply, RestApi, RouteHandler, json_reply
 
 log = logging.getLogger(__name__)
+
+
+class _ClientErrorsAsWarnings(logging.Filter):
+  """aiohttp logs a request it cannot parse as an ERROR with a traceback; it is the client's error.
+
+  Such requests (`Content-Length: -1`, a malformed request line, oversized headers) are answered
+  400/431 by aiohttp; here they become one-line warnings, so a flood of them cannot bury real
+  errors under tracebacks.
+  """
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+      record.msg, record.args = "%s: %s", (record.getMessage(), " ".join(str(exc).split())[:300])
+      record.levelno, record.levelname = logging.WARNING, "WARNING"
+      record.exc_info = record.exc_text = None
+    return True
+
+
+_http_log = logging.getLogger(__name__ + ".http")
+_http_log.addFilter(_ClientErrorsAsWarnings())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +172,7 @@ class RestServer:
     self._stop_requested = asyncio.Event()
     http = web.Server(self._handle, keepalive_timeout=self._limits.header_seconds,
                       lingering_time=0,  # never read (and discard) a body we refused
-                      access_log=None)
+                      access_log=None, logger=_http_log)
 
     def protocol():
       if len(http.connections) >= self._limits.max_connections:

@@ -245,6 +245,13 @@ def test_negative_content_length_is_refused_without_reading(server, healthy):
     # The old front read until EOF here (300 MB grew it by 3 GB); now the head alone is refused.
     status, _ = read_reply(sock)
   assert status == 400
+  # The client's error is one warning line in the server's log, not an ERROR with a traceback.
+  deadline = time.monotonic() + 5
+  while "Content-Length: -1" not in (text := server.log_path.read_text()):
+    assert time.monotonic() < deadline, "the refused request was not logged"
+    time.sleep(0.1)
+  line = next(x for x in text.splitlines() if "Content-Length: -1" in x)
+  assert '"level": "WARNING"' in line and "Traceback" not in text
 
 
 def test_missing_content_length_means_no_body(server, healthy):
