@@ -1,4 +1,10 @@
-"""The recommender of `make demo`: trained on the shop world and exported (a few minutes on 2 cores)."""
+"""The recommender of `make demo`: trained on the shop world and exported (several minutes on 2 cores).
+
+The summary puts the model beside the two baselines on the world's leave-last-out test:
+Recall@10 and NDCG@10, and how personal the lists are, measured on 1,000 users' top-10
+lists: the share of the catalogue they cover, and their mean pairwise Jaccard overlap
+(1.0 = everyone sees the same list).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,10 @@ import pathlib
 
 from recsys import export, train
 from recsys.configs import default
+
+# Rows of the summary table: results key -> what the table calls it.
+MODELS = {"model": "two-tower", "item_cooccurrence": "item co-occurrence",
+          "most_popular": "most popular"}
 
 
 def run(workdir: str, world_dir: str, export_root: str, vision_export: str = "") -> dict:
@@ -19,14 +29,34 @@ def run(workdir: str, world_dir: str, export_root: str, vision_export: str = "")
   """
   cfg = default.get_config()
   cfg.vision_export = vision_export
-  cfg.epochs = 3
   out = train.train_and_evaluate(cfg, str(pathlib.Path(workdir)), world_dir=world_dir)
   export_dir = export.export_run(cfg, out, export_root, "recsys")
   r = out["results"]
+  rows = {name: {key: r[name]["overall"][key]
+                 for key in ("recall@10", "ndcg@10", "user_coverage", "overlap", "users")}
+          for name in MODELS}
   return {
       "export": str(export_dir),
-      "recall@10": r["model"]["overall"]["recall@10"],
-      "baseline recall@10 (item co-occurrence)": r["item_cooccurrence"]["overall"]["recall@10"],
-      "baseline recall@10 (most popular)": r["most_popular"]["overall"]["recall@10"],
+      "recall@10": rows["model"]["recall@10"],
+      "baseline recall@10 (item co-occurrence)": rows["item_cooccurrence"]["recall@10"],
+      "baseline recall@10 (most popular)": rows["most_popular"]["recall@10"],
+      "rows": rows,
+      "epochs": r["epochs_run"],
       "train seconds": round(r["train_seconds"], 1),
   }
+
+
+def table(summary: dict) -> str:
+  """The summary's rows as a Markdown table (Recall and NDCG beside the personalisation columns)."""
+  rows = summary["rows"]
+  users = rows["model"]["users"]
+  cooc = rows["item_cooccurrence"]["recall@10"]
+  lines = [f"| recommender (leave-last-out test) | Recall@10 | × co-occurrence | NDCG@10 | "
+           f"coverage of {users} users' top-10 | mean pairwise Jaccard of the lists |",
+           "|---|---:|---:|---:|---:|---:|"]
+  for name, label in MODELS.items():
+    m = rows[name]
+    ratio = f"{m['recall@10'] / cooc:.2f}" if cooc else "–"
+    lines.append(f"| {label} | {m['recall@10']:.3f} | {ratio} | {m['ndcg@10']:.3f} | "
+                 f"{m['user_coverage']:.3f} | {m['overlap']:.3f} |")
+  return "\n".join(lines)

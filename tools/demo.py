@@ -84,6 +84,8 @@ def main(argv):
                f"popular {rs['baseline recall@10 (most popular)']:.3f}", time.time() - t))
 
   _print_summary(rows)
+  print()
+  print(recsys_demo.table(rs))
   print(f"\nexports: {export_root}  (bazel run //tools:show_export -- {export_root}/recsys)")
 
   if _SERVE.value:
