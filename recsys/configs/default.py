@@ -5,6 +5,9 @@
 
 Two towers with the text encoder on titles/descriptions, the image encoder on the item
 pictures and a GRU over the last 20 items; retrieval and rating heads trained together.
+On the small world's leave-last-out test (`make demo`, image tower = the vision demo's ResNet)
+it reaches Recall@10 0.177, 1.39x item co-occurrence (recsys/README.md); 8 epochs took
+~31 min on the shared 2-core VM at load ~20. The 8 epochs were chosen on validation Recall@10.
 """
 
 import ml_collections
