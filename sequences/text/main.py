@@ -8,6 +8,8 @@ Flags only; the work is in train.py. Examples:
         --config=sequences/text/configs/shopworld.py --config.data.path=/tmp/trellis/world
     bazel run //sequences/text:train -- --workdir=/tmp/mr --config.data.source=polarity \
         --config.data.path=rt-polarity.pos,rt-polarity.neg --config.model=BiGRU
+    bazel run //sequences/text:train -- --workdir=/tmp/mr --config.data.source=class_files \
+        --config.data.path=/data/rt-polaritydata --config.data.encoding=cp1252 --config.model=NBSVM
 """
 
 from absl import app, flags
