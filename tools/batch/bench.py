@@ -139,8 +139,20 @@ def _child(kind: str, export_dir: str, input_path: str, output: str, batch_size:
   else:
     rows = _plain_loop(export_dir, input_path, output, batch_size)
   seconds = time.perf_counter() - start
-  peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  return {"rows": rows, "seconds": seconds, "peak_mb": peak_mb}
+  return {"rows": rows, "seconds": seconds, "peak_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+  """This process's peak RSS. Not getrusage's ru_maxrss: Linux carries that over fork and exec,
+  so a child would report its parent's peak; VmHWM belongs to this process's own memory map."""
+  try:
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("VmHWM:"):
+          return int(line.split()[1]) / 1024
+  except OSError:
+    pass
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _plain_loop(export_dir: str, input_path: str, output: str, batch_size: int) -> int:
@@ -225,14 +237,14 @@ def main(argv=None) -> int:
       loop_run = _measure("loop", export, path, work, args.batch_size)
       beam_run = _measure("beam", export, path, work, args.batch_size)
       rows.append((name, loop_run, beam_run))
-      print(f"  measured {name}", flush=True)
+      print(f"  measured {name}: loop {loop_run}, Beam {beam_run}", flush=True)
     memory = []
     for n in memory_rows:
       path = work / f"users_{n}.csv"
       if not path.exists():
         write_users(path, n, args.items)
       memory.append((n, _measure("beam", recsys_export, path, work, args.batch_size)))
-      print(f"  measured memory at {n:,} rows", flush=True)
+      print(f"  measured Beam at {n:,} rows: {memory[-1][1]}", flush=True)
 
   print("\n| workload | plain loop rows/s | Beam rows/s | Beam / loop | loop peak MB | Beam peak MB |")
   print("|---|---:|---:|---:|---:|---:|")
