@@ -105,11 +105,13 @@ def evaluate_export(export_dir: str | os.PathLike, config, data_dir: str | None 
   import tensorflow as tf
 
   from common.export import metadata, publish
-  from sequences.text import input_pipeline, loaders
+
+  # train.py imports this module: import it here, when a binary that has both calls this.
+  from sequences.text import input_pipeline, train
 
   meta = metadata.read(export_dir)
   class_names = meta.get("extra", {}).get("class_names")
-  data = loaders.load(config.data.source, data_dir, config.data.path)
+  data = train.load_data(config, data_dir)
   if class_names != data.class_names:
     raise ValueError(f"{export_dir} predicts classes {class_names} but {data.name} has "
                      f"{data.class_names}; evaluate it with the config it was trained with "
