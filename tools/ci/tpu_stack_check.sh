@@ -29,6 +29,16 @@ echo "tpu_stack_check: $(.venv-tpu/bin/python -m pip list 2>/dev/null | grep -i 
 .venv-tpu/bin/python -m common.shopworld.generate --out_dir="$tmp/world" --size=tiny > /dev/null
 
 REHEARSE=(--config.distribution.tpu.cpu_rehearsal=true --config.distribution.steps_per_execution=2)
+# Known failures of domain code on the TPU path, found by this step (strict, like pytest's xfail:
+# the run must fail with this message, and the step fails once it passes, so the entry goes).
+declare -A KNOWN=(
+  # sequences/timeseries/train.py gives fit() no steps_per_epoch; Keras needs it with
+  # steps_per_execution > 1 (the TPU config's 100).
+  [timeseries-.venv-tpu]='With `steps_per_execution > 1`, you must specify the number of steps'
+  [timeseries-.venv]='With `steps_per_execution > 1`, you must specify the number of steps'
+  # recsys's train step does not XLA-compile (a variable XLA sees uninitialised).
+  [recsys-.venv]='variable.var() && variable.var()->is_initialized'
+)
 status=0
 # run VENV NAME MODULE ARGS...: trains under a time limit, then checks the losses it logged.
 run() {
@@ -36,7 +46,13 @@ run() {
   echo "tpu_stack_check: $name: $PY -m $module $*"
   if ! timeout 900 "$PY" -m "$module" --workdir="$tmp/$name" "$@" "${REHEARSE[@]}" \
       > "$tmp/$name.log" 2>&1; then
+    if [[ -n "${KNOWN[$name]:-}" ]] && grep -qF -- "${KNOWN[$name]}" "$tmp/$name.log"; then
+      echo "tpu_stack_check: $name: KNOWN FAILURE: ${KNOWN[$name]}"; return
+    fi
     tail -40 "$tmp/$name.log"; echo "tpu_stack_check: $name: FAILED (log above)"; status=1; return
+  fi
+  if [[ -n "${KNOWN[$name]:-}" ]]; then
+    echo "tpu_stack_check: $name: passed but is listed in KNOWN; remove it"; status=1
   fi
   grep -E "^distribution: (TensorFlow|kind=tpu)" "$tmp/$name.log" | sed "s/^/  /" || true
   if "$PY" - "$tmp/$name" <<'PY'
