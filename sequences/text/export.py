@@ -108,8 +108,9 @@ def export_workdir(workdir: str | os.PathLike, export_root: str | os.PathLike,
   """Rebuilds the model of a finished `train.py` run from its workdir and exports it."""
   workdir = pathlib.Path(workdir)
   config = config_lib.read_saved(workdir)
-  if config.model not in models.MODEL_NAMES:
-    raise ValueError(f"{workdir} trained config.model={config.model}; only the neural models "
+  trained = config.get("model")
+  if trained is not None and trained not in models.MODEL_NAMES:
+    raise ValueError(f"{workdir} trained config.model={trained}; only the neural models "
                      f"({', '.join(models.MODEL_NAMES)}) are rebuilt from a workdir. Export the "
                      "classic baselines and the Ensemble as they train: pass --export_root to "
                      "`bazel run //sequences/text:train`")
