@@ -85,5 +85,5 @@ def test_a_series_on_a_non_local_file_system():
   s = loaders.load_ett_format("ram://loaders_test/load.csv")
   assert s.name == "load.csv" and s.source == "ram://loaders_test/load.csv"
   np.testing.assert_array_equal(s.values, [[1, 2], [3, 4]])
-  with pytest.raises(FileNotFoundError, match="ram://loaders_test/absent.csv does not exist"):
+  with pytest.raises(FileNotFoundError, match=r"ram://loaders_test/absent\.csv does not exist"):
     loaders.load_csv("ram://loaders_test/absent.csv")
