@@ -2,7 +2,7 @@
 daily demand) as a 2-process job: under MultiWorkerMirroredStrategy (TF_CONFIG from //common/distribute:launch) and
 under Horovod (`horovodrun -np 2 --gloo`, the launcher's `--backend horovod`).
 
-Under Horovod it passes; under MultiWorkerMirrored it is a strict xfail naming the trainer's bug.
+Both pass. (Under MultiWorkerMirrored the trainer gives Keras step counts: sequences/timeseries/train.py.)
 Both processes run the whole trainer: config, data, model under the strategy, common/training's
 fit (which adds Horovod's optimizer wrapper and broadcast) and evaluation. (Vision's trainer was
 tried first: under MultiWorkerMirrored its exact evaluation after fit fails with a collective
@@ -43,10 +43,6 @@ print("TRAINED", result.epochs_run, "epoch(s) with", replicas, "replicas", flush
 """
 
 
-class ValidationStepsMissingError(Exception):
-  """The trainer gave fit() a distributed validation set without validation_steps."""
-
-
 @pytest.fixture(scope="module")
 def world_dir(tmp_path_factory):
   path = tmp_path_factory.mktemp("world")
@@ -60,18 +56,10 @@ def run_two_processes(tmp_path, world_dir, kind, backend):
   code = launch.run([PY, "-c", WORKER, world_dir, str(workdir), kind], 2, backend=backend,
                     cwd=str(REPO_ROOT), out=out, grace_seconds=5)
   log = out.getvalue()
-  if "must specify the number of steps to run" in log:
-    raise ValidationStepsMissingError(log[-2000:])
   assert code == 0, log[-5000:]
   return workdir, log
 
 
-@pytest.mark.xfail(strict=True, raises=ValidationStepsMissingError, reason=(
-    "the time-series trainer passes its validation split to fit() without validation_steps; "
-    "under MultiWorkerMirrored that is a distributed dataset, and Keras refuses it: 'When "
-    "providing a distributed dataset, you must specify the number of steps to run' "
-    "(sequences/timeseries/train.py fit; the text and recsys trainers do the same). Strict: this "
-    "test fails loudly once the trainer is fixed, so the mark is removed then."))
 def test_timeseries_trainer_under_multi_worker_mirrored_with_two_processes(tmp_path, world_dir):
   workdir, log = run_two_processes(tmp_path, world_dir, "multi_worker", "tf")
   assert log.count("TRAINED 1 epoch(s) with 2 replicas") == 2  # both workers, one cluster

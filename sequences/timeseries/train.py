@@ -75,15 +75,27 @@ def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
                   steps_per_execution=strategy_lib.steps_per_execution(config.distribution),
                   jit_compile=strategy_lib.jit_compile(config.distribution))
 
+  # Keras needs step counts when a call runs several steps (steps_per_execution > 1, the TPU
+  # path) and when several replicas or workers share the input (their datasets end at different
+  # times); there the training windows repeat and an epoch is the windows over the global batch.
+  # A single device keeps the finite dataset, so every window is seen once per epoch.
+  counted = (strategy_lib.steps_per_execution(config.distribution) > 1
+             or strategy.num_replicas_in_sync > 1)
+  steps_per_epoch = max(1, data.num_windows("train") // config.batch_size) if counted else None
+
   def dataset_fn(input_context):
-    return input_pipeline.make_dataset(data, "train", config.batch_size, training=True,
-                                       seed=config.seed, input_context=input_context)
+    ds = input_pipeline.make_dataset(data, "train", config.batch_size, training=True,
+                                     seed=config.seed, input_context=input_context)
+    return ds.repeat() if counted else ds
 
   train_ds = strategy_lib.distribute(strategy, dataset_fn, config.batch_size)
   val_ds = input_pipeline.make_dataset(data, "validation", 512, training=False)
+  # Validation stays finite; its batch count lets Keras start a fresh pass every epoch.
+  validation_steps = int(val_ds.cardinality()) if counted else None
   history = fit_lib.fit(
       model, train_ds, epochs=config.epochs, workdir=str(workdir / "train"),
-      validation_data=val_ds, early_stopping_patience=config.early_stopping_patience or None,
+      steps_per_epoch=steps_per_epoch, validation_data=val_ds, validation_steps=validation_steps,
+      early_stopping_patience=config.early_stopping_patience or None,
       extra_callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay**epoch)],
       verbose=verbose)
   return len(history.epoch)

@@ -32,10 +32,6 @@ REHEARSE=(--config.distribution.tpu.cpu_rehearsal=true --config.distribution.ste
 # Known failures of domain code on the TPU path, found by this step (strict, like pytest's xfail:
 # the run must fail with this message, and the step fails once it passes, so the entry goes).
 declare -A KNOWN=(
-  # sequences/timeseries/train.py gives fit() no steps_per_epoch; Keras needs it with
-  # steps_per_execution > 1 (the TPU config's 100).
-  [timeseries-.venv-tpu]='With `steps_per_execution > 1`, you must specify the number of steps'
-  [timeseries-.venv]='With `steps_per_execution > 1`, you must specify the number of steps'
   # recsys's train step does not XLA-compile (a variable XLA sees uninitialised).
   [recsys-.venv]='variable.var() && variable.var()->is_initialized'
 )
