@@ -65,7 +65,7 @@ class ServerOptions:
     rest_limits: the REST front's header/body/handshake deadlines and connection cap.
   """
 
-  export_root: pathlib.Path
+  export_root: str  # a local path or a filesystem URL (gs://, ram://)
   model_names: tuple[str, ...] | None = None
   host: str = "localhost"
   port: int = 8500

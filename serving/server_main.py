@@ -21,13 +21,21 @@ import sys
 import threading
 from collections.abc import Sequence
 
+import tensorflow as tf
+
 from serving import logs
 from serving.inference import BatchingOptions
 from serving.rest import RestLimits
-from serving.server import ModelServer, ServerOptions
+from serving.server import DEFAULT_MAX_TENSOR_BYTES, ModelServer, ServerOptions
 from serving.version_watcher import VersionPolicy
 
 log = logging.getLogger(__name__)
+
+
+def user_location(path: str) -> str:
+  """A directory the server reads through TensorFlow's file systems: a URL (gs://, ram://) as
+  typed, a local path as `user_path` resolves it."""
+  return path if "://" in path else str(user_path(path))
 
 
 def user_path(path: str) -> pathlib.Path:
@@ -83,6 +91,10 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
                  help="wait batch_timeout even when requests do not overlap (TF Serving's way); "
                       "by default a lone client's requests run at once")
   p.add_argument("--max_request_bytes", type=int, default=16 * 1024 * 1024)
+  p.add_argument("--max_tensor_bytes", type=int, default=DEFAULT_MAX_TENSOR_BYTES,
+                 help="largest size the input tensors of one gRPC Predict request may decode to; "
+                      "checked against each TensorProto's declared shape before anything is "
+                      "allocated (RESOURCE_EXHAUSTED beyond it)")
   p.add_argument("--max_concurrent_requests", type=int, default=256)
   p.add_argument("--num_threads", type=int, default=16, help="gRPC handler threads")
   p.add_argument("--bearer_token_file", help="file holding the token clients must send")
@@ -103,7 +115,7 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
   return p
 
 
-def _model_names(args: argparse.Namespace, root: pathlib.Path) -> tuple[str, ...] | None:
+def _model_names(args: argparse.Namespace, root: str) -> tuple[str, ...] | None:
   """The models to serve: `--models` as given (each must appear), else the domain's exported ones.
 
   A domain's serve target lists every model the domain can export (say the ETT forecaster and
@@ -115,7 +127,7 @@ def _model_names(args: argparse.Namespace, root: pathlib.Path) -> tuple[str, ...
   domain = args.domain_models  # set by build_parser for every parser it makes
   if not domain:
     return None  # every model found, now or later
-  present = tuple(m for m in domain if (root / m).is_dir())
+  present = tuple(m for m in domain if tf.io.gfile.isdir(f"{root.rstrip('/')}/{m}"))
   if not present:
     raise SystemExit(f"error: --export_root {root} holds none of this target's models "
                      f"({', '.join(domain)}); export one first or name others with --models")
@@ -126,8 +138,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
   if not args.export_root:
     raise SystemExit("error: --export_root is required (or set TRELLIS_EXPORT_ROOT); it is the "
                      "directory `bazel run //<domain>:export` published to")
-  root = user_path(args.export_root)
-  if not root.is_dir():
+  root = user_location(args.export_root)
+  if not tf.io.gfile.isdir(root):
     raise SystemExit(f"error: --export_root {root} is not a directory; export a model first "
                      "(e.g. `bazel run //vision:export`) or fix the path")
   token = None
@@ -141,7 +153,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
           "on both the gRPC and the REST port, and anyone who can see the traffic can replay it. "
           "Add --tls_cert=<PEM certificate chain> --tls_key=<PEM private key> (clients then use "
           "https:// and TLS channel credentials), or serve only on localhost (--host=localhost)")
-  for flag in ("rest_header_timeout_seconds", "rest_body_timeout_seconds", "rest_max_connections"):
+  for flag in ("rest_header_timeout_seconds", "rest_body_timeout_seconds", "rest_max_connections",
+               "max_tensor_bytes"):
     if getattr(args, flag) <= 0:
       raise SystemExit(f"error: --{flag} must be positive, got {getattr(args, flag)}")
   try:
@@ -157,7 +170,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
                                batch_timeout=args.batch_timeout_micros / 1e6,
                                num_threads=args.num_batch_threads,
                                always_wait=args.batch_always_wait),
-      max_request_bytes=args.max_request_bytes,
+      max_request_bytes=args.max_request_bytes, max_tensor_bytes=args.max_tensor_bytes,
       max_concurrent_requests=args.max_concurrent_requests, num_threads=args.num_threads,
       bearer_token=token, tls_cert=args.tls_cert and user_path(args.tls_cert),
       tls_key=args.tls_key and user_path(args.tls_key),

@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+import tensorflow as tf
 
 from serving import server_main
 
@@ -43,7 +44,22 @@ def test_rest_limits_come_from_flags(export_root):
 
 
 @pytest.mark.parametrize("flag", ["--rest_header_timeout_seconds=0", "--rest_body_timeout_seconds=-1",
-                                  "--rest_max_connections=0"])
+                                  "--rest_max_connections=0", "--max_tensor_bytes=0"])
 def test_non_positive_rest_limits_are_refused(export_root, flag):
   with pytest.raises(SystemExit, match=f"{flag.split('=')[0]} must be positive"):
     _options(export_root, flag)
+
+
+def test_max_tensor_bytes_comes_from_its_flag(export_root):
+  assert _options(export_root, "--max_tensor_bytes=4096").max_tensor_bytes == 4096
+
+
+def test_a_non_local_export_root_is_kept_as_a_url_and_checked_through_tensorflow():
+  tf.io.gfile.makedirs("ram://server_main_test/exports/affine/1")
+  args = server_main.build_parser().parse_args(["--export_root=ram://server_main_test/exports"])
+  assert server_main.options_from_args(args).export_root == "ram://server_main_test/exports"
+  args.domain_models = ("affine", "missing")
+  assert server_main.options_from_args(args).model_names == ("affine",)
+  args = server_main.build_parser().parse_args(["--export_root=ram://server_main_test/nothing"])
+  with pytest.raises(SystemExit, match="is not a directory"):
+    server_main.options_from_args(args)
