@@ -8,8 +8,6 @@ lists: the share of the catalogue they cover, and their mean pairwise Jaccard ov
 
 from __future__ import annotations
 
-import pathlib
-
 from recsys import export, train
 from recsys.configs import default
 
@@ -29,7 +27,7 @@ def run(workdir: str, world_dir: str, export_root: str, vision_export: str = "")
   """
   cfg = default.get_config()
   cfg.vision_export = vision_export
-  out = train.train_and_evaluate(cfg, str(pathlib.Path(workdir)), world_dir=world_dir)
+  out = train.train_and_evaluate(cfg, workdir, world_dir=world_dir)
   export_dir = export.export_run(cfg, out, export_root, "recsys")
   r = out["results"]
   rows = {name: {key: r[name]["overall"][key]

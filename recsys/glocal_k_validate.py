@@ -12,6 +12,7 @@ defaults of `glocal_k.Config`, which `recsys/bench.py` refits on the whole of u1
 
 import json
 
+import tensorflow as tf
 from absl import app, flags
 
 from common.data import data_dir as data_dir_lib
@@ -41,7 +42,7 @@ def main(argv):
         f"{h['best_pretrain_val_rmse']:.4f}), best fine-tuning epoch {h['best_finetune_epoch']} "
         f"(val RMSE {h['best_finetune_val_rmse']:.4f}); {h['train_seconds']:.0f} s")
   if _OUT.value:
-    with open(_OUT.value, "w") as f:
+    with tf.io.gfile.GFile(_OUT.value, "w") as f:
       json.dump(h, f, indent=1)
 
 

@@ -8,7 +8,6 @@ content (text, image bytes) from the catalogue and its sampling probability.
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 import numpy as np
 import tensorflow as tf
@@ -110,6 +109,3 @@ def to_dataset(data: Data, examples: features_lib.Examples, batch_size: int, tra
   return pipeline.build(ds, batch_size, training=training, drop_remainder=drop_remainder, seed=seed,
                         cache=True, input_context=input_context)
 
-
-def world_image_path(world_dir: str | pathlib.Path, relative: str) -> pathlib.Path:
-  return pathlib.Path(world_dir) / relative

@@ -15,18 +15,21 @@ conservative).
 
 Fitting is the expensive part (minutes per GLocal-K member), so `holdout_predictions` keeps
 each member's predictions in a cache directory and a re-run, or a run after a crash, refits only
-what is missing.
+what is missing. The cache directory (under --workdir) may be local or on any file system
+TensorFlow knows (gs://, ram://).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import os
 import time
 from collections.abc import Callable, Mapping
 
 import numpy as np
+import tensorflow as tf
 
 from recsys.data import protocols
 from recsys.data.interactions import Interactions
@@ -116,8 +119,8 @@ def holdout_predictions(members: Mapping[str, Member], base: Interactions, test:
     for name, member in members.items():
       key = hashlib.sha256(f"{name}\0{tables}".encode()).hexdigest()[:20]
       path = os.path.join(cache_dir, f"{phase}-{key}.npz") if cache_dir else None
-      if path and os.path.exists(path):
-        with np.load(path) as cached:
+      if path and tf.io.gfile.exists(path):
+        with tf.io.gfile.GFile(path, "rb") as f, np.load(io.BytesIO(f.read())) as cached:
           store[name], out.seconds[phase][name] = cached["pred"], float(cached["seconds"])
         continue
       start = time.time()
@@ -126,9 +129,14 @@ def holdout_predictions(members: Mapping[str, Member], base: Interactions, test:
         raise RuntimeError(f"member {name!r} returned {pred.shape} predictions for {len(target)} rows")
       store[name], out.seconds[phase][name] = pred, time.time() - start
       if path:
-        os.makedirs(cache_dir, exist_ok=True)
-        np.savez(path + ".tmp.npz", pred=pred, seconds=out.seconds[phase][name])
-        os.replace(path + ".tmp.npz", path)  # atomic: a crash leaves no half-written cache
+        tf.io.gfile.makedirs(cache_dir)
+        buffer = io.BytesIO()
+        np.savez(buffer, pred=pred, seconds=out.seconds[phase][name])
+        with tf.io.gfile.GFile(path + ".tmp.npz", "wb") as f:
+          f.write(buffer.getvalue())
+        # A crash leaves no half-written cache: the rename is atomic on a local disk, and on an
+        # object store the object appears whole when its upload completes.
+        tf.io.gfile.rename(path + ".tmp.npz", path, overwrite=True)
       if log:
         log(f"{phase} fit of {name}: {out.seconds[phase][name]:.0f} s")
   return out

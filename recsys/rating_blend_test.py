@@ -46,7 +46,10 @@ def test_blend_errors_name_the_problem():
     blend.predict({"a": np.ones(2)})
 
 
-def test_holdout_fits_each_member_on_the_right_tables_and_caches(tmp_path):
+@pytest.mark.parametrize("filesystem", ["local", "ram"])
+def test_holdout_fits_each_member_on_the_right_tables_and_caches(tmp_path, filesystem):
+  # ram:// stands for a workdir on a non-local file system such as gs://.
+  cache_dir = str(tmp_path) if filesystem == "local" else f"ram://rating_blend/{tmp_path.name}/fits"
   base, test = _table(2000), _table(300, seed=1)
   split = protocols.with_hash_validation(base, test)
   calls = []
@@ -55,18 +58,18 @@ def test_holdout_fits_each_member_on_the_right_tables_and_caches(tmp_path):
     calls.append((len(train), len(target)))
     return np.full(len(target), train.rating.mean())
 
-  held = rating_blend.holdout_predictions({"mean": member}, base, test, cache_dir=str(tmp_path))
+  held = rating_blend.holdout_predictions({"mean": member}, base, test, cache_dir=cache_dir)
   assert calls == [(len(split.train), len(split.validation)), (len(base), len(test))]
   assert 0 < len(split.validation) < 0.1 * len(base)
   np.testing.assert_allclose(held.validation["mean"], split.train.rating.mean(), rtol=1e-6)
   np.testing.assert_allclose(held.test["mean"], base.rating.mean(), rtol=1e-6)
   np.testing.assert_array_equal(held.validation_rating, split.validation.rating)
-  again = rating_blend.holdout_predictions({"mean": member}, base, test, cache_dir=str(tmp_path))
+  again = rating_blend.holdout_predictions({"mean": member}, base, test, cache_dir=cache_dir)
   assert len(calls) == 2  # both fits came from the cache
   np.testing.assert_array_equal(again.test["mean"], held.test["mean"])
   assert again.seconds["test"]["mean"] == pytest.approx(held.seconds["test"]["mean"])
   other_test = _table(300, seed=2)  # a different table is a different cache entry
-  rating_blend.holdout_predictions({"mean": member}, base, other_test, cache_dir=str(tmp_path))
+  rating_blend.holdout_predictions({"mean": member}, base, other_test, cache_dir=cache_dir)
   assert len(calls) == 3
 
 

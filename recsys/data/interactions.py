@@ -17,6 +17,7 @@ import dataclasses
 import pathlib
 
 import numpy as np
+import tensorflow as tf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,12 +71,14 @@ class Catalog:
 def read_interactions(path: str | pathlib.Path) -> Interactions:
   """Reads `user_id,item_id,timestamp[,rating]` CSV (with that header).
 
+  `path` may be local or on any file system TensorFlow knows (gs://, ram://).
+
   Raises:
     ValueError: naming the file and line of a malformed row.
   """
-  path = pathlib.Path(path)
+  path = str(path)
   users, items, times, ratings = [], [], [], []
-  with path.open(newline="") as f:
+  with tf.io.gfile.GFile(path, "r") as f:
     reader = csv.reader(f)
     header = next(reader, None)
     expected = ["user_id", "item_id", "timestamp"]
@@ -100,8 +103,8 @@ def read_interactions(path: str | pathlib.Path) -> Interactions:
 
 
 def write_interactions(table: Interactions, path: str | pathlib.Path) -> None:
-  """Writes the CSV contract that `read_interactions` reads."""
-  with pathlib.Path(path).open("w", newline="") as f:
+  """Writes the CSV contract that `read_interactions` reads (local, gs:// or ram://)."""
+  with tf.io.gfile.GFile(str(path), "w") as f:
     w = csv.writer(f)
     w.writerow(["user_id", "item_id", "timestamp"] + (["rating"] if table.rating is not None else []))
     for i in range(len(table)):

@@ -3,7 +3,8 @@
 Read from the unmodified files of the official `ml-100k` folder (u.data, u.item,
 u.user and the canonical rating splits u1..u5, ua, ub), each checked against the
 sha256 in the data folder's PROVENANCE.md before use. The licence forbids
-redistribution: the files are read from `--data_dir`, never copied.
+redistribution: the files are read from `--data_dir`, never copied. That folder is local by
+design (common/data/data_dir.py refuses a URL), so plain file reads are used here.
 
 Items have no pictures; their text is the title and the genres
 ("Toy Story (1995). Animation, Children's, Comedy"), their category the first
@@ -57,6 +58,11 @@ def _file(data_dir: str | pathlib.Path | None, name: str) -> pathlib.Path:
   return path
 
 
+def _read_text(data_dir: str | pathlib.Path | None, name: str) -> str:
+  # MovieLens files are latin-1 (u.item has 12 non-ASCII bytes, e.g. accented titles), not UTF-8.
+  return _file(data_dir, name).read_text(encoding="latin-1")  # local: data_dir.resolve refuses URLs
+
+
 def _read_ratings(path: pathlib.Path) -> Interactions:
   raw = np.loadtxt(path, dtype=np.int64, delimiter="\t", ndmin=2)
   if raw.shape[1] != 4:
@@ -84,10 +90,9 @@ def load_split(name: str, data_dir: str | pathlib.Path | None = None) -> tuple[I
 def load_catalog(data_dir: str | pathlib.Path | None = None) -> Catalog:
   """The 1,682 movies with title + genres as text and the first genre as category."""
   genres = [line.split("|")[0] for line in
-            _file(data_dir, "u.genre").read_text(encoding="latin-1").splitlines() if line]
+            _read_text(data_dir, "u.genre").splitlines() if line]
   ids, texts, cats = [], [], []
-  # u.item is latin-1 (12 non-ASCII bytes, e.g. accented titles), not UTF-8.
-  for lineno, line in enumerate(_file(data_dir, "u.item").read_text(encoding="latin-1").splitlines(), 1):
+  for lineno, line in enumerate(_read_text(data_dir, "u.item").splitlines(), 1):
     fields = line.split("|")
     if len(fields) != 5 + len(genres):
       raise ValueError(f"u.item:{lineno}: expected {5 + len(genres)} fields, found {len(fields)}")
@@ -102,7 +107,7 @@ def load_catalog(data_dir: str | pathlib.Path | None = None) -> Catalog:
 def load_users(data_dir: str | pathlib.Path | None = None) -> dict[str, dict[str, str]]:
   """user_id -> {age, gender, occupation, zip} from u.user (context features and slices)."""
   users = {}
-  for line in _file(data_dir, "u.user").read_text(encoding="latin-1").splitlines():
+  for line in _read_text(data_dir, "u.user").splitlines():
     uid, age, gender, occupation, zipcode = line.split("|")
     users[uid] = {"age": age, "gender": gender, "occupation": occupation, "zip": zipcode}
   return users
