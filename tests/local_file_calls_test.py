@@ -52,10 +52,6 @@ PENDING = {
     "sequences/text/loaders.py": 14,
     "sequences/text/tokenizer.py": 6,
     "sequences/text/train.py": 8,
-    "sequences/timeseries/bench.py": 3,
-    "sequences/timeseries/demo.py": 1,
-    "sequences/timeseries/export.py": 4,
-    "sequences/timeseries/train.py": 14,
 }
 
 # os.path functions that touch the file system (join/basename/splitext only handle strings).

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import pathlib
+import os
 import re
 import tempfile
 import time
@@ -209,7 +209,7 @@ def protocol_line(series) -> str:
           f"seasonal-naive period {freq.season} rows ({freq.season_text})")
 
 
-def run(datasets, horizons, models, workdir: pathlib.Path, data_dir, quick: bool,
+def run(datasets, horizons, models, workdir: str, data_dir, quick: bool,
         overrides=None, members=()) -> list[dict]:
   """Trains and scores every (dataset, horizon, model); returns one row per run.
 
@@ -242,11 +242,11 @@ def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_
   label = run_label(model, overrides or {})
   if member_text:
     label += "(" + member_text + ")"
-  member_root = workdir / f"{dataset}_{horizon}_members"
+  member_root = os.path.join(workdir, f"{dataset}_{horizon}_members")
   # A single model trains where an ensemble looks for its members, so an ensemble of rows already
   # run (SETTINGS lists it after them) trains nothing; a finished run there is reused.
   if config.model == "Ensemble" or overrides:
-    run_dir = workdir / f"{dataset}_{horizon}_{_slug(label)}"
+    run_dir = os.path.join(workdir, f"{dataset}_{horizon}_{_slug(label)}")
   else:
     run_dir = train.member_dir(member_root, config)
   start = time.time()
@@ -326,7 +326,7 @@ def main(argv):
   if unknown:
     raise app.UsageError(f"unknown models {unknown}; choose from {', '.join(SETTINGS)}")
   overrides = parse_overrides(_SET.value)
-  workdir = pathlib.Path(_WORKDIR.value or tempfile.mkdtemp(prefix="ts_bench_"))
+  workdir = _WORKDIR.value or tempfile.mkdtemp(prefix="ts_bench_")  # a URL works too (tf.io.gfile)
   print(f"ETT standard protocol, lookback {overrides.get('lookback', 336)}, "
         f"{'quick' if quick else 'full'} run; workdir {workdir}"
         + (f"; overrides {overrides}" if overrides else ""))
@@ -345,7 +345,10 @@ def main(argv):
   val_text = validation_table(rows)
   print(val_text)
   if _MARKDOWN.value:
-    pathlib.Path(_MARKDOWN.value).write_text(text + "\n\nValidation split:\n\n" + val_text + "\n")
+    import tensorflow as tf  # imported here: --help and flag errors need no TensorFlow
+
+    with tf.io.gfile.GFile(_MARKDOWN.value, "w") as f:
+      f.write(text + "\n\nValidation split:\n\n" + val_text + "\n")
 
 
 if __name__ == "__main__":

@@ -10,15 +10,15 @@ with seasonal-naive (same weekday last week) on the last 20 % of days, exports t
 
 from __future__ import annotations
 
-import pathlib
+import os
 
 from common.metrics import regression
 from sequences.timeseries import export, input_pipeline, train
 from sequences.timeseries.configs import demand
 
 
-def run(workdir: str | pathlib.Path, world_dir: str | pathlib.Path, *,
-        export_root: str | pathlib.Path | None = None, verbose: int = 0, **overrides) -> dict:
+def run(workdir: str | os.PathLike, world_dir: str | os.PathLike, *,
+        export_root: str | os.PathLike | None = None, verbose: int = 0, **overrides) -> dict:
   """Trains, evaluates and exports the demand forecaster; returns a summary dict.
 
   Args:
@@ -29,13 +29,14 @@ def run(workdir: str | pathlib.Path, world_dir: str | pathlib.Path, *,
     verbose: Keras verbosity.
     **overrides: top-level config fields to change (e.g. epochs=5 in tests).
   """
-  workdir = pathlib.Path(workdir)
+  workdir = os.fspath(workdir)
   config = demand.get_config()
   config.data.path = str(world_dir)
   for key, value in overrides.items():
     setattr(config, key, value)
-  result = train.train_and_evaluate(config, workdir / "train", verbose=verbose)
-  export_dir = export.export_result(result, config, export_root or workdir / "exports")
+  result = train.train_and_evaluate(config, os.path.join(workdir, "train"), verbose=verbose)
+  export_dir = export.export_result(result, config,
+                                    export_root or os.path.join(workdir, "exports"))
 
   # The export takes raw units: check it on the raw test windows against the in-process model.
   history, truth = input_pipeline.arrays(result.data, "test")

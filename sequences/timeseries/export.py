@@ -10,6 +10,9 @@ the problem, so TF Serving and batch prediction report the same error as a local
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import pathlib
 
 import numpy as np
@@ -86,7 +89,7 @@ def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
       default_signature=SIGNATURE)  # serving_default = forecast: clients need not name it
 
 
-def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path:
+def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path | str:
   """Exports a finished `train.train_and_evaluate` run with its test metrics.
 
   The metadata records the config the run resolved (the data's frequency and season), if any.
@@ -98,23 +101,26 @@ def export_result(result: train.TrainResult, config, export_root) -> pathlib.Pat
                 data_fingerprint=result.data.series.fingerprint)
 
 
-def export_from_workdir(workdir: str | pathlib.Path, export_root) -> pathlib.Path:
-  """Rebuilds the model a training run left in `workdir` and exports it."""
-  import json
+def export_from_workdir(workdir: str | os.PathLike, export_root) -> pathlib.Path | str:
+  """Rebuilds the model a training run left in `workdir` and exports it.
 
-  workdir = pathlib.Path(workdir)
+  `workdir` and `export_root` may be any location TensorFlow's file systems know (gs://, ram://).
+  """
+  workdir = os.fspath(workdir)
   config, model, scaler, columns = train.load_trained(workdir)
-  metrics_path = workdir / "metrics.json"
-  metrics = json.loads(metrics_path.read_text())["test"] if metrics_path.is_file() else {}
+  metrics_path = os.path.join(workdir, "metrics.json")
+  metrics = {}
+  if tf.io.gfile.exists(metrics_path):
+    with tf.io.gfile.GFile(metrics_path) as f:
+      metrics = json.loads(f.read())["test"]
   return export(ForecastModule(model, scaler, columns), export_root, config,
                 metrics=metrics.get("model", {}), baseline_metrics=metrics.get("baseline", {}),
                 data_fingerprint=_fingerprint(workdir))
 
 
-def _fingerprint(workdir: pathlib.Path) -> str:
-  import hashlib
-
-  return hashlib.sha256((workdir / train.SCALER_FILE).read_bytes()).hexdigest()[:16]
+def _fingerprint(workdir: str) -> str:
+  with tf.io.gfile.GFile(os.path.join(workdir, train.SCALER_FILE), "rb") as f:
+    return hashlib.sha256(f.read()).hexdigest()[:16]
 
 
 def raw_forecast(module_or_loaded, window: np.ndarray) -> np.ndarray:

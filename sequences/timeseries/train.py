@@ -6,6 +6,10 @@
 The loss is MSE on z-scored windows, which is exactly the protocol's test metric. The learning rate
 halves after every epoch (DLinear's `type1` schedule): ETT's validation loss is noisy and a long
 constant rate overfits the training period; early stopping on validation MSE keeps the best epoch.
+
+Workdirs may be any location TensorFlow's file systems know (`gs://bucket/run`, `ram://run`, a local
+path): every file here goes through `tf.io.gfile`, and directories are plain strings (a pathlib.Path
+would turn `gs://bucket` into a local folder `gs:/bucket`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import pathlib
+import os
 import time
 
 import ml_collections
@@ -67,7 +71,7 @@ def create_model(config, channels: int, name: str | None = None) -> models.Forec
 
 
 def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
-        workdir: pathlib.Path, verbose: int = 2) -> int:
+        workdir: str, verbose: int = 2) -> int:
   """Compiles and trains `model` (built under `strategy`) in place; returns the epochs run."""
   lr, decay = config.learning_rate, config.lr_decay
   with strategy.scope():
@@ -93,7 +97,7 @@ def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
   # Validation stays finite; its batch count lets Keras start a fresh pass every epoch.
   validation_steps = int(val_ds.cardinality()) if counted else None
   history = fit_lib.fit(
-      model, train_ds, epochs=config.epochs, workdir=str(workdir / "train"),
+      model, train_ds, epochs=config.epochs, workdir=os.path.join(workdir, "train"),
       steps_per_epoch=steps_per_epoch, validation_data=val_ds, validation_steps=validation_steps,
       early_stopping_patience=config.early_stopping_patience or None,
       extra_callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay**epoch)],
@@ -101,44 +105,55 @@ def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
   return len(history.epoch)
 
 
-def save_scaler(scaler, columns: tuple[str, ...], workdir: pathlib.Path) -> None:
+def _write_text(path: str, text: str) -> None:
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write(text)
+
+
+def _read_text(path: str) -> str:
+  with tf.io.gfile.GFile(path) as f:
+    return f.read()
+
+
+def save_scaler(scaler, columns: tuple[str, ...], workdir: str | os.PathLike) -> None:
   """Writes the training statistics the export needs to take raw values."""
-  (workdir / SCALER_FILE).write_text(json.dumps(
+  _write_text(os.path.join(os.fspath(workdir), SCALER_FILE), json.dumps(
       {"columns": list(columns), "mean": scaler.mean.tolist(), "std": scaler.std.tolist()},
       indent=1))
 
 
-def load_scaler(workdir: pathlib.Path):
+def load_scaler(workdir: str | os.PathLike):
   from sequences.timeseries import windowing
 
-  path = pathlib.Path(workdir) / SCALER_FILE
-  if not path.is_file():
+  path = os.path.join(os.fspath(workdir), SCALER_FILE)
+  if not tf.io.gfile.exists(path):
     raise FileNotFoundError(f"{path} does not exist; train first "
                             "(bazel run //sequences/timeseries:train -- --workdir=...)")
-  d = json.loads(path.read_text())
+  d = json.loads(_read_text(path))
   scaler = windowing.Scaler(mean=np.array(d["mean"], np.float32), std=np.array(d["std"], np.float32))
   return scaler, tuple(d["columns"])
 
 
-def load_trained(workdir: str | pathlib.Path):
+def load_trained(workdir: str | os.PathLike):
   """(config, model, scaler, columns) of a finished training run in `workdir`."""
-  workdir = pathlib.Path(workdir)
+  workdir = os.fspath(workdir)
   config = config_lib.read_saved(workdir)
   scaler, columns = load_scaler(workdir)
   model = create_model(config, len(columns))
   if not model.is_baseline:
-    model.load_weights(str(workdir / CHECKPOINT)).expect_partial()
+    model.load_weights(os.path.join(workdir, CHECKPOINT)).expect_partial()
   return config, model, scaler, columns
 
 
-def member_dir(member_root: pathlib.Path, member_config) -> pathlib.Path:
+def member_dir(member_root: str | os.PathLike, member_config) -> str:
   """Where an ensemble member trains: named after its model and overrides, readable and unique."""
   text = ensemble.format_member(member_config.model, {})
   digest = hashlib.sha256(json.dumps(member_config.to_dict(), sort_keys=True).encode()).hexdigest()
-  return member_root / f"{text}-L{member_config.lookback}-seed{member_config.seed}-{digest[:10]}"
+  name = f"{text}-L{member_config.lookback}-seed{member_config.seed}-{digest[:10]}"
+  return os.path.join(os.fspath(member_root), name)
 
 
-def finished_result(config, workdir: str | pathlib.Path, data_dir=None, *,
+def finished_result(config, workdir: str | os.PathLike, data_dir=None, *,
                     series: loaders.Series | None = None) -> TrainResult | None:
   """The run `train_and_evaluate(config, workdir)` already finished there, or None.
 
@@ -146,16 +161,16 @@ def finished_result(config, workdir: str | pathlib.Path, data_dir=None, *,
   `config`; the model is loaded from its checkpoint and the figures (validation, test, epochs,
   seconds) are the recorded ones.
   """
-  workdir = pathlib.Path(workdir)
-  if not (workdir / "metrics.json").is_file():
+  workdir = os.fspath(workdir)
+  if not tf.io.gfile.exists(os.path.join(workdir, "metrics.json")):
     return None
   series = series if series is not None else input_pipeline.load_series(config.data, data_dir)
   config = input_pipeline.resolve(config, series)  # runs save the config their data resolved
   try:
-    same = json.loads((workdir / "config.json").read_text()) == json.loads(
+    same = json.loads(_read_text(os.path.join(workdir, "config.json"))) == json.loads(
         json.dumps(config.to_dict()))
-    metrics = json.loads((workdir / "metrics.json").read_text()) if same else None
-  except (OSError, json.JSONDecodeError):
+    metrics = json.loads(_read_text(os.path.join(workdir, "metrics.json"))) if same else None
+  except (OSError, tf.errors.OpError, json.JSONDecodeError):
     return None
   if metrics is None:
     return None
@@ -167,8 +182,8 @@ def finished_result(config, workdir: str | pathlib.Path, data_dir=None, *,
                      config=config)
 
 
-def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
-                 member_root: pathlib.Path | None, verbose: int):
+def _fit_members(config, workdir: str, data: input_pipeline.Data,
+                 member_root: str | None, verbose: int):
   """Trains (or reuses) every member of `config.ensemble_members`; -> (Ensemble, epochs, seconds).
 
   A member whose directory under `member_root` (default `workdir/members`, named by `member_dir`)
@@ -176,7 +191,7 @@ def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
   share members (seeds of one model, say) train each member once. Seconds and epochs are the
   members' recorded totals.
   """
-  member_root = pathlib.Path(member_root or workdir / "members")
+  member_root = member_root or os.path.join(workdir, "members")
   members, epochs, seconds = [], 0, 0.0
   for member_config in ensemble.member_configs(config):
     directory = member_dir(member_root, member_config)
@@ -184,7 +199,7 @@ def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
         member_config, directory, series=data.series, verbose=verbose)
     if not (np.allclose(result.data.scaler.mean, data.scaler.mean)
             and np.allclose(result.data.scaler.std, data.scaler.std)):
-      raise ValueError(f"ensemble member {directory.name} was scaled with other training "
+      raise ValueError(f"ensemble member {os.path.basename(directory)} was scaled with other training "
                        "statistics than the ensemble (a look-back that moves the training rows?); "
                        "members must share the ensemble's training split")
     members.append(result.model)
@@ -195,9 +210,9 @@ def _fit_members(config, workdir: pathlib.Path, data: input_pipeline.Data,
   return model, epochs, seconds
 
 
-def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
+def train_and_evaluate(config, workdir: str | os.PathLike, data_dir=None, *,
                        series: loaders.Series | None = None, verbose: int = 2,
-                       member_root: str | pathlib.Path | None = None) -> TrainResult:
+                       member_root: str | os.PathLike | None = None) -> TrainResult:
   """Trains `config.model`, evaluates it and `config.baseline` on validation and test.
 
   `model=Ensemble` trains each member as its own run (see `_fit_members`; `member_root` lets
@@ -206,8 +221,8 @@ def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
   Writes to `workdir`: config.json/config.txt, the final weights (checkpoint/), scaler.json,
   train/ (common.training.fit's backups, epoch checkpoints, TensorBoard, train_log.csv), metrics.json and forecast.png (one test window of the last channel).
   """
-  workdir = pathlib.Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  workdir = os.fspath(workdir)
+  tf.io.gfile.makedirs(workdir)
   series = series if series is not None else input_pipeline.load_series(config.data, data_dir)
   # The data decides the frequency and the season (arch.season=0); the saved config has them.
   config = input_pipeline.resolve(config, series)
@@ -220,7 +235,7 @@ def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
   baseline = create_model(config, data.channels, name=config.baseline)
   if config.model == ENSEMBLE:
     model, epochs_run, train_seconds = _fit_members(config, workdir, data, member_root and
-                                                    pathlib.Path(member_root), verbose)
+                                                    os.fspath(member_root), verbose)
   else:
     with strategy.scope():
       model = create_model(config, data.channels)
@@ -229,23 +244,24 @@ def train_and_evaluate(config, workdir: str | pathlib.Path, data_dir=None, *,
     if not model.is_baseline:
       epochs_run = fit(model, data, config, strategy, workdir, verbose)
     train_seconds = time.time() - start
-  model.save_weights(str(workdir / CHECKPOINT))
+  model.save_weights(os.path.join(workdir, CHECKPOINT))
 
   results = {}
   for split in ("validation", "test"):
     history, truth = input_pipeline.arrays(data, split)
     results[split] = evaluate_lib.evaluate(model, baseline, history, truth, data.series.columns)
-  (workdir / "metrics.json").write_text(json.dumps(
+  _write_text(os.path.join(workdir, "metrics.json"), json.dumps(
       {**results, "train_seconds": train_seconds, "epochs_run": epochs_run}, indent=1))
 
   history, truth = input_pipeline.arrays(data, "test")
   window = len(history) // 2
-  evaluate_lib.plot_forecast(
-      workdir / "forecast.png", history[window], truth[window],
-      {config.model: model(history[window:window + 1])[0].numpy(),
-       config.baseline: baseline(history[window:window + 1])[0].numpy()},
-      channel=data.channels - 1,
-      title=f"{data.series.name} {data.series.columns[-1]}: test window {window} (standardised)")
+  with tf.io.gfile.GFile(os.path.join(workdir, "forecast.png"), "wb") as png:
+    evaluate_lib.plot_forecast(  # to a GFile: matplotlib writes PNG into any file object
+        png, history[window], truth[window],
+        {config.model: model(history[window:window + 1])[0].numpy(),
+         config.baseline: baseline(history[window:window + 1])[0].numpy()},
+        channel=data.channels - 1,
+        title=f"{data.series.name} {data.series.columns[-1]}: test window {window} (standardised)")
   return TrainResult(model=model, baseline=baseline, data=data, validation=results["validation"],
                      test=results["test"], train_seconds=train_seconds, epochs_run=epochs_run,
                      config=config)
