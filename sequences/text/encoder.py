@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pathlib
 from collections.abc import Iterable
 
 import tensorflow as tf
@@ -70,9 +69,9 @@ class TextEncoder(tf.keras.layers.Layer):
     Pass only training texts (e.g. the catalogue's items; they are not labels, so learning the
     vocabulary from every item is not a leak in retrieval).
     """
-    path = pathlib.Path(workdir) / "text_vocab.txt"
+    path = os.path.join(workdir, "text_vocab.txt")
     tokenizer_lib.learn_vocabulary(texts, path, vocab_size)
-    return cls(str(path), **kwargs)
+    return cls(path, **kwargs)
 
   def call(self, texts, training=False):
     features = self.backbone.features(self.tokenizer(texts), training=training)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import os
-import pathlib
 
 import numpy as np
+import tensorflow as tf
 
 from common.data import csv_reader, download
 from common.data import data_dir as data_dir_lib
@@ -76,11 +77,24 @@ class TextDataset:
         keys=[self.keys[i] for i in indices])
 
 
-def _sha256(*paths: pathlib.Path) -> str:
+def _sha256(*paths: str | os.PathLike) -> str:
   digest = hashlib.sha256()
   for path in paths:
-    digest.update(path.read_bytes())
+    digest.update(_read_bytes(path))
   return digest.hexdigest()
+
+
+def _require_file(path: str | os.PathLike, what: str) -> str:
+  """`path` as a string (a user's path may be gs://); FileNotFoundError if it is not a file."""
+  path = os.fspath(path)
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+    raise FileNotFoundError(f"{what} {path} does not exist")
+  return path
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+  with tf.io.gfile.GFile(os.fspath(path), "rb") as f:
+    return f.read()
 
 
 def _check_text(text: str, where: str) -> str:
@@ -111,7 +125,7 @@ def ag_news(data_dir: str | os.PathLike, split_file: str = "test.csv") -> TextDa
   for p in (path, classes_path):
     if p.name in AG_NEWS_SHA256:
       download.verify_sha256(p, AG_NEWS_SHA256[p.name])
-  class_names = classes_path.read_text(encoding="utf-8").split()
+  class_names = _read_bytes(classes_path).decode("utf-8").split()
   texts, labels = [], []
   for line, (label, title, description) in enumerate(csv_reader.iter_rows(path, 3), start=1):
     if not label.isdigit() or not 1 <= int(label) <= len(class_names):
@@ -129,12 +143,10 @@ def polarity(pos_path: str | os.PathLike, neg_path: str | os.PathLike,
   Pang & Lee's original rt-polarity files are Windows-1252; pass encoding="cp1252" for them.
   """
   texts, labels = [], []
-  paths = [pathlib.Path(neg_path), pathlib.Path(pos_path)]
+  paths = [_require_file(neg_path, "polarity file"), _require_file(pos_path, "polarity file")]
   for label, path in enumerate(paths):
-    if not path.is_file():
-      raise FileNotFoundError(f"polarity file {path} does not exist")
     try:
-      lines = path.read_text(encoding=encoding).splitlines()
+      lines = _read_bytes(path).decode(encoding).splitlines()
     except UnicodeDecodeError as e:
       raise ValueError(f"{path} is not {encoding} ({e}); pass the file's encoding, e.g. "
                        "encoding='cp1252' for the original rt-polarity files") from e
@@ -142,7 +154,7 @@ def polarity(pos_path: str | os.PathLike, neg_path: str | os.PathLike,
       if sentence.strip():  # blank lines separate nothing in this format; skip them
         texts.append(sentence)
         labels.append(label)
-  return TextDataset(f"polarity/{paths[1].name}", texts, np.array(labels, np.int32), list(texts),
+  return TextDataset(f"polarity/{os.path.basename(paths[1])}", texts, np.array(labels, np.int32), list(texts),
                      ["neg", "pos"], _sha256(*paths))
 
 
@@ -151,11 +163,8 @@ def csv_file(path: str | os.PathLike) -> TextDataset:
 
   Labels are names (or numbers as strings); class ids follow their sorted order.
   """
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"CSV file {path} does not exist")
-  with open(path, encoding="utf-8", newline="") as f:
-    header = next(csv.reader(f), None)
+  path = _require_file(path, "CSV file")
+  header = next(csv.reader(io.StringIO(_read_bytes(path).decode("utf-8"), newline="")), None)
   if not header:
     raise ValueError(f"{path} is empty; a `text,label` header and rows are expected")
   missing = {"text", "label"} - set(header)
@@ -167,17 +176,16 @@ def csv_file(path: str | os.PathLike) -> TextDataset:
   texts = [_check_text(r[col["text"]], f"{path}:{i + 2}") for i, r in enumerate(rows)]
   keys = [r[col["id"]] for r in rows] if "id" in col else list(texts)
   labels, classes = _labels_from_names([r[col["label"]] for r in rows])
-  return TextDataset(path.name, texts, labels, keys, classes, _sha256(path))
+  return TextDataset(os.path.basename(path), texts, labels, keys, classes, _sha256(path))
 
 
 def jsonl_file(path: str | os.PathLike) -> TextDataset:
   """JSON Lines: one object a line with "text" and "label" (and optionally "id")."""
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"JSONL file {path} does not exist")
+  path = _require_file(path, "JSONL file")
   texts, names, keys = [], [], []
-  with open(path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, start=1):
+  with tf.io.gfile.GFile(path, "rb") as f:
+    for line_no, raw in enumerate(f, start=1):
+      line = raw.decode("utf-8")
       if not line.strip():
         continue
       where = f"{path}:{line_no}"
@@ -194,13 +202,13 @@ def jsonl_file(path: str | os.PathLike) -> TextDataset:
       names.append(str(record["label"]))
       keys.append(str(record.get("id", record["text"])))
   labels, classes = _labels_from_names(names)
-  return TextDataset(path.name, texts, labels, keys, classes, _sha256(path))
+  return TextDataset(os.path.basename(path), texts, labels, keys, classes, _sha256(path))
 
 
 def shopworld_items(world_dir: str | os.PathLike) -> TextDataset:
   """The shop world's items: "title. description" -> category (key = item_id)."""
-  path = pathlib.Path(world_dir) / "items.csv"
-  if not path.is_file():
+  path = os.path.join(os.fspath(world_dir), "items.csv")
+  if not tf.io.gfile.exists(path):
     raise FileNotFoundError(
         f"{path} does not exist; write a shop world first: "
         "`shopworld.generate(seed=0).write('{world_dir}')`")

@@ -6,6 +6,7 @@ import pathlib
 import shutil
 
 import pytest
+import tensorflow as tf
 
 from common.data import download
 from common.shopworld import world as shopworld
@@ -88,3 +89,25 @@ def test_shopworld_items(tmp_path):
 def test_unknown_source():
   with pytest.raises(ValueError, match="not one of ag_news, polarity"):
     loaders.load("imdb")
+
+
+def test_files_on_a_non_local_file_system(tmp_path):
+  """Data may be on gs://; TensorFlow's ram:// file system stands in for it here."""
+  root = "ram://loaders_test"
+  files = {"d.csv": 'label,text\nspam,"win, now"\nham,see you\n',
+           "d.jsonl": '{"text": "hello", "label": 1, "id": "a"}\n{"text": "bye", "label": 0}\n',
+           "pos": "a moving film\n", "neg": "dull , lifeless\n"}
+  tf.io.gfile.makedirs(root)
+  for name, content in files.items():
+    with tf.io.gfile.GFile(f"{root}/{name}", "w") as f:
+      f.write(content)
+  data = loaders.csv_file(f"{root}/d.csv")
+  assert data.texts == ["win, now", "see you"] and data.name == "d.csv"
+  assert loaders.jsonl_file(f"{root}/d.jsonl").keys == ["a", "bye"]
+  assert loaders.load("polarity", path=f"{root}/pos,{root}/neg").labels.tolist() == [0, 1]
+  with pytest.raises(FileNotFoundError, match=r"ram://loaders_test/nope\.csv does not exist"):
+    loaders.csv_file(f"{root}/nope.csv")
+  shopworld.generate(seed=0, size="tiny").write(tmp_path)  # the generator writes locally
+  tf.io.gfile.makedirs(f"{root}/world")
+  tf.io.gfile.copy(str(tmp_path / "items.csv"), f"{root}/world/items.csv")
+  assert loaders.load("shopworld", path=f"{root}/world").keys[0] == "item_00000"

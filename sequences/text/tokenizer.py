@@ -27,7 +27,7 @@ The vocabulary file is held by a `tf.lookup` table that the SavedModel stores as
 
 from __future__ import annotations
 
-import pathlib
+import os
 from collections.abc import Iterable
 
 import tensorflow as tf
@@ -41,7 +41,7 @@ PAD_ID = 0
 DEFAULT_MAX_INPUT_BYTES = 64 * 1024
 
 
-def learn_vocabulary(texts: Iterable[str], path: str | pathlib.Path, vocab_size: int = 8000,
+def learn_vocabulary(texts: Iterable[str], path: str | os.PathLike, vocab_size: int = 8000,
                      *, num_iterations: int = 1, lower_thresh: int = 3) -> list[str]:
   """Learns a WordPiece vocabulary from `texts` and writes it to `path`, one token a line.
 
@@ -77,20 +77,22 @@ def learn_vocabulary(texts: Iterable[str], path: str | pathlib.Path, vocab_size:
       learn_params={"num_iterations": num_iterations, "lower_thresh": lower_thresh,
                     "upper_thresh": 2000},
   )
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  path.write_text("".join(token + "\n" for token in vocab), encoding="utf-8")
+  path = os.fspath(path)  # may be gs://: only tf.io.gfile reaches it
+  tf.io.gfile.makedirs(os.path.dirname(path) or ".")
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write("".join(token + "\n" for token in vocab))
   return vocab
 
 
-def read_vocabulary(path: str | pathlib.Path) -> list[str]:
+def read_vocabulary(path: str | os.PathLike) -> list[str]:
   """Reads a vocabulary file written by `learn_vocabulary`; checks the reserved ids."""
-  path = pathlib.Path(path)
-  if not path.is_file():
+  path = os.fspath(path)
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     raise FileNotFoundError(
         f"vocabulary {path} does not exist; learn one with tokenizer.learn_vocabulary(train_texts, "
         f"'{path}') (train.py does this in its workdir)")
-  vocab = path.read_text(encoding="utf-8").splitlines()
+  with tf.io.gfile.GFile(path, "rb") as f:
+    vocab = f.read().decode("utf-8").splitlines()
   if tuple(vocab[:len(RESERVED_TOKENS)]) != RESERVED_TOKENS:
     raise ValueError(
         f"vocabulary {path} must start with {RESERVED_TOKENS} (ids 0 and 1), it starts with "

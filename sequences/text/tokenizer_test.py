@@ -69,3 +69,14 @@ def test_missing_or_foreign_vocabulary_is_a_clear_error(tmp_path):
     tokenizer_lib.Tokenizer(str(foreign))
   with pytest.raises(ValueError, match="no texts"):
     tokenizer_lib.learn_vocabulary([], tmp_path / "v.txt")
+
+
+def test_vocabulary_and_tokenizer_on_a_non_local_file_system():
+  """A workdir may be gs://; TensorFlow's ram:// file system stands in for it here."""
+  path = "ram://tokenizer_test/run/vocab.txt"
+  tokenizer_lib.learn_vocabulary(CORPUS, path, vocab_size=200)
+  assert tokenizer_lib.read_vocabulary(path)[:2] == ["[PAD]", "[UNK]"]
+  ids = tokenizer_lib.Tokenizer(path, sequence_length=4)(tf.constant(["stocks rally"])).numpy()
+  assert (ids[0, :2] > 1).all()  # known words, read from the ram:// vocabulary
+  with pytest.raises(FileNotFoundError, match="learn_vocabulary"):
+    tokenizer_lib.read_vocabulary("ram://tokenizer_test/elsewhere/vocab.txt")
