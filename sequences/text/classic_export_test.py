@@ -75,3 +75,15 @@ def test_bad_source_settings_are_clear_errors(folder, tmp_path):
     train.load_data(_config("", "NBSVM"), None)
   with pytest.raises(ValueError, match=r"ensemble\.members='NBSVM,SVM': \['SVM'\] not models"):
     train.train_and_evaluate(_config(folder, "Ensemble", members="NBSVM,SVM"), tmp_path)
+
+
+def test_workdir_and_export_root_on_a_non_local_file_system(folder):
+  """Workdirs and export roots may be gs://; TensorFlow's ram:// file system stands in for it."""
+  config = _config(folder, "NBSVM")
+  result = train.train_and_evaluate(config, "ram://classic_export_test/work")
+  for name in ("metrics.json", "classes.txt", "data_fingerprint.txt", "confusion.png"):
+    assert tf.io.gfile.exists(f"ram://classic_export_test/work/{name}"), name
+  export_dir = export.export_result(result, config, "ram://classic_export_test/exports")
+  assert str(export_dir).startswith("ram://classic_export_test/exports/")
+  got = publish.load(export_dir).signatures["classify"](text=tf.constant(TEXTS))
+  assert [s.decode() for s in got["label"].numpy()] == ["pos", "neg", "pos"]

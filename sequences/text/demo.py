@@ -10,7 +10,6 @@ publishes the raw-string SavedModel under `<workdir>/exports/text_shop_category/
 from __future__ import annotations
 
 import os
-import pathlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ def train_and_export(workdir: str | os.PathLike, world_dir: str | os.PathLike,
     export_root: where to publish; default `<workdir>/exports`.
     overrides: config fields to change by dotted path, e.g. {"data.train_fraction": 0.7}.
   """
-  workdir = pathlib.Path(workdir)
+  workdir = os.fspath(workdir)  # may be gs://
   config = shopworld_config.get_config()
   config.data.path = str(world_dir)
   for path, value in (overrides or {}).items():
@@ -42,7 +41,7 @@ def train_and_export(workdir: str | os.PathLike, world_dir: str | os.PathLike,
   config = config_lib.resolve(config, print_fn=lambda *_: None)
   config_lib.save(config, workdir)
   result = train.train_and_evaluate(config, workdir)
-  return result, export.export_result(result, config, export_root or workdir / "exports")
+  return result, export.export_result(result, config, export_root or os.path.join(workdir, "exports"))
 
 
 def run(workdir: str | os.PathLike, world_dir: str | os.PathLike,

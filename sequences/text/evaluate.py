@@ -11,7 +11,6 @@ Every figure is reported next to the majority-class baseline (DESIGN.md, idea 3)
 from __future__ import annotations
 
 import os
-import pathlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -73,8 +72,10 @@ def format_report(result: dict, title: str) -> str:
 
 
 def plot_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[str],
-                   path: str | os.PathLike) -> pathlib.Path:
-  """Draws the confusion matrix (rows = true class) as a PNG."""
+                   path: str | os.PathLike) -> str:
+  """Draws the confusion matrix (rows = true class) as a PNG at `path` (may be gs://)."""
+  import io
+
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -90,9 +91,14 @@ def plot_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[str
     ax.text(j, i, str(value), ha="center", va="center",
             color="white" if value > matrix.max() / 2 else "black")
   fig.tight_layout()
-  path = pathlib.Path(path)
-  fig.savefig(path, dpi=100)
+  png = io.BytesIO()
+  fig.savefig(png, format="png", dpi=100)
   plt.close(fig)
+  import tensorflow as tf  # here, like matplotlib: the metrics above need neither
+
+  path = os.fspath(path)
+  with tf.io.gfile.GFile(path, "wb") as f:
+    f.write(png.getvalue())
   return path
 
 

@@ -71,19 +71,20 @@ class TextClassifierModule(tf.Module):
 def export(tokenizer: tf.keras.layers.Layer, model: tf.keras.Model,
            class_names: Sequence[str], *, export_root: str | os.PathLike, model_name: str,
            config=None, metrics: dict | None = None, baseline_metrics: dict | None = None,
-           data_fingerprint: str | None = None) -> pathlib.Path:
+           data_fingerprint: str | None = None) -> pathlib.Path | str:
   """Publishes the next version of `model_name` under `export_root`; returns its directory."""
   module = TextClassifierModule(tokenizer, model, class_names)
   with tempfile.TemporaryDirectory() as tmp:
-    labels = pathlib.Path(tmp) / "labels.txt"
-    labels.write_text("".join(f"{name}\n" for name in class_names), encoding="utf-8")
+    labels = os.path.join(tmp, "labels.txt")
+    with open(labels, "w", encoding="utf-8") as f:  # local: a temporary file, copied into the export
+      f.write("".join(f"{name}\n" for name in class_names))
     return publish.export_saved_model(
         module,
         signatures={"classify": module.classify.get_concrete_function(),
                     "embed": module.embed.get_concrete_function()},
         export_root=export_root, model_name=model_name, domain="sequences",
         config=config, metrics=metrics, baseline_metrics=baseline_metrics,
-        data_fingerprint=data_fingerprint, assets={"labels.txt": str(labels)},
+        data_fingerprint=data_fingerprint, assets={"labels.txt": labels},
         custom_ops=["tensorflow_text"], default_signature="classify",
         # A real sentence per signature: the server traces tokenizer + model before traffic.
         warmup_requests={name: {"text": np.array([b"warm-up request: a short sentence"], object)}
@@ -95,7 +96,7 @@ def export(tokenizer: tf.keras.layers.Layer, model: tf.keras.Model,
                                             "rejected over max_input_bytes bytes"})
 
 
-def export_result(result, config, export_root: str | os.PathLike) -> pathlib.Path:
+def export_result(result, config, export_root: str | os.PathLike) -> pathlib.Path | str:
   """Exports a `train.TrainResult` with its test metrics beside the baseline's."""
   return export(result.tokenizer, result.model, result.data.class_names,
                 export_root=export_root, model_name=config.export.model_name, config=config,
@@ -104,9 +105,9 @@ def export_result(result, config, export_root: str | os.PathLike) -> pathlib.Pat
 
 
 def export_workdir(workdir: str | os.PathLike, export_root: str | os.PathLike,
-                   model_name: str | None = None) -> pathlib.Path:
+                   model_name: str | None = None) -> pathlib.Path | str:
   """Rebuilds the model of a finished `train.py` run from its workdir and exports it."""
-  workdir = pathlib.Path(workdir)
+  workdir = os.fspath(workdir)  # may be gs://: only tf.io.gfile and TensorFlow ops reach it
   config = config_lib.read_saved(workdir)
   trained = config.get("model")
   if trained is not None and trained not in models.MODEL_NAMES:
@@ -114,24 +115,29 @@ def export_workdir(workdir: str | os.PathLike, export_root: str | os.PathLike,
                      f"({', '.join(models.MODEL_NAMES)}) are rebuilt from a workdir. Export the "
                      "classic baselines and the Ensemble as they train: pass --export_root to "
                      "`bazel run //sequences/text:train`")
-  weights = workdir / train.FINAL_WEIGHTS
-  if not pathlib.Path(f"{weights}.index").is_file():
+  weights = os.path.join(workdir, train.FINAL_WEIGHTS)
+  if not tf.io.gfile.exists(f"{weights}.index"):
     raise FileNotFoundError(f"{weights}.index does not exist: {workdir} is not a finished "
                             "training run; run `bazel run //sequences/text:train -- "
                             f"--workdir={workdir}` first")
-  class_names = (workdir / "classes.txt").read_text(encoding="utf-8").splitlines()
-  tokenizer = tokenizer_lib.Tokenizer(str(workdir / "vocab.txt"),
+  class_names = _read_text(os.path.join(workdir, "classes.txt")).splitlines()
+  tokenizer = tokenizer_lib.Tokenizer(os.path.join(workdir, "vocab.txt"),
                                       config.tokenizer.sequence_length,
                                       config.tokenizer.max_input_bytes)
   model = train.create_model(config.model, train.model_config(config, tokenizer.vocab_size,
                                                               len(class_names)))
   model(tf.zeros([1, tokenizer.sequence_length], tf.int32))  # create the variables
-  model.load_weights(str(weights)).expect_partial()
-  evaluation = json.loads((workdir / "metrics.json").read_text())
+  model.load_weights(weights).expect_partial()
+  evaluation = json.loads(_read_text(os.path.join(workdir, "metrics.json")))
   return export(tokenizer, model, class_names, export_root=export_root,
                 model_name=model_name or config.export.model_name, config=config,
                 metrics=evaluation["model"], baseline_metrics=evaluation["baseline"],
-                data_fingerprint=(workdir / "data_fingerprint.txt").read_text())
+                data_fingerprint=_read_text(os.path.join(workdir, "data_fingerprint.txt")))
+
+
+def _read_text(path: str) -> str:
+  with tf.io.gfile.GFile(path, "rb") as f:
+    return f.read().decode("utf-8")
 
 
 def main(argv):

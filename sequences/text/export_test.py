@@ -113,3 +113,17 @@ def test_evaluating_the_export_from_raw_strings_reproduces_training_metrics(trai
   served = evaluate.evaluate_export(export_dir, config)
   assert served["model"] == pytest.approx(result.evaluation["model"])
   assert served["confusion"] == result.evaluation["confusion"]
+
+
+def test_reexport_from_a_workdir_on_a_non_local_file_system(trained, loaded):
+  """A workdir and export root may be gs://; TensorFlow's ram:// file system stands in for it."""
+  workdir = pathlib.Path(trained[1]).parents[2]
+  remote = "ram://export_test/work"
+  tf.io.gfile.makedirs(f"{remote}/final")
+  for name in ("config.json", "vocab.txt", "classes.txt", "metrics.json", "data_fingerprint.txt",
+               *(f"final/{p.name}" for p in (workdir / "final").iterdir())):
+    tf.io.gfile.copy(str(workdir / name), f"{remote}/{name}", overwrite=True)
+  again = publish.load(export.export_workdir(remote, "ram://export_test/exports"))
+  texts = tf.constant(TEXTS)
+  np.testing.assert_allclose(again.signatures["classify"](text=texts)["probabilities"],
+                             loaded.signatures["classify"](text=texts)["probabilities"], atol=1e-6)

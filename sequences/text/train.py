@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pathlib
 import time
 
 import numpy as np
@@ -94,7 +93,7 @@ def fit_member(config, name: str, part: loaders.TextDataset, workdir: str | os.P
   return tokenizer, model
 
 
-def fit_ensemble(config, parts: dict[str, loaders.TextDataset], workdir: pathlib.Path
+def fit_ensemble(config, parts: dict[str, loaders.TextDataset], workdir: str
                  ) -> ensemble.Ensemble:
   """Members on the training split, blend weights on the validation split."""
   if "validation" not in parts:
@@ -107,7 +106,7 @@ def fit_ensemble(config, parts: dict[str, loaders.TextDataset], workdir: pathlib
                      f"models; choose from {classic.CLASSIC_NAMES + models.MODEL_NAMES}")
   members, validation_logits = [], []
   for name in names:
-    preprocessor, model = fit_member(config, name, parts["train"], workdir / name)
+    preprocessor, model = fit_member(config, name, parts["train"], os.path.join(workdir, name))
     members.append((name, preprocessor, model))
     validation_logits.append(predict_text_logits(preprocessor, model,
                                                  parts["validation"].texts))
@@ -118,12 +117,12 @@ def fit_ensemble(config, parts: dict[str, loaders.TextDataset], workdir: pathlib
 
 def create_tokenizer(config, train_texts, workdir: str | os.PathLike) -> tokenizer_lib.Tokenizer:
   """Learns the vocabulary from `train_texts` into `<workdir>/vocab.txt`; returns the layer."""
-  vocab_path = pathlib.Path(workdir) / "vocab.txt"
+  vocab_path = os.path.join(workdir, "vocab.txt")
   start = time.perf_counter()
   vocab = tokenizer_lib.learn_vocabulary(train_texts, vocab_path, config.tokenizer.vocab_size)
   logging.info("vocabulary: %d word pieces from %d training texts in %.1f s", len(vocab),
                len(train_texts), time.perf_counter() - start)
-  return tokenizer_lib.Tokenizer(str(vocab_path), config.tokenizer.sequence_length,
+  return tokenizer_lib.Tokenizer(vocab_path, config.tokenizer.sequence_length,
                                  config.tokenizer.max_input_bytes)
 
 
@@ -203,8 +202,8 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None 
   Returns:
     A `TrainResult`; `result.evaluation` holds test metrics beside the majority baseline.
   """
-  workdir = pathlib.Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  workdir = os.fspath(workdir)  # may be gs://: only tf.io.gfile and TensorFlow ops reach it
+  tf.io.gfile.makedirs(workdir)
   if data is None:
     data = load_data(config, data_dir)
   fractions = (config.data.train_fraction, config.data.validation_fraction,
@@ -237,21 +236,29 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir: str | None 
   print(evaluate_lib.format_report(
       evaluation, f"{config.model} on {data.name}, hash-split {eval_name} "
       f"({len(parts[eval_name].texts)} texts), beside the majority baseline"))
-  (workdir / "metrics.json").write_text(json.dumps(evaluation, indent=2))
+  _write_text(os.path.join(workdir, "metrics.json"), json.dumps(evaluation, indent=2))
   # What `export.py --workdir` needs to rebuild the model without the data.
-  (workdir / "classes.txt").write_text("".join(f"{name}\n" for name in data.class_names))
-  (workdir / "data_fingerprint.txt").write_text(data.fingerprint)
+  _write_text(os.path.join(workdir, "classes.txt"),
+              "".join(f"{name}\n" for name in data.class_names))
+  _write_text(os.path.join(workdir, "data_fingerprint.txt"), data.fingerprint)
   if neural:  # export.export_workdir rebuilds neural models from these weights
-    model.save_weights(str(workdir / FINAL_WEIGHTS))
-  evaluate_lib.plot_confusion(evaluation["confusion"], data.class_names, workdir / "confusion.png")
+    model.save_weights(os.path.join(workdir, FINAL_WEIGHTS))
+  evaluate_lib.plot_confusion(evaluation["confusion"], data.class_names,
+                              os.path.join(workdir, "confusion.png"))
   epochs_run = _epochs_run(workdir) if neural else 1
   return TrainResult(model, tokenizer, data, parts, evaluation, seconds,
                      epochs_run * len(parts["train"].texts) / max(seconds, 1e-9))
 
 
-def _epochs_run(workdir: pathlib.Path) -> int:
+def _write_text(path: str, content: str) -> None:
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write(content)
+
+
+def _epochs_run(workdir: str) -> int:
   """Epochs in the CSV log (early stopping may end before config.epochs)."""
-  log = workdir / "train_log.csv"
-  if not log.is_file():
+  log = os.path.join(workdir, "train_log.csv")
+  if not tf.io.gfile.exists(log):
     return 1
-  return max(1, len(log.read_text().strip().splitlines()) - 1)
+  with tf.io.gfile.GFile(log) as f:
+    return max(1, len(f.read().strip().splitlines()) - 1)
