@@ -10,16 +10,17 @@ Regress and MultiInference answer UNIMPLEMENTED with what to use instead.
 
 import json
 import time
+from collections.abc import Mapping
 
 import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import struct_pb2
 from tensorflow_serving.apis import (
-    classification_pb2,
-    get_model_metadata_pb2,
-    predict_pb2,
-    prediction_service_pb2_grpc,
+  classification_pb2,
+  get_model_metadata_pb2,
+  predict_pb2,
+  prediction_service_pb2_grpc,
 )
 
 from serving import errors, tensor_proto
@@ -72,15 +73,24 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
   """gRPC front of `Inference` in TF Serving's wire format."""
 
   def __init__(self, inference: Inference,
-               max_tensor_bytes: int = tensor_proto.DEFAULT_MAX_TENSOR_BYTES):
-    """`max_tensor_bytes` bounds what one request's input tensors may decode to."""
+               max_tensor_bytes: int = tensor_proto.DEFAULT_MAX_TENSOR_BYTES,
+               model_max_tensor_bytes: Mapping[str, int] | None = None):
+    """`max_tensor_bytes` bounds what one request's input tensors may decode to;
+    `model_max_tensor_bytes` replaces it for the models it names."""
     self.inference = inference
     self.max_tensor_bytes = max_tensor_bytes
+    self.model_max_tensor_bytes = dict(model_max_tensor_bytes or {})
+
+  def tensor_limit(self, model: str) -> tuple[int, str]:
+    """The byte limit for `model`'s inputs and the flag that sets it."""
+    if model in self.model_max_tensor_bytes:
+      return self.model_max_tensor_bytes[model], f"--model_max_tensor_bytes={model}:BYTES"
+    return self.max_tensor_bytes, "--max_tensor_bytes"
 
   @handle_errors
   def Predict(self, request, context):  # noqa: N802 -- gRPC method name
     spec = request.model_spec
-    inputs = tensor_proto.to_ndarrays(request.inputs, self.max_tensor_bytes)
+    inputs = tensor_proto.to_ndarrays(request.inputs, *self.tensor_limit(spec.name))
     servable, sig, outputs = self.inference.predict(
         spec.name, model_spec_version(spec), spec.signature_name, inputs,
         deadline=deadline_of(context), api="grpc", output_filter=request.output_filter)

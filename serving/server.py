@@ -75,6 +75,7 @@ class ServerOptions:
   batching: BatchingOptions = dataclasses.field(default_factory=BatchingOptions)
   max_request_bytes: int = 16 * 1024 * 1024
   max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
+  model_max_tensor_bytes: dict[str, int] = dataclasses.field(default_factory=dict)
   max_concurrent_requests: int = 256
   num_threads: int = 16
   bearer_token: str | None = None
@@ -118,7 +119,8 @@ class ModelServer:
                  ("grpc.max_send_message_length", opts.max_request_bytes),
                  ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(self.inference, opts.max_tensor_bytes), server)
+        PredictionService(self.inference, opts.max_tensor_bytes, opts.model_max_tensor_bytes),
+        server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(self.registry), server)
     health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
     self._reflected = [

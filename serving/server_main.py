@@ -47,6 +47,22 @@ def user_path(path: str) -> pathlib.Path:
   return p
 
 
+def _model_tensor_limits(values: Sequence[str]) -> dict[str, int]:
+  """`--model_max_tensor_bytes MODEL:BYTES` values as {model: bytes}."""
+  limits = {}
+  for value in values:
+    name, sep, size = value.partition(":")
+    try:
+      limits[name] = int(size)
+      if not sep or not name or limits[name] <= 0:
+        raise ValueError
+    except ValueError:
+      raise SystemExit(
+          f"error: --model_max_tensor_bytes {value!r} is not MODEL:BYTES with BYTES > 0, e.g. "
+          "--model_max_tensor_bytes=vision_resnet50:67108864") from None
+  return limits
+
+
 def _pins(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
   pins = {}
   for value in values:
@@ -95,6 +111,9 @@ def build_parser(default_export_root=None, default_model_names=None) -> argparse
                  help="largest size the input tensors of one gRPC Predict request may decode to; "
                       "checked against each TensorProto's declared shape before anything is "
                       "allocated (RESOURCE_EXHAUSTED beyond it)")
+  p.add_argument("--model_max_tensor_bytes", action="append", default=[], metavar="MODEL:BYTES",
+                 help="a model's own limit in place of --max_tensor_bytes (repeat per model), "
+                      "e.g. a small one for a model whose requests are a few rows")
   p.add_argument("--max_concurrent_requests", type=int, default=256)
   p.add_argument("--num_threads", type=int, default=16, help="gRPC handler threads")
   p.add_argument("--bearer_token_file", help="file holding the token clients must send")
@@ -171,6 +190,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
                                num_threads=args.num_batch_threads,
                                always_wait=args.batch_always_wait),
       max_request_bytes=args.max_request_bytes, max_tensor_bytes=args.max_tensor_bytes,
+      model_max_tensor_bytes=_model_tensor_limits(args.model_max_tensor_bytes),
       max_concurrent_requests=args.max_concurrent_requests, num_threads=args.num_threads,
       bearer_token=token, tls_cert=args.tls_cert and user_path(args.tls_cert),
       tls_key=args.tls_key and user_path(args.tls_key),

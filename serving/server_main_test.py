@@ -63,3 +63,15 @@ def test_a_non_local_export_root_is_kept_as_a_url_and_checked_through_tensorflow
   args = server_main.build_parser().parse_args(["--export_root=ram://server_main_test/nothing"])
   with pytest.raises(SystemExit, match="is not a directory"):
     server_main.options_from_args(args)
+
+
+def test_per_model_tensor_limits_come_from_their_flag(export_root):
+  options = _options(export_root, "--model_max_tensor_bytes=affine:4096",
+                     "--model_max_tensor_bytes=vision_resnet50:67108864")
+  assert options.model_max_tensor_bytes == {"affine": 4096, "vision_resnet50": 67108864}
+
+
+@pytest.mark.parametrize("value", ["affine", "affine:0", ":4096", "affine:lots"])
+def test_a_malformed_per_model_limit_is_refused_with_an_example(export_root, value):
+  with pytest.raises(SystemExit, match="is not MODEL:BYTES"):
+    _options(export_root, f"--model_max_tensor_bytes={value}")

@@ -115,7 +115,8 @@ def to_ndarray(proto: tensor_pb2.TensorProto, name: str = "tensor",
 
 
 def to_ndarrays(protos: Mapping[str, tensor_pb2.TensorProto],
-                max_bytes: int = DEFAULT_MAX_TENSOR_BYTES) -> dict[str, np.ndarray]:
+                max_bytes: int = DEFAULT_MAX_TENSOR_BYTES,
+                limit_flag: str = "--max_tensor_bytes") -> dict[str, np.ndarray]:
   """Decodes a request's named tensors; every one is checked before any is decoded."""
   checked, total = [], 0
   for name, proto in protos.items():
@@ -125,7 +126,7 @@ def to_ndarrays(protos: Mapping[str, tensor_pb2.TensorProto],
       raise errors.resource_exhausted(
           f"input {name!r}: tensor_shape {shape} of {_dtype_name(proto.dtype)} decodes to "
           f"{nbytes} bytes, and the request's inputs to at least {total}, over the server's "
-          f"limit of {max_bytes} bytes (--max_tensor_bytes); send fewer rows per request")
+          f"limit of {max_bytes} bytes ({limit_flag}); send fewer rows per request")
     checked.append((name, proto, shape))
   out = {}
   for name, proto, shape in checked:

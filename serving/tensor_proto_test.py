@@ -114,3 +114,18 @@ def test_empty_tensors_need_no_values():
   proto = tf.make_tensor_proto(np.zeros((0, 4), np.float32))
   proto.ClearField("tensor_content")
   assert tensor_proto.to_ndarray(proto).shape == (0, 4)
+
+
+def test_a_models_own_limit_replaces_the_servers_and_is_named_in_the_error():
+  from serving.prediction_service import PredictionService
+  service = PredictionService(inference=None, max_tensor_bytes=1 << 20,
+                              model_max_tensor_bytes={"small": 64})
+  assert service.tensor_limit("other") == (1 << 20, "--max_tensor_bytes")
+  limit, flag = service.tensor_limit("small")
+  assert (limit, flag) == (64, "--model_max_tensor_bytes=small:BYTES")
+  proto = tf.make_tensor_proto(np.zeros([4, 8], np.float32))  # 128 bytes: over 64, under 1 MiB
+  assert tensor_proto.to_ndarrays({"x": proto}, 1 << 20)["x"].shape == (4, 8)
+  with pytest.raises(errors.ServingError) as e:
+    tensor_proto.to_ndarrays({"x": proto}, limit, flag)
+  assert e.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+  assert "--model_max_tensor_bytes=small:BYTES" in e.value.message
