@@ -20,6 +20,10 @@ Evaluation is exact: the validation split (after every epoch) and the test split
 static-shape batches whose last one is padded with weight-0 rows, so every example counts exactly
 once and none is dropped for the TPU's static shapes (`input_pipeline.create_split(exact=True)`;
 the accuracy is a weighted metric; the validation loss divides the last batch by its padded size).
+Every input pipeline runs the same ceil(validation examples / global batch) steps, padding its
+share up to them, so the workers of a multi-worker strategy pair their collectives step for step;
+each worker then scores the whole test split itself, on the same batches as the others (reading
+the batch-norm statistics is a collective under MultiWorkerMirrored; `_save_final_weights`).
 Under a multi-host strategy, TFRecord splits are sharded by file, each host reading its own
 files (`common.data.sharding`).
 """
@@ -175,6 +179,25 @@ def _write_json(path: str, value) -> None:
   tf.io.gfile.rename(tmp, path, overwrite=True)
 
 
+def _save_final_weights(model, strategy, workdir: str) -> None:
+  """Writes the trained weights to `<workdir>/final/weights` from the chief.
+
+  Under MultiWorkerMirroredStrategy every worker must take part: reading the batch-norm moving
+  statistics (sync-on-read variables) for the checkpoint is a collective across workers, so a
+  chief saving alone pairs its collectives with whatever the other workers run next (the test
+  predictions) and the job fails with a shape mismatch. The other workers write to a temporary
+  directory of their own, removed at once (what Keras's ModelCheckpoint does).
+  """
+  path = os.path.join(workdir, FINAL_WEIGHTS)
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if strategy_lib.is_chief():
+    model.save_weights(path)
+  elif resolver is not None and resolver.task_type is not None:
+    scratch = os.path.join(workdir, f".final-{resolver.task_type}-{resolver.task_id}")
+    model.save_weights(os.path.join(scratch, "weights"))
+    tf.io.gfile.rmtree(scratch)
+
+
 def _pipeline_share(cfg, data, split: str, ctx):
   """(examples, shard_records): one input pipeline's share of a split.
 
@@ -225,6 +248,11 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
         f"eval_steps={cfg.eval_steps} x batch_size={cfg.batch_size} covers fewer than the "
         f"{validation_size} validation examples; set --config.eval_steps="
         f"{math.ceil(validation_size / cfg.batch_size)} (or 0: the whole split)")
+  # Every worker runs the same number of validation steps, or the collectives of a multi-worker
+  # strategy pair different steps (and Keras needs a count for a distributed dataset): the
+  # whole split is ceil(examples / global batch) batches, each pipeline padded up to that many.
+  eval_steps = cfg.eval_steps or (math.ceil(validation_size / cfg.batch_size)
+                                  if validation_size else None)
 
   def train_fn(ctx):
     examples, shard = _pipeline_share(cfg, data, "train", ctx)
@@ -235,10 +263,12 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
 
   def eval_fn(ctx):
     examples, shard = _pipeline_share(cfg, data, "validation", ctx)
+    # One step takes a batch from this pipeline for each of its replicas.
+    replicas_here = ctx.num_replicas_in_sync // ctx.num_input_pipelines if ctx else 1
     return input_pipeline.create_split(
         examples, cfg.data, image_size=size, batch_size=cfg.batch_size, training=False,
         num_classes=data.num_classes, input_context=ctx, shard=shard, exact=True,
-        num_batches=cfg.eval_steps or None)
+        num_batches=eval_steps * replicas_here if eval_steps else None)
 
   train_ds = strategy_lib.distribute(strategy, train_fn, cfg.batch_size)
   val_ds = strategy_lib.distribute(strategy, eval_fn, cfg.batch_size)
@@ -248,10 +278,9 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
   t_train = time.time()
   history = fit_lib.fit(model, train_ds, epochs=cfg.num_epochs, workdir=workdir,
                         validation_data=val_ds, steps_per_epoch=steps_per_epoch,
-                        validation_steps=cfg.eval_steps or None, verbose=2)
+                        validation_steps=eval_steps, verbose=2)
   train_seconds = time.time() - t_train
-  if strategy_lib.is_chief():
-    model.save_weights(os.path.join(workdir, FINAL_WEIGHTS))
+  _save_final_weights(model, strategy, workdir)
 
   labels, predicted, _ = predict_labels(model, data.test, cfg, size)
   baseline = float(np.mean(labels == data.majority_class)) if len(labels) else float("nan")
