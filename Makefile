@@ -63,8 +63,9 @@ horovod: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Bazel's own INFO and progress lines are left out: the demo prints its steps, bars, tables and URL.
 demo: setup
-	$(BAZEL) run //tools:demo -- --workdir=$(WORKDIR) --data_dir=$(DATA_DIR)
+	@$(BAZEL) run --ui_event_filters=-info,-progress --noshow_progress --show_result=0 //tools:demo -- --workdir=$(WORKDIR) --data_dir=$(DATA_DIR)
 
 # Resolve in a scratch venv, so nothing installed by hand (or Horovod's local build) leaks into the lock.
 lock:
