@@ -4,10 +4,9 @@ under Horovod (`horovodrun -np 2 --gloo`, the launcher's `--backend horovod`).
 
 Both pass. (Under MultiWorkerMirrored the trainer gives Keras step counts: sequences/timeseries/train.py.)
 Both processes run the whole trainer: config, data, model under the strategy, common/training's
-fit (which adds Horovod's optimizer wrapper and broadcast) and evaluation. (Vision's trainer was
-tried first: under MultiWorkerMirrored its exact evaluation after fit fails with a collective
-shape mismatch between the workers, [16] vs [32]; reported, not fixed here: vision/train.py.) The tiny job in common/distribute shows the engines compute the same
-thing; this shows a domain trainer runs under them unchanged.
+fit (which adds Horovod's optimizer wrapper and broadcast) and evaluation. The vision trainer's
+two-process run is vision/multi_worker_test.py. The tiny job in common/distribute shows the
+engines compute the same thing; this shows a domain trainer runs under them unchanged.
 """
 
 import io
