@@ -19,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 make setup-tpu
-DATA_DIR="${TRELLIS_DATA_DIR:-$(cd .. && pwd)/shared/data}"
+# The data directory as `make test` passes it (TRELLIS_DATA_DIR, or the Makefile's DATA_DIR).
+DATA_DIR="${TRELLIS_DATA_DIR:-${DATA_DIR:-$(cd .. && pwd)/shared/data}}"
 # Off a TPU VM, loading libtpu asks the GCE metadata server for the TPU's shape for minutes.
 export TPU_LOAD_LIBRARY=0
 tmp=$(mktemp -d)

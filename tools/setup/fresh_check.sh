@@ -42,7 +42,7 @@ set +e
   cd "$tmp/trellis"
   unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME MPLCONFIGDIR KERAS_HOME \
         PIP_CACHE_DIR PYTHONUSERBASE CLOUDSDK_CONFIG VIRTUAL_ENV PYTHONPATH
-  export HOME="$tmp/home" PYTHON="$python" DATA_DIR="$data_dir"
+  export HOME="$tmp/home" PYTHON="$python" DATA_DIR="$data_dir" TRELLIS_DATA_DIR="$data_dir"
   .ci/run
 ) 2>&1 | tee "$tmp/ci.log"
 status=${PIPESTATUS[0]}
