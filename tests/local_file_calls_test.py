@@ -36,7 +36,6 @@ ALLOWED_MODULES = {
     "common/data/datasets.py": "checksums of files in the local --data_dir cache",
     "common/data/download.py": "downloads into the local --data_dir cache (temp file + rename)",
     "common/data/fetch.py": "the CLI that fills the local --data_dir cache",
-    "common/data/idx.py": "MNIST idx files in the local --data_dir cache",
     "common/export/versions.py": "local branch of publishing: fsync, flock and rename need a "
                                  "local disk; URLs take the tf.io.gfile branch (is_local)",
 }
@@ -57,7 +56,8 @@ OS_FILE_CALLS = {"listdir", "scandir", "walk", "makedirs", "mkdir", "remove", "u
 PATH_METHODS = {"read_text", "write_text", "read_bytes", "write_bytes", "iterdir", "is_file",
                 "is_dir", "exists", "mkdir", "rglob", "glob", "touch", "unlink", "rmdir", "stat"}
 # Receivers whose methods of those names are not local file calls.
-SAFE_RECEIVERS = {"gfile", "tf.io.gfile", "tf.io", "io.gfile"}
+SAFE_RECEIVERS = {"gfile", "tf.io.gfile", "tf.io", "io.gfile",
+                  "file_io"}  # common/data/files.py: tf.io.gfile for URLs
 
 
 def _product_modules() -> list[pathlib.Path]:

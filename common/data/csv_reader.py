@@ -15,6 +15,8 @@ import io
 import os
 from collections.abc import Iterator, Sequence
 
+from common.data import files as file_io
+
 
 class CsvFormatError(ValueError):
   """A CSV file does not have the expected shape; the message has `file:line`."""
@@ -84,30 +86,11 @@ def write_rows(path: str | os.PathLike, rows, header: Sequence[str] | None = Non
     writer.writerow(header)
   writer.writerows(rows)
   data, path = buffer.getvalue().encode("utf-8"), os.fspath(path)
-  if "://" in path:
-    import tensorflow as tf
-
-    with tf.io.gfile.GFile(path, "wb") as f:
-      f.write(data)
-  else:
-    with open(path, "wb") as f:  # local: no URL scheme (see the module docstring)
-      f.write(data)
+  file_io.write_bytes(path, data)
 
 
 def _read_bytes(path: str) -> bytes:
-  """The file's bytes: through tf.io.gfile for a URL (gs://, ram://), else directly."""
-  if "://" in path:
-    import tensorflow as tf
-
-    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
-      raise FileNotFoundError(f"CSV file {path} does not exist")
-    with tf.io.gfile.GFile(path, "rb") as f:
-      return f.read()
-  try:
-    with open(path, "rb") as f:  # local: no URL scheme (see the module docstring)
-      return f.read()
-  except (FileNotFoundError, IsADirectoryError) as e:
-    raise FileNotFoundError(f"CSV file {path} does not exist") from e
+  return file_io.read_bytes(path, f"CSV file {path} does not exist")
 
 
 def csv_dataset(files: Sequence[str | os.PathLike], record_defaults: Sequence, *,

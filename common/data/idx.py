@@ -19,6 +19,8 @@ import zlib
 
 import numpy as np
 
+from common.data import files as file_io
+
 # Type code -> big-endian dtype, from the format's definition (yann.lecun.com/exdb/mnist).
 _DTYPES = {
     0x08: np.dtype(">u1"),
@@ -92,32 +94,12 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     with gzip.GzipFile(filename="", fileobj=buffer, mode="wb", mtime=0) as f:
       f.write(payload)
     payload = buffer.getvalue()
-  if "://" in path:
-    import tensorflow as tf
-
-    with tf.io.gfile.GFile(path, "wb") as f:
-      f.write(payload)
-  else:
-    with open(path, "wb") as f:  # local: no URL scheme (see the module docstring)
-      f.write(payload)
+  file_io.write_bytes(path, payload)
 
 
 def _read_bytes(path: str) -> bytes:
-  """The file's bytes: through tf.io.gfile for a URL (gs://, ram://), else directly."""
-  missing = FileNotFoundError(f"idx file {path} does not exist; pass the path of an existing idx "
-                              "file (e.g. train-images-idx3-ubyte.gz, plain or gzipped)")
-  if "://" in path:
-    import tensorflow as tf
-
-    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
-      raise missing
-    with tf.io.gfile.GFile(path, "rb") as f:
-      return f.read()
-  try:
-    with open(path, "rb") as f:  # local: no URL scheme (see the module docstring)
-      return f.read()
-  except (FileNotFoundError, IsADirectoryError) as e:
-    raise missing from e
+  return file_io.read_bytes(path, f"idx file {path} does not exist; pass the path of an existing "
+                          "idx file (e.g. train-images-idx3-ubyte.gz, plain or gzipped)")
 
 
 def read_pair(images_path: str | os.PathLike,
