@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import runpy
+import signal
 import sys
 import sysconfig
 import warnings
@@ -110,6 +111,10 @@ def _filter_stderr() -> None:
   sys.stderr.flush()
   pid = os.fork()
   if pid == 0:  # the filter: lives until every writer of the pipe has exited
+    # Ctrl-C reaches the whole process group. The filter must outlive it, so the program's
+    # shutdown messages (and a traceback) still reach the terminal; it ends at EOF instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.close(write_end)
     try:
       filter_stream(read_end, os.dup(2))

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -127,3 +128,33 @@ def test_a_quiet_tensorflow_program_prints_only_its_own_lines():
   # TensorFlow's import-time INFO lines ("oneDNN custom operations are on") are back.
   assert any(console.is_chatter(line) for line in verbose.stderr.splitlines(keepends=True)), (
       verbose.stderr.decode())
+
+
+_INTERRUPTED_PROGRAM = """
+import signal, sys, time
+from common import console
+console.quiet()
+def bye(*_):
+  time.sleep(0.5)  # a server draining its requests
+  print("stopped cleanly", file=sys.stderr, flush=True)
+  sys.exit(0)
+signal.signal(signal.SIGINT, bye)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_ctrl_c_to_the_process_group_does_not_cut_the_programs_last_words():
+  env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TRELLIS_VERBOSE": "0"}
+  program = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_PROGRAM], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+  try:
+    assert program.stdout.readline() == b"ready\n"
+    os.killpg(program.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the filter gets it too
+    _, stderr = program.communicate(timeout=60)
+  finally:
+    if program.poll() is None:
+      os.killpg(program.pid, signal.SIGKILL)
+  assert program.returncode == 0
+  assert b"stopped cleanly" in stderr
