@@ -90,7 +90,6 @@ class Batcher:
     self._num_threads = num_threads
     self._running = 0  # batches executing now, in workers or inline in a caller's thread
     self._collecting = 0  # while a worker waits for company: how many more requests would fill it
-    self._slot_waiters = 0  # workers holding a collected batch until a running one ends
     # Waiting for company only pays when requests overlap. While the last batch
     # held a single request (a lone client), run at once instead of adding
     # batch_timeout to every call; under load the queue fills while a batch
@@ -136,9 +135,7 @@ class Batcher:
       finally:
         with self._cond:
           self._running -= 1
-          if self._slot_waiters:  # a worker holds a batch for this slot (and idle ones may wake)
-            self._cond.notify_all()
-          elif self._queue:  # work arrived meanwhile; waking an idle worker for nothing costs
+          if self._queue:  # work arrived meanwhile; waking an idle worker for nothing costs
             self._cond.notify()
     timeout = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
     if not task.done.acquire(timeout=timeout):
@@ -197,12 +194,6 @@ class Batcher:
       for task in batch:
         task.state = _TAKEN
       self._had_company = self._always_wait or len(batch) > 1
-      # While this worker collected (the lock released in wait), a lone client or another worker
-      # may have taken the last slot: hold the batch until one ends, so at most num_threads run.
-      while self._running >= self._num_threads:
-        self._slot_waiters += 1
-        self._cond.wait()
-        self._slot_waiters -= 1
       self._running += 1
       if self._queue and self._num_threads > 1:
         self._cond.notify()  # arrivals left over (not signalled while we collected): next worker
@@ -224,9 +215,7 @@ class Batcher:
       finally:
         with self._cond:
           self._running -= 1
-          if self._slot_waiters:  # a worker holds a batch for this slot (and idle ones may wake)
-            self._cond.notify_all()
-          elif self._queue and self._num_threads > 1:  # another worker may wait for the slot
+          if self._queue and self._num_threads > 1:  # another worker may wait for the slot
             self._cond.notify()
 
   def _run_batch(self, tasks: list[_Task]) -> None:
