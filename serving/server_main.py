@@ -206,11 +206,13 @@ def main(argv: Sequence[str] | None = None, *, default_export_root: str | None =
       sys.argv[1:] if argv is None else argv)
   logs.setup(args.log_level)
   server = ModelServer(options_from_args(args)).start()
-  # Ports are printed on stdout so scripts (and tests) that ask for port 0 can find them.
-  print(f"grpc_port={server.port} rest_port={server.rest_port}", flush=True)
+  # Handlers first: whoever reads the ports below may send SIGTERM at once, and before the
+  # handler is in place that kills the process instead of draining it.
   stop = threading.Event()
   for sig in (signal.SIGTERM, signal.SIGINT):
     signal.signal(sig, lambda *_: stop.set())
+  # Ports are printed on stdout so scripts (and tests) that ask for port 0 can find them.
+  print(f"grpc_port={server.port} rest_port={server.rest_port}", flush=True)
   while not stop.wait(1.0):  # a timed wait lets the signal handler run promptly
     pass
   server.stop(args.grace_seconds)
