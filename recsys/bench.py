@@ -9,10 +9,10 @@ Two tables, each from one run on this machine:
    the two-tower model (GRU user tower over the last 50 movies), time-decayed popularity,
    item co-occurrence and the TFRS basic-retrieval tutorial's model, each trained in this run.
 2. Rating prediction on the canonical u1 split (80,000 / 20,000 ratings): RMSE and MAE
-   of the multitask model's rating head, the TFRS basic-ranking tutorial's model, GLocal-K (`recsys/glocal_k.py`, transductive) for
+   of the multitask model's rating head, the TFRS basic-ranking tutorial's model, GLocal-K (`recsys/rating/glocal_k.py`, transductive) for
    each of --glocal_k_seeds initialisations and their mean, biased MF, user + item biases,
    the global mean, and a linear blend of the GLocal-K mean with the two MF baselines
-   (`recsys/rating_blend.py`: weights fitted on a 5% validation slice of u1.base by members
+   (`recsys/rating/blend.py`: weights fitted on a 5% validation slice of u1.base by members
    fitted without it), beside published figures (GC-MC 0.910, GLocal-K 0.889). The
    validation RMSEs that chose the blend are printed under the table; u1.test is read only
    for the scores. Member fits are cached under --workdir, so a re-run or a run after a
@@ -25,7 +25,6 @@ each GLocal-K fit ~3.5 min idle, fitted twice per seed).
 """
 
 import dataclasses
-import hashlib
 import inspect
 import time
 
@@ -33,9 +32,12 @@ import numpy as np
 from absl import app, flags
 
 from common.data import data_dir as data_dir_lib
-from recsys import baselines, evaluation, glocal_k, rating_blend, tfrs_tutorial, train
+from common.data import fingerprint
+from recsys import baselines, evaluation, tfrs_tutorial, train
 from recsys.configs import movielens, movielens_rating
 from recsys.data import movielens as movielens_data
+from recsys.rating import blend as rating_blend
+from recsys.rating import glocal_k
 
 _EPOCHS = flags.DEFINE_integer("epochs", 10, "retrieval training epochs")
 _RATING_EPOCHS = flags.DEFINE_integer("rating_epochs", 20, "rating model training epochs")
@@ -125,7 +127,7 @@ def _fits_cache_dir() -> str:
   """Where member predictions are cached: one folder per set of member hyper-parameters, so
   changing a default refits (after changing a model's code, delete --workdir's rating_fits)."""
   settings = repr((glocal_k.Config(), inspect.signature(baselines.fit_biased_mf)))
-  return f"{_WORKDIR.value}/rating_fits/{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+  return f"{_WORKDIR.value}/rating_fits/{fingerprint.Fingerprint('settings').update(settings).hexdigest()}"
 
 
 def _rating_members(data_dir: str, seeds: int) -> dict[str, rating_blend.Member]:

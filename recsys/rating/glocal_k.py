@@ -22,7 +22,7 @@ Training follows the authors' public code: each "epoch" is one fresh `scipy` L-B
 5 iterations (10 curvature pairs) over the whole matrix; ML-100K runs 30 pre-training and
 60 fine-tuning epochs there, and the published 0.889 RMSE is the best *test* RMSE over the
 fine-tuning epochs. Here the epoch counts are chosen on a validation slice of the training
-ratings instead (`recsys/glocal_k_validate.py`), and predictions are clipped to [1, 5].
+ratings instead (`recsys/rating/glocal_k_validate.py`), and predictions are clipped to [1, 5].
 
 **Transductive.** A prediction for (user, item) reads the user's column of the training
 matrix, so users and items must be in the matrix the model was fitted on, and new ratings
@@ -47,8 +47,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from recsys import lbfgs
 from recsys.data.interactions import Interactions
+from recsys.rating import lbfgs
 
 
 @dataclasses.dataclass(frozen=True)

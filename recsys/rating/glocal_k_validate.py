@@ -1,4 +1,4 @@
-"""`bazel run //recsys:glocal_k_validate`: chooses GLocal-K's epoch counts on a validation slice.
+"""`bazel run //recsys/rating:glocal_k_validate`: chooses GLocal-K's epoch counts on a validation slice.
 
 Holds out the ratings of u1.base whose "user:item" hash falls in the validation share (5%,
 `protocols.with_hash_validation`, as the multitask model's early stopping does), fits
@@ -7,7 +7,7 @@ validation RMSE after every epoch and the best epoch of each stage (the fine-tun
 starts from the best pre-training epoch). u1.test is never read. The chosen counts are the
 defaults of `glocal_k.Config`, which `recsys/bench.py` refits on the whole of u1.base.
 
-    bazel run //recsys:glocal_k_validate -- [--pretrain_epochs=50] [--finetune_epochs=100]
+    bazel run //recsys/rating:glocal_k_validate -- [--pretrain_epochs=50] [--finetune_epochs=100]
 """
 
 import json
@@ -16,8 +16,8 @@ import tensorflow as tf
 from absl import app, flags
 
 from common.data import data_dir as data_dir_lib
-from recsys import glocal_k
 from recsys.data import movielens, protocols
+from recsys.rating import glocal_k
 
 _PRETRAIN = flags.DEFINE_integer("pretrain_epochs", 50, "most pre-training epochs to try")
 _FINETUNE = flags.DEFINE_integer("finetune_epochs", 100, "most fine-tuning epochs to try")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recsys import glocal_k, lbfgs
 from recsys.data.interactions import Interactions
+from recsys.rating import glocal_k, lbfgs
 
 _SMALL = glocal_k.Config(hidden=24, pretrain_epochs=8, finetune_epochs=6, lambda_2=0.5)
 

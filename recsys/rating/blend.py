@@ -22,7 +22,6 @@ TensorFlow knows (gs://, ram://).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import os
 import time
@@ -31,6 +30,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import tensorflow as tf
 
+from common.data import fingerprint
 from recsys.data import protocols
 from recsys.data.interactions import Interactions
 
@@ -95,13 +95,12 @@ class HoldoutPredictions:
 
 def _tables_digest(*tables: Interactions) -> str:
   """Identifies the exact tables a member was fitted and scored on (part of its cache key)."""
-  key = hashlib.sha256()
+  fp = fingerprint.Fingerprint("ratings")
   for table in tables:
-    for column in (table.user_id, table.item_id):
-      key.update("\0".join(map(str, column)).encode())
+    fp.update(table.user_id.astype(str), table.item_id.astype(str))
     if table.rating is not None:
-      key.update(np.asarray(table.rating, np.float32).tobytes())
-  return key.hexdigest()
+      fp.update(np.asarray(table.rating, np.float32))
+  return str(fp)
 
 
 def holdout_predictions(members: Mapping[str, Member], base: Interactions, test: Interactions,
@@ -117,7 +116,7 @@ def holdout_predictions(members: Mapping[str, Member], base: Interactions, test:
                                       ("test", base, split.test, out.test)):
     tables = _tables_digest(train, target) if cache_dir else ""  # once per phase, not per member
     for name, member in members.items():
-      key = hashlib.sha256(f"{name}\0{tables}".encode()).hexdigest()[:20]
+      key = fingerprint.Fingerprint("fit").update(name, tables).hexdigest()
       path = os.path.join(cache_dir, f"{phase}-{key}.npz") if cache_dir else None
       if path and tf.io.gfile.exists(path):
         with tf.io.gfile.GFile(path, "rb") as f, np.load(io.BytesIO(f.read())) as cached:
