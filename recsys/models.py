@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
@@ -228,8 +227,3 @@ class Recommender(tfrs.Model):
           labels=features["rating"], predictions=self.predict_rating(query, candidate))
     return loss
 
-
-def sampling_probabilities(train_item_ids: np.ndarray) -> dict[str, float]:
-  """Each item's share of training interactions: Q in the log-Q correction."""
-  items, counts = np.unique(train_item_ids.astype(str), return_counts=True)
-  return dict(zip(items, counts / counts.sum(), strict=True))

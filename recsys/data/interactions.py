@@ -101,14 +101,3 @@ def read_interactions(path: str | pathlib.Path) -> Interactions:
       np.array(users, dtype=object), np.array(items, dtype=object), np.array(times, dtype=np.int64),
       np.array(ratings, dtype=np.float32) if has_rating else None)
 
-
-def write_interactions(table: Interactions, path: str | pathlib.Path) -> None:
-  """Writes the CSV contract that `read_interactions` reads (local, gs:// or ram://)."""
-  with tf.io.gfile.GFile(str(path), "w") as f:
-    w = csv.writer(f)
-    w.writerow(["user_id", "item_id", "timestamp"] + (["rating"] if table.rating is not None else []))
-    for i in range(len(table)):
-      row = [table.user_id[i], table.item_id[i], int(table.timestamp[i])]
-      if table.rating is not None:
-        row.append(f"{float(table.rating[i]):g}")
-      w.writerow(row)
