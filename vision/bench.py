@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from common.distribute import cpu
+from common.distribute import cpu, flops
 from vision import models
 
 _BATCH = flags.DEFINE_integer("batch_size", 32, "images per training step")
@@ -32,20 +32,6 @@ _WARMUP = flags.DEFINE_integer("warmup", 2, "untimed steps per configuration")
 _ONLY = flags.DEFINE_list("only", [], "run only these rows (e.g. resnet50); default: all")
 PRECISIONS = ("float32", "mixed_bfloat16", "float32+xla", "mixed_bfloat16+xla")
 _PRECISIONS = flags.DEFINE_list("precisions", list(PRECISIONS), f"any of {PRECISIONS}")
-
-
-def matmul_ceiling(dtype: tf.DType, n: int = 4096, repeats: int = 10) -> float:
-  """Best GFLOP/s of an n x n matmul in `dtype` through TensorFlow."""
-  a = tf.random.uniform([n, n], dtype=tf.float32)
-  a, b = tf.cast(a, dtype), tf.cast(tf.transpose(a), dtype)
-  matmul = tf.function(lambda x, y: tf.matmul(x, y))
-  matmul(a, b).numpy()
-  best = float("inf")
-  for _ in range(repeats):
-    start = time.perf_counter()
-    matmul(a, b).numpy()
-    best = min(best, time.perf_counter() - start)
-  return 2 * n**3 / best / 1e9
 
 
 def _keras_resnet50(num_classes, image_size):
@@ -77,7 +63,7 @@ def time_training(build, image_size: int, precision: str, batch_size: int, steps
       start = time.perf_counter()
       model.train_on_batch(x, y)
       times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times)), models.flops_per_image(model)
+    return min(times), float(np.median(times)), flops.forward_flops(model)
   finally:
     tf.keras.mixed_precision.set_global_policy("float32")
 
@@ -105,7 +91,8 @@ def main(argv):
   print(f"CPU: {cpu.describe()}")
   print(f"TensorFlow {tf.__version__}; {len(tf.config.list_physical_devices('CPU'))} CPU device(s), "
         f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}")
-  ceiling = {"float32": matmul_ceiling(tf.float32), "mixed_bfloat16": matmul_ceiling(tf.bfloat16)}
+  ceiling = {"float32": flops.matmul_gflops(tf.float32, repeats=10),
+             "mixed_bfloat16": flops.matmul_gflops(tf.bfloat16, repeats=10)}
   ceiling["float32+xla"], ceiling["mixed_bfloat16+xla"] = ceiling["float32"], ceiling["mixed_bfloat16"]
   print(f"matmul 4096² ceiling: float32 {ceiling['float32']:.0f} GFLOP/s, "
         f"bfloat16 {ceiling['mixed_bfloat16']:.0f} GFLOP/s")
@@ -114,10 +101,10 @@ def main(argv):
     if _ONLY.value and name not in _ONLY.value:
       continue
     for precision in _PRECISIONS.value:
-      best, median, flops = time_training(build, size, precision, _BATCH.value, _STEPS.value,
-                                          _WARMUP.value, classes)
+      best, median, forward = time_training(build, size, precision, _BATCH.value, _STEPS.value,
+                                            _WARMUP.value, classes)
       ips = _BATCH.value / best
-      gflops = ips * 3 * flops / 1e9
+      gflops = ips * flops.TRAINING_PASSES * forward / 1e9
       results[name, precision] = ips
       print(f"  {name:15s} {precision:19s} {ips:8.1f} img/s (median step {median:.2f} s)",
             flush=True)

@@ -203,21 +203,3 @@ def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
   """The same network up to the pooled features (shares the weights of `model`)."""
   return tf.keras.Model(model.input, model.get_layer("embedding").output,
                         name=model.name + "_encoder")
-
-
-def flops_per_image(model: tf.keras.Model) -> int:
-  """Forward multiply-adds x 2 of the convs and dense layers, for one image.
-
-  Counted from layer shapes (what papers quote: ResNet-50 v1.5 at 224² ≈ 4.1 GMACs,
-  i.e. ≈ 8.2 GFLOPs); BN, ReLU and pooling are left out as negligible.
-  """
-  total = 0
-  for layer in model.layers:
-    if isinstance(layer, tf.keras.layers.Conv2D):
-      kh, kw, cin, cout = layer.kernel.shape
-      _, oh, ow, _ = layer.output.shape
-      total += 2 * kh * kw * cin * cout * oh * ow
-    elif isinstance(layer, tf.keras.layers.Dense):
-      cin, cout = layer.kernel.shape
-      total += 2 * cin * cout
-  return int(total)

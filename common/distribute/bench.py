@@ -33,7 +33,7 @@ from absl import app, flags
 
 import common
 from common.distribute import config as distribute_config
-from common.distribute import cpu, horovod_backend
+from common.distribute import cpu, flops, horovod_backend
 from common.distribute import strategy as strategy_lib
 
 FLAGS = flags.FLAGS
@@ -88,33 +88,6 @@ def resnet(blocks_per_stage: int, num_classes: int = 10) -> tf.keras.Model:
   return tf.keras.Model(inputs, outputs)
 
 
-def train_flops_per_example(model: tf.keras.Model) -> float:
-  """3 × forward multiply-add FLOPs of the conv and dense layers (the backward pass is ~2×)."""
-  flops = 0.0
-  for layer in model.layers:
-    if isinstance(layer, tf.keras.layers.Conv2D):
-      _, h, w, c_out = layer.output.shape
-      kh, kw, c_in, _ = layer.kernel.shape
-      flops += 2.0 * h * w * kh * kw * c_in * c_out
-    elif isinstance(layer, tf.keras.layers.Dense):
-      flops += 2.0 * layer.kernel.shape[0] * layer.kernel.shape[1]
-  return 3.0 * flops
-
-
-def matmul_gflops(dtype: tf.DType, n: int = 4096, repeats: int = 5) -> float:
-  """Best-of-`repeats` rate of one n×n×n matmul: the dense-compute ceiling of this machine."""
-  a = tf.random.uniform((n, n), dtype=tf.float32)
-  a = tf.cast(a, dtype)
-  matmul = tf.function(lambda x: tf.matmul(x, x))
-  matmul(a).numpy()
-  best = float("inf")
-  for _ in range(repeats):
-    start = time.perf_counter()
-    matmul(a).numpy()
-    best = min(best, time.perf_counter() - start)
-  return 2.0 * n ** 3 / best / 1e9
-
-
 class _Timer(tf.keras.callbacks.Callback):
   def __init__(self, warmup_steps: int):
     super().__init__()
@@ -161,8 +134,8 @@ def run_row(name: str) -> dict:
   seconds = timer.end - timer.start
   examples = (calls - timer.warmup_steps) * spe * global_batch
   return {"row": name, "examples_per_s": examples / seconds,
-          "gflops": examples * train_flops_per_example(model) / seconds / 1e9,
-          "flops_per_example": train_flops_per_example(model)}
+          "gflops": examples * flops.training_flops(model) / seconds / 1e9,
+          "flops_per_example": flops.training_flops(model)}
 
 
 def _child(args: list[str], workers: int = 0, backend: str = "tf") -> list[dict]:
@@ -185,8 +158,8 @@ def main(argv):
                f"--blocks_per_stage={FLAGS.blocks_per_stage}",
                f"--steps_per_execution={FLAGS.steps_per_execution}"]
   if FLAGS._row == "matmul":
-    print("BENCH " + json.dumps({"row": "matmul", "float32": matmul_gflops(tf.float32),
-                                 "bfloat16": matmul_gflops(tf.bfloat16)}), flush=True)
+    print("BENCH " + json.dumps({"row": "matmul", "float32": flops.matmul_gflops(tf.float32),
+                                 "bfloat16": flops.matmul_gflops(tf.bfloat16)}), flush=True)
     return
   if FLAGS._row:
     result = run_row(FLAGS._row)
