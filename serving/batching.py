@@ -88,7 +88,7 @@ class Batcher:
     self._cond = threading.Condition()
     self._closed = False
     self._num_threads = num_threads
-    self._running = 0  # batches executing now, in workers or inline in a caller's thread
+    self._running = 0  # batches collecting or executing in workers, or inline in a caller's thread
     self._collecting = 0  # while a worker waits for company: how many more requests would fill it
     # Waiting for company only pays when requests overlap. While the last batch
     # held a single request (a lone client), run at once instead of adding
@@ -173,6 +173,10 @@ class Batcher:
         if self._closed and first is None:
           return None
         self._cond.wait()
+      # Take the slot now, before collecting: collecting releases the lock (in wait), and a
+      # slot checked here but taken only after collecting could meanwhile go to a lone client
+      # (run inline) or another worker, so more than num_threads batches would run at once.
+      self._running += 1
       self._queue.popleft()
       batch = [first]
       rows = first.rows
@@ -194,7 +198,6 @@ class Batcher:
       for task in batch:
         task.state = _TAKEN
       self._had_company = self._always_wait or len(batch) > 1
-      self._running += 1
       if self._queue and self._num_threads > 1:
         self._cond.notify()  # arrivals left over (not signalled while we collected): next worker
       return batch
