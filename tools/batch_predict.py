@@ -26,6 +26,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from tools.batch import dead_letters, export_reader, formats, handlers, loop
+
 DEFAULT_BEAM_OPTIONS = {"--runner": "DirectRunner", "--direct_num_workers": "2",
                         "--direct_running_mode": "multi_threading"}
 
@@ -68,7 +70,7 @@ def with_local_defaults(beam_args: Sequence[str]) -> list[str]:
 
 def make_job(args):
   """The export resolved, its handler built and the formats settled, before anything runs."""
-  from tools.batch import export_reader, formats, handlers, pipeline
+  from tools.batch import pipeline  # lazy: Beam loads only when a pipeline is built
 
   version_dir = export_reader.resolve(args.export_dir)
   meta = export_reader.read_metadata(version_dir)
@@ -88,7 +90,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, int]:
   import apache_beam as beam
   from apache_beam.options.pipeline_options import PipelineOptions
 
-  from tools.batch import pipeline
+  from tools.batch import pipeline  # lazy: Beam loads only when a pipeline is built
 
   args, beam_args = parse(argv)
   job = make_job(args)
@@ -114,8 +116,6 @@ def predict(export_dir, rows: list[dict], k: int, *, request_time: int, store=No
   `serving.recommendation.history_store` for rows without a `history`. A row that cannot be
   scored stops the call with its line number (the pipeline dead-letters it instead).
   """
-  from tools.batch import dead_letters, export_reader, handlers, loop
-
   version_dir = export_reader.resolve(str(export_dir))
   meta = export_reader.read_metadata(version_dir)
   ids = [i for i in export_reader.read_asset(version_dir, "item_ids.txt").decode().split("\n") if i]
@@ -131,7 +131,7 @@ def predict(export_dir, rows: list[dict], k: int, *, request_time: int, store=No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  from tools.batch import export_reader, formats, pipeline
+  from tools.batch import pipeline  # lazy: Beam loads only when a pipeline is built
 
   try:
     run(argv)

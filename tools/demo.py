@@ -20,6 +20,11 @@ import time
 from absl import app, flags
 
 from common.shopworld import world as shopworld
+from recsys import demo as recsys_demo
+from sequences.text import demo as text_demo
+from sequences.timeseries import demo as timeseries_demo
+from serving.recommendation import demo as api_demo
+from vision import demo as vision_demo
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/trellis", "where the world, runs and exports go")
 _SEED = flags.DEFINE_integer("seed", 0, "shop world seed")
@@ -43,11 +48,6 @@ def _print_summary(rows: list[tuple[str, str, str, float]]) -> None:
 
 def main(argv):
   del argv
-  from recsys import demo as recsys_demo
-  from sequences.text import demo as text_demo
-  from sequences.timeseries import demo as timeseries_demo
-  from vision import demo as vision_demo
-
   root = pathlib.Path(_WORKDIR.value)
   world_dir, export_root = root / "world", root / "exports"
   rows = []
@@ -89,8 +89,6 @@ def main(argv):
   print(f"\nexports: {export_root}  (bazel run //tools:show_export -- {export_root}/recsys)")
 
   if _SERVE.value:
-    from serving.recommendation import demo as api_demo
-
     _step("Recommendation API")
     api_demo.run(str(export_root), str(world_dir), _PORT.value, _REST_PORT.value)
 

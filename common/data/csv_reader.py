@@ -109,9 +109,9 @@ def csv_dataset(files: Sequence[str | os.PathLike], record_defaults: Sequence, *
   Returns:
     A dataset of tuples, one tensor per column.
   """
-  import tensorflow as tf
+  import tensorflow as tf  # lazy: the row readers above serve TensorFlow-free tools
 
-  from common.data import sharding
+  from common.data import sharding  # lazy: it imports TensorFlow (see the line above)
 
   paths = [os.fspath(p) for p in files]
   if not paths:

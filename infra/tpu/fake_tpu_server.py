@@ -30,6 +30,7 @@ from google.protobuf import any_pb2, empty_pb2
 from google.rpc import code_pb2, status_pb2
 
 from infra.tpu import accelerators
+from infra.tpu import client as client_lib
 
 _NodeState = tpu_v2.Node.State
 _QueuedState = tpu_v2.QueuedResourceState.State
@@ -95,7 +96,6 @@ class FakeTpuServer:
     self._server.stop(grace=None)
 
   def client(self) -> tpu_v2.TpuClient:
-    from infra.tpu import client as client_lib
     return client_lib.make_client(self.address)
 
   def rpcs(self) -> list[str]:

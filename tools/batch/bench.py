@@ -33,6 +33,11 @@ import time
 
 import numpy as np
 
+from common.export import publish
+from common.shopworld import world as shopworld
+from tools import batch_predict
+from tools.batch import export_reader, formats, loop
+
 HISTORY, DIM, K = 8, 32, 10
 
 
@@ -51,8 +56,6 @@ def _cpu() -> str:
 def publish_recsys(export_root: pathlib.Path, items: int) -> str:
   """A `recommend` export in trellis's recsys contract: mean of the history's vectors, top k."""
   import tensorflow as tf
-
-  from common.export import publish
 
   rng = np.random.default_rng(0)
   ids = np.array([f"item_{i:07d}" for i in range(items)])
@@ -104,7 +107,7 @@ def write_users(path: pathlib.Path, users: int, items: int) -> None:
 
 def publish_vision(workdir: pathlib.Path) -> tuple[str, pathlib.Path]:
   """The vision demo's ResNet-20, one epoch on the tiny shop world; (export dir, world dir)."""
-  from common.shopworld import world as shopworld
+  # lazy: the measured runs import this file; the vision trainer stays out of their memory
   from vision import demo
 
   world_dir = workdir / "world"
@@ -115,8 +118,6 @@ def publish_vision(workdir: pathlib.Path) -> tuple[str, pathlib.Path]:
 
 def write_images(path: pathlib.Path, world_dir: pathlib.Path, images: int) -> None:
   import tensorflow as tf
-
-  from tools.batch import formats
 
   pictures = sorted((world_dir / "images").glob("*/*.png"))
   blobs = [p.read_bytes() for p in pictures]
@@ -129,8 +130,6 @@ def write_images(path: pathlib.Path, world_dir: pathlib.Path, images: int) -> No
 def _child(kind: str, export_dir: str, input_path: str, output: str, batch_size: int) -> dict:
   start = time.perf_counter()
   if kind == "beam":
-    from tools import batch_predict
-
     found = batch_predict.run([f"--export_dir={export_dir}", f"--input={input_path}",
                                f"--output={output}", f"--batch_size={batch_size}", f"--k={K}",
                                "--request_time=1700000000", "--output_format=" + (
@@ -158,9 +157,6 @@ def _peak_mb() -> float:
 def _plain_loop(export_dir: str, input_path: str, output: str, batch_size: int) -> int:
   """Read → score (tools/batch/loop.py) → write, in this thread: the floor Beam adds overhead to."""
   import tensorflow as tf
-
-  from tools import batch_predict
-  from tools.batch import export_reader, formats, loop
 
   args, _ = batch_predict.parse([f"--export_dir={export_dir}", f"--input={input_path}",
                                  f"--output={output}", f"--k={K}", "--request_time=1700000000"])

@@ -79,7 +79,7 @@ def load(version_dir: str):
   import tensorflow as tf
 
   if not _is_remote(version_dir):
-    from common.export import publish
+    from common.export import publish  # lazy: it imports TensorFlow; metadata reads need none
 
     try:
       return publish.load(version_dir)

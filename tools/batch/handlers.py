@@ -29,7 +29,8 @@ import json
 
 import numpy as np
 
-from tools.batch import formats
+from serving.recommendation import history_store
+from tools.batch import export_reader, formats
 from tools.batch.dead_letters import BadInput
 
 DOMAINS = ("vision", "text", "timeseries", "recsys")
@@ -232,8 +233,6 @@ class RecsysRecommend(Handler):
     if not self.history_db and self._store is None:
       return [], []
     if self._store is None:
-      from serving.recommendation import history_store
-
       self._store = history_store.open_store(self.history_db)
     events = self._store.history(user, self.max_history)
     return [e.item_id for e in events], [e.timestamp for e in events]
@@ -279,7 +278,7 @@ class RecsysRecommend(Handler):
   def run(self, loaded, batch):
     import tensorflow as tf
 
-    from serving.recommendation import scoring
+    from serving.recommendation import scoring  # lazy: it imports TensorFlow and recsys
 
     users, histories, times, now = zip(*batch, strict=True)
     inputs = scoring.query_inputs(users, histories, times, now, self.max_history)
@@ -351,8 +350,6 @@ def domain_of(meta: dict) -> str:
 def for_export(meta: dict, version_dir: str, *, signature: str = "", k: int = 10,
                request_time: int = 0, history_db: str = "") -> Handler:
   """The handler for an export (its metadata and version directory) and the job's options."""
-  from tools.batch import export_reader
-
   domain = domain_of(meta)
   if domain == "vision":
     return Vision(meta)

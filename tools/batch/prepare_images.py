@@ -31,6 +31,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from common.data import splits
+from tools import batch_predict
 from tools.batch import dead_letters, pipeline
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -136,8 +137,6 @@ def build(p: beam.Pipeline, root: str, output_dir: str, fractions: tuple[float, 
 def run(argv: Sequence[str] | None = None) -> dict[str, int]:
   import tensorflow as tf
   from apache_beam.options.pipeline_options import PipelineOptions
-
-  from tools import batch_predict
 
   p = argparse.ArgumentParser(prog="prepare_images", description=__doc__.splitlines()[0])
   p.add_argument("--image_folder", required=True, help="root/<class>/*.png|jpg (local or gs://)")
