@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from sequences.text import models as text_models
+from sequences.text import encoder as text_encoder_lib
 from vision import encoder as vision_encoder
 
 
@@ -29,9 +29,9 @@ class TextEncoder(tf.keras.layers.Layer):
     self.vectorize = tf.keras.layers.TextVectorization(
         standardize="lower_and_strip_punctuation", output_mode="int",
         output_sequence_length=sequence_length, vocabulary=vocabulary, name="vectorize")
-    self.body = text_models.FastText(text_models.ModelConfig(
-        vocab_size=len(vocabulary) + 2, embed_dim=embed_dim, ngram_buckets=ngram_buckets,
-        sequence_length=sequence_length, num_classes=1))
+    self.body = text_encoder_lib.feature_body(
+        "FastText", vocab_size=len(vocabulary) + 2, embed_dim=embed_dim,
+        ngram_buckets=ngram_buckets, sequence_length=sequence_length, num_classes=1)
 
   def call(self, texts: tf.Tensor) -> tf.Tensor:
     return self.body.features(self.vectorize(texts))

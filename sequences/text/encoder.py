@@ -1,12 +1,14 @@
-"""The public text encoder (`//sequences/text:encoder`): raw strings -> L2-normalised vectors.
+"""The public text encoders (`//sequences/text:encoder`): what other domains may build on.
+
+`TextEncoder`: raw strings -> L2-normalised vectors.
 
 A Keras layer that takes a raw title or description and can be trained end to end inside a
 larger model (a two-tower retriever, a ranker), so that model's export keeps tokenisation in its
 graph, like every other export here. Its WordPiece tokenizer runs tensorflow-text ops, so such an
 export loads only where `tensorflow_text` is imported (our server does; a stock TF Serving does
-not). That is why recsys, whose export must load in a stock TF Serving, uses this package's
-FastText body (`models.FastText.features`) behind a stock-op Keras `TextVectorization` instead
-(`recsys/encoders.py`) rather than this layer.
+not). That is why recsys, whose export must load in a stock TF Serving, uses `feature_body` instead:
+this package's FastText body over token ids it makes itself with a stock-op Keras
+`TextVectorization` (`recsys/encoders.py`).
 
     from sequences.text import encoder as text_encoder
     tower = text_encoder.TextEncoder.from_texts(item_texts, workdir, output_dim=64)
@@ -15,11 +17,14 @@ FastText body (`models.FastText.features`) behind a stock-op Keras `TextVectoriz
 It is built from this package's pieces: `tokenizer.Tokenizer` (WordPiece, case folding, packing,
 input checks) and the `features` of a `models` class (FastText by default: cheap and strong on
 short product text), followed by a linear projection to `output_dim`.
+
+`feature_body(model, vocab_size=..., sequence_length=..., ...)`: the same `models` class over int
+token ids `[batch, sequence_length]` (0 = padding, 1 = out of vocabulary), for a caller that
+tokenises with its own ops; `body.features(ids)` is `[batch, features]`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable
 
@@ -27,6 +32,27 @@ import tensorflow as tf
 
 from sequences.text import models
 from sequences.text import tokenizer as tokenizer_lib
+
+
+FEATURE_MODELS = ("FastText", "CNN", "BiGRU", "Transformer")
+
+
+def feature_body(model: str = "FastText", **model_config) -> models.TextClassifier:
+  """A `models` class with learned features over int token ids; call its `features(ids)`.
+
+  Args:
+    model: FastText | CNN | BiGRU | Transformer.
+    **model_config: `models.ModelConfig` fields (vocab_size, sequence_length, embed_dim,
+      ngram_buckets, ...); num_classes sizes only the unused classifier head.
+  """
+  _check_model(model)
+  return getattr(models, model)(models.ModelConfig(**model_config))
+
+
+def _check_model(model: str) -> None:
+  if model not in FEATURE_MODELS:
+    raise ValueError(f"model={model!r}: the text encoder needs a model with learned features, "
+                     f"one of {', '.join(FEATURE_MODELS)}")
 
 
 class TextEncoder(tf.keras.layers.Layer):
@@ -47,14 +73,11 @@ class TextEncoder(tf.keras.layers.Layer):
                normalize: bool = True,
                max_input_bytes: int = tokenizer_lib.DEFAULT_MAX_INPUT_BYTES, **kwargs):
     super().__init__(**kwargs)
-    if model not in models.MODEL_NAMES or model == "Linear":
-      raise ValueError(f"model={model!r}: the text encoder needs a model with learned features, "
-                       "one of FastText, CNN, BiGRU, Transformer")
+    _check_model(model)  # before the vocabulary file is read
     self.tokenizer = tokenizer_lib.Tokenizer(vocab_path, sequence_length, max_input_bytes)
-    cfg = dataclasses.replace(models.ModelConfig(**(model_config or {})),
-                              vocab_size=self.tokenizer.vocab_size, num_classes=output_dim,
-                              sequence_length=sequence_length)
-    self.backbone = getattr(models, model)(cfg)
+    self.backbone = feature_body(model, **{
+        **(model_config or {}), "vocab_size": self.tokenizer.vocab_size,
+        "num_classes": output_dim, "sequence_length": sequence_length})
     self.projection = tf.keras.layers.Dense(output_dim, dtype="float32", name="projection")
     self.normalize = normalize
     self._config = {"vocab_path": str(vocab_path), "output_dim": output_dim, "model": model,

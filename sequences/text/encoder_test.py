@@ -47,3 +47,13 @@ def test_bad_input_and_bad_model_are_clear_errors(tower):
     tower(tf.constant(["ok", " "]))
   with pytest.raises(ValueError, match="learned features"):
     text_encoder.TextEncoder("unused.txt", model="Linear")
+
+
+def test_feature_body_reads_token_ids_a_caller_made():
+  # recsys tokenises with stock ops and hands the body int ids (0 = padding, 1 = unknown).
+  body = text_encoder.feature_body("FastText", vocab_size=10, sequence_length=4, embed_dim=6,
+                                   ngram_buckets=16, num_classes=1)
+  features = body.features(tf.constant([[2, 3, 0, 0], [4, 5, 6, 1]]))
+  assert features.shape == (2, 6)
+  with pytest.raises(ValueError, match="learned features, one of FastText, CNN"):
+    text_encoder.feature_body("Linear", vocab_size=10)
