@@ -1,8 +1,10 @@
 """datasets: verified access to real files, fetching from a local server, and helpful errors."""
 
+import dataclasses
 import hashlib
 import http.server
 import io
+import tarfile
 import threading
 import zipfile
 
@@ -86,8 +88,9 @@ def test_offline_fetch_says_what_to_place_where(tmp_path, monkeypatch):
 
 
 def test_unknown_names_are_listed():
-  with pytest.raises(KeyError, match="known datasets: ag_news, ett, ml-100k"):
-    datasets.get("mnist")
+  with pytest.raises(KeyError, match="known datasets: ag_news, cifar10, ett, fashion_mnist, "
+                     "ml-100k, mnist"):
+    datasets.get("imagenet21k")
   with pytest.raises(KeyError, match="has no file"):
     datasets.require("/tmp", "ett", "ETTm3.csv")
 
@@ -103,7 +106,58 @@ def test_real_files_match_their_hashes():
   if not (root / "ett" / "ETTh1.csv").is_file():
     pytest.skip(f"no real data under {root} (set TRELLIS_DATA_DIR)")
   for name, dataset in datasets.DATASETS.items():
+    if not (root / name).is_dir():
+      continue  # mnist, fashion_mnist and cifar10 are not in ../shared/data
     for filename in dataset.files:
       if filename.startswith("ETTm") and not (root / name / filename).exists():
         continue  # the 15-minute ETT files are not in ../shared/data (see its PROVENANCE.md)
       assert datasets.require(root, name, filename).is_file()
+
+
+def _md5(data: bytes) -> str:
+  return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def test_md5_datasets_fetch_from_a_tar_archive_and_verify_each_file(tmp_path, server, monkeypatch):
+  root, url = server
+  members = {"data_batch_1": b"batch one", "batches.meta": b"meta"}
+  with tarfile.open(root / "pack.tar.gz", "w:gz") as tar:
+    for name, data in members.items():
+      info = tarfile.TarInfo(f"pack-py/{name}")
+      info.size = len(data)
+      tar.addfile(info, io.BytesIO(data))
+  archive_md5 = _md5((root / "pack.tar.gz").read_bytes())
+  entry = datasets.Dataset(
+      name="tarred", homepage="https://example.org", archive_url=url + "pack.tar.gz",
+      archive_dir="pack-py", archive_md5=archive_md5,
+      md5={name: _md5(data) for name, data in members.items()})
+  monkeypatch.setitem(datasets.DATASETS, "tarred", entry)
+  out = tmp_path / "data"
+  assert sorted(p.name for p in datasets.fetch("tarred", out, progress=False)) == [
+      "batches.meta", "data_batch_1"]
+  assert (out / "tarred" / "data_batch_1").read_bytes() == b"batch one"
+  assert datasets.require(out, "tarred", "batches.meta").read_bytes() == b"meta"
+  assert datasets.checksum("tarred", "pack.tar.gz") == ("md5", archive_md5)
+  datasets.verify("tarred", "data_batch_1", b"batch one")  # bytes read out of an archive
+  with pytest.raises(download.ChecksumError, match=r"data_batch_1 \(bytes\) has md5 .* expected "
+                     + _md5(b"batch one") + r".*fetch -- tarred"):
+    datasets.verify("tarred", "data_batch_1", b"batch two")
+  monkeypatch.setitem(datasets.DATASETS, "tarred",
+                      dataclasses.replace(entry, archive_md5="0" * 32))
+  with pytest.raises(download.ChecksumError, match=r"pack.tar.gz has md5 .* expected 0{32}"):
+    datasets.fetch("tarred", tmp_path / "again", progress=False)
+
+
+def test_verify_reads_any_file_system_and_names_a_missing_file(tmp_path):
+  import tensorflow as tf
+
+  published = datasets.checksum("cifar10", "test_batch")
+  assert published == ("md5", "40351d587109b95175f43aff81a1287e")
+  with tf.io.gfile.GFile("ram://verify/test_batch", "wb") as f:
+    f.write(b"not the published batch")
+  with pytest.raises(download.ChecksumError, match=r"ram://verify/test_batch has md5"):
+    datasets.verify("cifar10", "test_batch", "ram://verify/test_batch")
+  with pytest.raises(FileNotFoundError, match=r"absent does not exist; expected cifar10's test_batch"):
+    datasets.verify("cifar10", "test_batch", tmp_path / "absent")
+  with pytest.raises(KeyError, match="has no file 'data_batch_9'"):
+    datasets.verify("cifar10", "data_batch_9", b"")

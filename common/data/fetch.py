@@ -21,8 +21,8 @@ def status(root: pathlib.Path) -> str:
   """One line per dataset: name, files present, homepage."""
   lines = []
   for name, dataset in sorted(datasets.DATASETS.items()):
-    present = sum((root / name / f).is_file() for f in dataset.files)
-    lines.append(f"{name:<10} {present}/{len(dataset.files)} files in {root / name}   "
+    present = sum((root / name / f).is_file() for f in dataset.checksums)
+    lines.append(f"{name:<10} {present}/{len(dataset.checksums)} files in {root / name}   "
                  f"{dataset.homepage}" + (f"  ({dataset.note})" if dataset.note else ""))
   return "\n".join(lines)
 
