@@ -1,37 +1,73 @@
-"""The recommender as one SavedModel: raw recent item ids in, top-k items out.
+"""The recommender as one SavedModel: a user's raw recent item ids in, top-k items out.
 
-Signatures (all stock TensorFlow ops, so a stock TF Serving loads the export):
+    bazel run //recsys:export -- --workdir=/tmp/trellis/recsys --export_root=/tmp/trellis/exports
 
-  query_embedding(user_id, history_ids, history_times, timestamp)   -> embedding [b, d]
-  candidate_embedding(item_id, text[, image])                        -> embedding [b, d]
+rebuilds the run's data and model from the config saved in `--workdir`, restores the trained
+weights, embeds the catalogue and publishes `<export_root>/<model_name>/<version>` (library:
+`export_run` for a run in memory, `export_workdir` for a finished workdir).
+
+Signatures (all stock TensorFlow ops, so a stock TF Serving loads the export). The query inputs
+are the raw request, nothing precomputed:
+
+  user_id        [b] string
+  history_ids    [b, n] string, any n: each row's recent item ids, oldest first; "" entries are
+                 not events (pad the rows of a batch to one width with "", on either side)
+  history_times  [b, n] int64 Unix seconds, one per history_ids entry
+  timestamp      [b] int64, the request time ("now"; the model reads each event's age from it)
+
+  query_embedding(query inputs)                          -> embedding [b, d]
+  candidate_embedding(item_id, text[, image])            -> embedding [b, d]
       raw item content: how a new item, never seen in training, gets placed
-  rank(user_id, history_ids, history_times, timestamp, candidate_ids [b, c]) -> scores [b, c]
-  recommend(user_id, history_ids, history_times, timestamp, k)       -> item_ids [b, k], scores [b, k],
-                                                                        rank_scores [b, k]
+  rank(query inputs, candidate_ids [b, c])               -> scores [b, c]
+  recommend(query inputs, k [] int32)                    -> item_ids [b, k], scores [b, k],
+                                                            rank_scores [b, k]
 
-`recommend` scores the whole catalogue against the query embedding (exact, brute
-force: DESIGN.md rules out ScaNN; the serving layer adds faiss for large catalogues),
-excludes the items in the history, and returns the top k with the ranking head's
-score for each. The candidate embedding table and the item ids are also written as
-assets (`candidate_embeddings.npy`, `item_ids.txt`) for ANN indexes in the server.
+Inside the graph, every query signature first keeps the last `max_history` events of each row and
+left-pads them as training did (`features.history_window`, the in-graph `pad_history`), then runs
+the query tower, which turns the times into ages before `timestamp`. So a server passes the
+request through and holds no copy of the feature code: there is no training-serving skew to guard.
+`recommend` scores the whole catalogue against the query embedding (exact, brute force:
+DESIGN.md rules out ScaNN; the serving layer adds faiss for large catalogues), excludes the
+items of that window, and returns the top k with the ranking head's score for each.
 
-Inputs a caller can get wrong fail with InvalidArgument and a message that says what
-to fix: history items missing from the catalogue, an empty history, k outside
-[1, catalogue size], unknown candidate ids.
+The contract is also in `metadata.json` under `extra`: `max_history` (how many recent events the
+model reads, which a server needs to know how much history to fetch and which items count as
+seen) and `signature_contract` (the text above, input by input). The candidate embedding table and
+the item ids are written as assets (`candidate_embeddings.npy`, `item_ids.txt`) for ANN indexes in
+the server.
+
+Inputs a caller can get wrong fail with InvalidArgument and a message that says what to fix:
+history items missing from the catalogue, a history with no events, history_times of another
+shape than history_ids, k outside [1, catalogue size], unknown candidate ids.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import pathlib
 import tempfile
 
 import numpy as np
 import tensorflow as tf
+from absl import app, flags
 
+from common import config as config_lib
 from common.export import publish
 from recsys import features as features_lib
-from recsys import models
+from recsys import models, train
+
+# What the query inputs mean, written into metadata.json (`extra.signature_contract`) so a reader
+# of the export (a server, a batch job, a person) has it without this module.
+SIGNATURE_CONTRACT = {
+    "user_id": "[batch] string; may be empty for an anonymous session",
+    "history_ids": "[batch, n] string, any n: each row's recent item ids, oldest first; \"\" "
+                   "entries are not events (pad the rows of a batch to one width with \"\"). The "
+                   "model reads the last max_history events; recommend excludes them",
+    "history_times": "[batch, n] int64 Unix seconds, one per history_ids entry",
+    "timestamp": "[batch] int64 request time; the model reads each event's age from it",
+    "k": "recommend only: [] int32 in [1, catalogue size]",
+    "candidate_ids": "rank only: [batch, c] string catalogue item ids",
+}
 
 
 class RecommenderModule(tf.Module):
@@ -51,9 +87,13 @@ class RecommenderModule(tf.Module):
         default_value=-1)
 
   # -- validation ---------------------------------------------------------------------------
-  def _history_rows(self, history_ids: tf.Tensor) -> tf.Tensor:
-    rows = self.index.lookup(history_ids)
-    unknown = tf.logical_and(rows < 0, tf.not_equal(history_ids, features_lib.PAD))
+  def _check_history(self, history_ids: tf.Tensor, history_times: tf.Tensor) -> list[tf.Operation]:
+    """The raw history's problems, each an assertion naming it and the fix."""
+    check_shape = tf.debugging.assert_equal(
+        tf.shape(history_ids), tf.shape(history_times),
+        message="history_times must have the same shape as history_ids (one time per item id)")
+    unknown = tf.logical_and(self.index.lookup(history_ids) < 0,
+                             tf.not_equal(history_ids, features_lib.PAD))
     check_known = tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(unknown)),
         ["history_ids contains item ids that are not in the model catalogue; remove them "
@@ -62,23 +102,19 @@ class RecommenderModule(tf.Module):
     empty = tf.reduce_all(tf.equal(history_ids, features_lib.PAD), axis=1)
     check_nonempty = tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(empty)),
-        ["empty history: every request needs at least one recent item id (pad with \"\" "
-         "on the left up to the history length); rows with none:", tf.where(empty)],
+        ["empty history: every request needs at least one recent item id (\"\" entries are "
+         "padding, not events); rows with none:", tf.where(empty)],
         summarize=10, name="empty_history")
-    # Nothing downstream may run on a bad request, so the checks gate the result.
-    with tf.control_dependencies([check_known, check_nonempty]):
-      return tf.identity(rows)
+    return [check_shape, check_known, check_nonempty]
 
   def _query(self, user_id, history_ids, history_times, timestamp):
-    tf.debugging.assert_equal(tf.shape(history_ids)[1], self.max_history, message=(
-        f"history_ids must be [batch, {self.max_history}]: the last {self.max_history} item ids, "
-        "oldest first, left-padded with \"\""))
-    tf.debugging.assert_equal(tf.shape(history_ids), tf.shape(history_times),
-                              message="history_times must have the same shape as history_ids")
-    rows = self._history_rows(history_ids)
-    q = self.model.query_tower({"user_id": user_id, "history_ids": history_ids,
-                                "history_times": history_times, "timestamp": timestamp})
-    return q, rows
+    """The query embedding and the catalogue rows of the history window the model read."""
+    # Nothing downstream may run on a bad request, so the checks gate the window.
+    with tf.control_dependencies(self._check_history(history_ids, history_times)):
+      ids, times = features_lib.history_window(history_ids, history_times, self.max_history)
+    q = self.model.query_tower({"user_id": user_id, "history_ids": ids, "history_times": times,
+                                "timestamp": timestamp})
+    return q, self.index.lookup(ids)
 
   def _read_table(self) -> tf.Tensor:
     # One dense read per call, and gathers from that tensor: a gather straight from the variable
@@ -138,36 +174,35 @@ class RecommenderModule(tf.Module):
     return {"item_ids": item_ids, "scores": top.values, "rank_scores": rank_scores}
 
 
-def _query_spec(max_history: int):
-  return dict(
-      user_id=tf.TensorSpec([None], tf.string, name="user_id"),
-      history_ids=tf.TensorSpec([None, max_history], tf.string, name="history_ids"),
-      history_times=tf.TensorSpec([None, max_history], tf.int64, name="history_times"),
-      timestamp=tf.TensorSpec([None], tf.int64, name="timestamp"))
+_QUERY_SPEC = dict(
+    user_id=tf.TensorSpec([None], tf.string, name="user_id"),
+    history_ids=tf.TensorSpec([None, None], tf.string, name="history_ids"),
+    history_times=tf.TensorSpec([None, None], tf.int64, name="history_times"),
+    timestamp=tf.TensorSpec([None], tf.int64, name="timestamp"))
 
 
 def signatures(module: RecommenderModule) -> dict:
-  q = _query_spec(module.max_history)
   cand = {"item_id": tf.TensorSpec([None], tf.string, name="item_id")}
   if module.has_text:
     cand["text"] = tf.TensorSpec([None], tf.string, name="text")
   if module.has_image:
     cand["image"] = tf.TensorSpec([None], tf.string, name="image")
   return {
-      "query_embedding": tf.function(module.query_embedding).get_concrete_function(**q),
+      "query_embedding": tf.function(module.query_embedding).get_concrete_function(**_QUERY_SPEC),
       "candidate_embedding": tf.function(module.candidate_embedding).get_concrete_function(**cand),
       "rank": tf.function(module.rank).get_concrete_function(
-          **q, candidate_ids=tf.TensorSpec([None, None], tf.string, name="candidate_ids")),
+          **_QUERY_SPEC, candidate_ids=tf.TensorSpec([None, None], tf.string, name="candidate_ids")),
       "recommend": tf.function(module.recommend).get_concrete_function(
-          **q, k=tf.TensorSpec([], tf.int32, name="k")),
+          **_QUERY_SPEC, k=tf.TensorSpec([], tf.int32, name="k")),
   }
 
 
 def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *, export_root: str,
            model_name: str, config, metrics: dict, baseline_metrics: dict, data_fingerprint: str,
-           has_text: bool, has_image: bool) -> pathlib.Path:
+           has_text: bool, has_image: bool) -> pathlib.Path | str:
   """Publishes the recommender under `<export_root>/<model_name>/<version>` atomically."""
-  module = RecommenderModule(model, item_ids, table, config.model.max_history, has_text, has_image)
+  max_history = int(config.model.max_history)
+  module = RecommenderModule(model, item_ids, table, max_history, has_text, has_image)
   with tempfile.TemporaryDirectory() as tmp:
     ids_path = pathlib.Path(tmp) / "item_ids.txt"  # local: a temporary file, copied into the export
     ids_path.write_text("\n".join(item_ids.astype(str)) + "\n")  # local: the temporary file
@@ -178,39 +213,61 @@ def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *
         domain="recsys", config=config, metrics=metrics, baseline_metrics=baseline_metrics,
         data_fingerprint=data_fingerprint,
         assets={"item_ids.txt": str(ids_path), "candidate_embeddings.npy": str(emb_path)},
-        warmup_requests=_warmup_requests(item_ids, config.model.max_history))
+        extra_metadata={"max_history": max_history, "signature_contract": SIGNATURE_CONTRACT},
+        warmup_requests=_warmup_requests(item_ids))
 
 
-def _warmup_requests(item_ids: np.ndarray, max_history: int) -> dict:
+def _warmup_requests(item_ids: np.ndarray) -> dict:
   """A one-item history per query signature, so the server traces the towers before traffic."""
-  history_ids, history_times = features_lib.pad_history([str(item_ids[0])], [1], max_history)
   query = {"user_id": np.array([b"warm-up"], object),
-           "history_ids": history_ids[None],
-           "history_times": history_times[None], "timestamp": np.array([2], np.int64)}
+           "history_ids": np.array([[str(item_ids[0]).encode()]], object),
+           "history_times": np.array([[1]], np.int64), "timestamp": np.array([2], np.int64)}
   return {"query_embedding": query,
           "rank": query | {"candidate_ids": np.array([[str(item_ids[0]).encode()]], object)},
           "recommend": query | {"k": np.array(1, np.int32)}}
 
 
-def _fingerprint(data) -> str:
-  h = hashlib.sha256()
-  for a in (data.train_events.user_id, data.train_events.item_id, data.train_events.timestamp,
-            data.catalog.item_id):
-    h.update("\x1f".join(map(str, a)).encode())
-  return h.hexdigest()[:16]
-
-
-def export_run(cfg, run: dict, export_root: str, model_name: str) -> pathlib.Path:
+def export_run(cfg, run: dict, export_root: str, model_name: str) -> pathlib.Path | str:
   """Publishes the model of a `train.train_and_evaluate` result."""
   model, data, results = run["model"], run["data"], run["results"]
-  from recsys import train  # train imports the towers; keep export importable without it
-
   table = train.candidate_table(model, data)
   metrics = results.get("model", {}).get("overall", {}) | {
       k: v for k, v in results.get("model", {}).get("rating", {}).items()}
   baseline = results.get("item_cooccurrence", {}).get("overall", {})
   return export(
       model, data.catalog.item_id, table, export_root=export_root, model_name=model_name,
-      config=cfg, metrics=metrics, baseline_metrics=baseline, data_fingerprint=_fingerprint(data),
+      config=cfg, metrics=metrics, baseline_metrics=baseline, data_fingerprint=data.fingerprint,
       has_text=model.item_tower.text_encoder is not None,
       has_image=model.item_tower.image_encoder is not None)
+
+
+def export_workdir(workdir: str, export_root: str, model_name: str = "recsys",
+                   data_dir: str | None = None, world_dir: str | None = None) -> pathlib.Path | str:
+  """Publishes a finished `//recsys:train` run from its workdir (config, data, final weights)."""
+  weights = os.path.join(workdir, train.FINAL_WEIGHTS)  # may be gs://: tf.io.gfile, never pathlib
+  if not tf.io.gfile.exists(weights + ".index"):
+    raise FileNotFoundError(f"{weights} does not exist: train first with "
+                            f"`bazel run //recsys:train -- --workdir={workdir}`")
+  cfg = config_lib.read_saved(workdir)
+  return export_run(cfg, train.restore(cfg, workdir, data_dir, world_dir), export_root, model_name)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  try:
+    path = export_workdir(flags.FLAGS.workdir, flags.FLAGS.export_root, flags.FLAGS.model_name,
+                          flags.FLAGS.data_dir, flags.FLAGS.world_dir)
+  except FileNotFoundError as e:
+    raise app.UsageError(str(e)) from None
+  print(f"exported {path}")
+
+
+if __name__ == "__main__":
+  # Flags exist only in this program, so importing the module never clashes with another --workdir.
+  flags.DEFINE_string("workdir", None, "a finished `//recsys:train` workdir", required=True)
+  flags.DEFINE_string("export_root", None, "TF Serving model root to publish into", required=True)
+  flags.DEFINE_string("model_name", "recsys", "model name under --export_root")
+  flags.DEFINE_string("world_dir", None, "shop world folder (for dataset=shopworld)")
+  flags.DEFINE_string("data_dir", None, "real datasets folder (for dataset=movielens)")
+  app.run(main)

@@ -6,10 +6,11 @@ how long ago each event was (log hours before the request), not raw timestamps, 
 history recorded today and one replayed from 1998 look alike.
 
 `build_examples` turns an interaction table into (history, target) training rows with
-NumPy; `history_inputs` is the in-graph half that the exported `recommend` signature
-and the training model both call, so the served model computes exactly what training
-computed (no training–serving skew). `recsys_api`'s event store keeps histories in the
-same padded layout.
+NumPy; `history_inputs` is the in-graph half that the exported signatures and the
+training model both call, so the served model computes exactly what training computed
+(no training–serving skew). `history_window` is the in-graph `pad_history`: the export
+applies it to the raw history a caller sends (any length, "" entries ignored), so no
+server or client needs this module to build the model's input.
 """
 
 from __future__ import annotations
@@ -124,3 +125,32 @@ def history_inputs(history_ids: tf.Tensor, history_times: tf.Tensor, now: tf.Ten
   gap = tf.where(mask, gap, tf.zeros_like(gap))
   return {"ids": history_ids, "mask": mask, "gap_seconds": gap,
           "log_age_hours": tf.math.log1p(gap / 3600.0)}
+
+
+def history_window(history_ids: tf.Tensor, history_times: tf.Tensor,
+                   max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
+  """In-graph `pad_history` for a batch of raw histories: what the exported signatures run first.
+
+  Args:
+    history_ids: [batch, n] string, any n (0 too): each row's item ids, oldest first. "" entries
+      are not events (a batch of unequal histories is padded to one width with "", on any side)
+      and are dropped.
+    history_times: [batch, n] int64 Unix seconds, one per entry of `history_ids`.
+    max_len: the model's history length.
+
+  Returns:
+    ([batch, max_len] ids, [batch, max_len] times): the last `max_len` events of each row, oldest
+    first, left-padded with PAD and time 0, exactly as `pad_history` lays them out for training.
+  """
+  keep = tf.not_equal(history_ids, PAD)
+  n = tf.reduce_sum(tf.cast(keep, tf.int64), axis=1)  # events per row
+  starts = tf.cumsum(n, exclusive=True)  # where each row's events start in the flat list
+  # The flat list of every row's events, then one padding entry that empty columns point at.
+  flat_ids = tf.concat([tf.boolean_mask(history_ids, keep), [PAD]], 0)
+  flat_times = tf.concat([tf.boolean_mask(history_times, keep), tf.zeros([1], history_times.dtype)], 0)
+  pad_index = tf.shape(flat_ids, out_type=tf.int64)[0] - 1
+  # Column c of a row holds its event number n - max_len + c (0-based), when that is >= 0.
+  col = tf.range(max_len, dtype=tf.int64)[None, :]
+  index = tf.where(col >= tf.maximum(max_len - n, 0)[:, None],
+                   starts[:, None] + n[:, None] - max_len + col, pad_index)
+  return tf.gather(flat_ids, index), tf.gather(flat_times, index)
