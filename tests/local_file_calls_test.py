@@ -26,7 +26,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]  # local: the repository's ow
 # callbacks, export roots, the domains' train/evaluate/export jobs, and the export inspector.
 # serving/ (model roots) joins when the model server reads its roots through tf.io.gfile.
 CHECKED = ("common/config.py", "common/config_file.py", "common/data", "common/training",
-           "common/export", "vision", "sequences", "recsys", "tools/show_export.py")
+           "common/export", "common/shopworld", "vision", "sequences", "recsys",
+           "tools/show_export.py")
 SKIP_PARTS = {"testdata", "__pycache__"}
 
 # Modules whose every file call is on a local path by design, and why. Keep this short: a module

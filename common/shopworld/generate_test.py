@@ -1,5 +1,6 @@
 """generate: the tool writes a world and prints a readable summary; bad flags are explained."""
 
+import pathlib
 import subprocess
 import sys
 
@@ -25,7 +26,8 @@ def test_writes_and_summarises(tmp_path):
   assert "2022-01-01 .. 2023-02-04" in out  # demand date range of the tiny world (400 days)
   assert "garden" in out and "generated in" in out
   # Another process wrote it, with its own PYTHONHASHSEED: the bytes must still be ours.
-  here = world.generate(seed=3, size="tiny").write(tmp_path.parent / f"{tmp_path.name}_here")
+  here = pathlib.Path(
+      world.generate(seed=3, size="tiny").write(tmp_path.parent / f"{tmp_path.name}_here"))
   for name in ("items.csv", "interactions.csv", "demand.csv", "images.tfrecord", "truth.json"):
     assert (tmp_path / name).read_bytes() == (here / name).read_bytes(), name
 

@@ -23,13 +23,12 @@ import dataclasses
 import datetime
 import json
 import os
-import pathlib
-import shutil
 
 import numpy as np
 from tqdm import tqdm
 
 from common.data import csv_reader
+from common.data import files as file_io
 from common.shopworld import catalog, demand, images, interactions, text, users
 
 START_DATE = datetime.date(2022, 1, 1)
@@ -111,51 +110,68 @@ class World:
     }
 
   def write(self, directory: str | os.PathLike, *, overwrite: bool = False,
-            progress: bool = False) -> pathlib.Path:
+            progress: bool = False) -> str:
     """Writes the world's files (see the module docstring) into `directory`.
+
+    `directory` may be any location TensorFlow's file systems know (`gs://bucket/world`,
+    `ram://world`, a local path): every file goes through `tf.io.gfile` or TensorFlow's writers.
+
+    Returns:
+      `directory`, as a string.
 
     Raises:
       FileExistsError: `directory` already holds a world and `overwrite` is False.
     """
-    out = pathlib.Path(directory)
-    existing = [name for name in OUTPUTS if (out / name).exists()]
+    # Imported here: generating a world needs no TensorFlow, only writing it does (the TFRecord,
+    # and gs:// locations), and the tests and tools that only generate start seconds faster.
+    import tensorflow as tf
+
+    from common.data import tfrecord  # lazy: it imports TensorFlow (see above)
+
+    out = os.fspath(directory)
+
+    def at(*parts: str) -> str:
+      return os.path.join(out, *parts)
+
+    existing = [name for name in OUTPUTS if tf.io.gfile.exists(at(name))]
     if existing and not overwrite:
       raise FileExistsError(
           f"{out} already holds a world ({', '.join(existing[:3])}...); pass overwrite=True "
           "(--overwrite) to replace it, or choose another directory")
-    for name in existing:  # stale files of a bigger world would otherwise survive
-      shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    # Stale files of a bigger world would otherwise survive. Files go first: on a flat object
+    # store (ram://) the folder "images" also lists "images.tfrecord" as one of its own.
+    for name in sorted(existing, key=lambda name: tf.io.gfile.isdir(at(name))):
+      if tf.io.gfile.isdir(at(name)):
+        tf.io.gfile.rmtree(at(name))
+      else:
+        tf.io.gfile.remove(at(name))
     items, cats = self.items, self.categories
     for name in cats:
-      (out / "images" / name).mkdir(parents=True, exist_ok=True)
+      tf.io.gfile.makedirs(at("images", name))
     for i in tqdm(range(len(items)), desc="images", disable=not progress, leave=False):
-      (out / items.image_path(i, cats)).write_bytes(items.image_png[i])
-    # Imported here: generating a world needs no TensorFlow, only writing its TFRecord does, and
-    # the tests and tools that only generate start several seconds faster without it.
-    from common.data import tfrecord
-
-    tfrecord.write_image_examples(out / "images.tfrecord",
+      file_io.write_bytes(at(items.image_path(i, cats)), items.image_png[i])
+    tfrecord.write_image_examples(at("images.tfrecord"),
                                   zip(items.image_png, items.category.tolist(), strict=True))
-    (out / "labels.txt").write_text("".join(f"{name}\n" for name in cats))
-    csv_reader.write_rows(out / "items.csv", (
+    file_io.write_bytes(at("labels.txt"), "".join(f"{name}\n" for name in cats).encode())
+    csv_reader.write_rows(at("items.csv"), (
         (items.item_id[i], items.title[i], items.description[i], cats[items.category[i]],
          f"{items.price[i]:.2f}", items.image_path(i, cats)) for i in range(len(items))),
         header=("item_id", "title", "description", "category", "price", "image_path"))
     u = self.users
-    csv_reader.write_rows(out / "users.csv", (
+    csv_reader.write_rows(at("users.csv"), (
         (u.user_id[k], _date(int(u.signup_day[k])), users.REGIONS[u.region[k]])
         for k in range(len(u))), header=("user_id", "signup_date", "region"))
     x = self.interactions
-    csv_reader.write_rows(out / "interactions.csv", zip(
+    csv_reader.write_rows(at("interactions.csv"), zip(
         u.user_id[x.user], items.item_id[x.item], x.timestamp.tolist(), x.rating.tolist(),
         strict=True), header=("user_id", "item_id", "timestamp", "rating"))
-    csv_reader.write_rows(out / "demand.csv", (
+    csv_reader.write_rows(at("demand.csv"), (
         [self.dates[t], *self.demand[t].tolist()] for t in range(len(self.dates))),
         header=("date", *cats))
-    csv_reader.write_rows(out / "promotions.csv", demand.promotion_rows(
+    csv_reader.write_rows(at("promotions.csv"), demand.promotion_rows(
         self.truth.demand, START_DATE, cats, len(self.dates)), header=("date", "category"))
-    (out / "truth.json").write_text(json.dumps(self.truth.to_json(), sort_keys=True) + "\n")
+    file_io.write_bytes(at("truth.json"),
+                        (json.dumps(self.truth.to_json(), sort_keys=True) + "\n").encode())
     return out
 
 

@@ -3,9 +3,11 @@
 import datetime
 import hashlib
 import json
+import pathlib
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from common.data import csv_reader, image_folder, tfrecord
 from common.shopworld import world
@@ -19,19 +21,19 @@ def _hashes(directory):
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
   w = world.generate(seed=0, size="tiny")
-  return w, w.write(tmp_path_factory.mktemp("world"))
+  return w, pathlib.Path(w.write(tmp_path_factory.mktemp("world")))
 
 
 def test_same_seed_writes_same_bytes(written, tmp_path):
   _, first = written
-  again = world.generate(seed=0, size="tiny").write(tmp_path / "again")
+  again = pathlib.Path(world.generate(seed=0, size="tiny").write(tmp_path / "again"))
   a, b = _hashes(first), _hashes(again)
   assert len(a) > 300 and a == b
 
 
 def test_different_seed_writes_different_files(written, tmp_path):
   _, first = written
-  other = _hashes(world.generate(seed=1, size="tiny").write(tmp_path / "other"))
+  other = _hashes(pathlib.Path(world.generate(seed=1, size="tiny").write(tmp_path / "other")))
   ours = _hashes(first)
   for name in ("items.csv", "users.csv", "interactions.csv", "demand.csv", "images.tfrecord"):
     assert ours[name] != other[name], name
@@ -99,6 +101,24 @@ def test_refuses_to_overwrite_unless_asked(written):
   (out / "images" / "stale").mkdir()
   w.write(out, overwrite=True)
   assert not (out / "images" / "stale").exists()
+
+
+def test_writes_the_same_bytes_to_a_url_location(written):
+  """A world directory may be gs://: ram:// is TensorFlow's in-memory file system, same API."""
+  w, local = written
+  root = "ram://world_test/world"
+  assert w.write(root) == root
+  # Not tf.io.gfile.walk: the ram:// file system lists "images.tfrecord" inside "images/" too.
+  expected = _hashes(local)
+  remote = {name: hashlib.sha256(tf.io.gfile.GFile(f"{root}/{name}", "rb").read()).hexdigest()
+            for name in expected}
+  assert remote == expected
+  assert sorted(tf.io.gfile.listdir(root)) == sorted(world.OUTPUTS)
+  with pytest.raises(FileExistsError, match="already holds a world"):
+    w.write(root)
+  tf.io.gfile.makedirs(f"{root}/images/stale")
+  w.write(root, overwrite=True)
+  assert not tf.io.gfile.exists(f"{root}/images/stale")
 
 
 def test_bad_arguments_are_explained():
