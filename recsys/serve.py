@@ -15,7 +15,7 @@ The product-facing Recommendation API (user histories, events, filters) is
 
 import sys
 
-from serving import server_main
+from serving.core import server_main
 
 DEFAULT_MODELS = ["recsys"]
 

@@ -9,8 +9,8 @@
 
 Protocol. A model is exported to a temporary export root and served by a
 `ModelServer` in this process; every request is one row. `--model=affine`
-(`test_models.Affine`, a 3x2 matmul: compute ~0, so the table shows the
-server's own overhead) or `--model=mlp` (`test_models.RankingMLP`, the
+(`models.Affine`, a 3x2 matmul: compute ~0, so the table shows the
+server's own overhead) or `--model=mlp` (`models.RankingMLP`, the
 2.2 M-parameter top MLP of MLPerf's DLRM ranking model on a 479-float feature
 vector, 4.39 MFLOP per row: a small production model, where batching has
 compute to amortise). Load comes from separate client processes (`bench_client.py`, no
@@ -50,10 +50,10 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 import serving
-from serving import servable as servable_lib
-from serving import test_models
-from serving.inference import BatchingOptions
-from serving.server import ModelServer, ServerOptions
+from serving.core import servable as servable_lib
+from serving.core.inference import BatchingOptions
+from serving.core.server import ModelServer, ServerOptions
+from serving.testing import models
 from vision import export as vision_export
 from vision import models as vision_models
 
@@ -97,9 +97,9 @@ def _image_row(height: int, width: int, encode) -> np.ndarray:
 def _models() -> dict[str, BenchModel]:
   rng = np.random.default_rng(0)
   return {
-      "affine": BenchModel("affine", test_models.publish_affine, "x", np.ones((1, 3), np.float32)),
-      "mlp": BenchModel("mlp", test_models.publish_mlp, "features",
-                        rng.normal(size=(1, test_models.MLP_FEATURES)).astype(np.float32)),
+      "affine": BenchModel("affine", models.publish_affine, "x", np.ones((1, 3), np.float32)),
+      "mlp": BenchModel("mlp", models.publish_mlp, "features",
+                        rng.normal(size=(1, models.MLP_FEATURES)).astype(np.float32)),
       # The vision demo's model (vision/configs/default.py): ResNet-20 on a 32x32 PNG.
       "resnet20": BenchModel("resnet20", _publish_vision("resnet20", "ResNet20", 32, 10, 1.0),
                              "image_bytes", _image_row(32, 32, tf.io.encode_png)),
@@ -172,7 +172,7 @@ def drive(label: str, target: str, method: str, request: bytes, concurrency: int
     for i in range(processes):
       threads = concurrency // processes + (1 if i < concurrency % processes else 0)
       procs.append(subprocess.Popen(
-          [sys.executable, "-m", "serving.bench_client", f"--protocol={protocol}",
+          [sys.executable, "-m", "serving.clients.bench_client", f"--protocol={protocol}",
            f"--target={target}", f"--method={method}", f"--request_file={f.name}",
            f"--threads={threads}", f"--seconds={seconds}"],
           stdout=subprocess.PIPE, env=env, cwd=repo_root))

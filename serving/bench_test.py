@@ -1,7 +1,7 @@
 """The serving benchmark runs end to end (short) and reports what it measured, CPU included."""
 
 from serving import bench
-from serving import servable as servable_lib
+from serving.core import servable as servable_lib
 
 
 def test_bench_drives_the_server_from_client_processes_and_prints_the_table(capsys):

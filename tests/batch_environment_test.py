@@ -13,7 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from google.protobuf import __version__ as protobuf_version
 from tensorflow_serving.apis import predict_pb2
 
-import serving.server_main  # noqa: F401 -- the model server's whole import graph
+import serving.core.server_main  # noqa: F401 -- the model server's whole import graph
 
 
 def test_versions_are_the_ones_beam_and_tensorflow_both_accept():

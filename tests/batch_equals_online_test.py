@@ -1,7 +1,7 @@
 """Batch equals online, and nothing lost, for every domain's real export (issue 17).
 
 For each domain the same raw inputs go through `tools/batch_predict` (the Beam pipeline on
-DirectRunner, 2 workers) and through the real model server (`serving.server_main`, its own
+DirectRunner, 2 workers) and through the real model server (`serving.core.server_main`, its own
 process, TF Serving's gRPC stubs); the answers must be equal to float tolerance. Each input
 file also carries the bad records a real job meets (bytes that are not an image, text that is
 not UTF-8 or is empty, a NaN or wrong-shaped window, an unknown user or item), and every one of
@@ -38,7 +38,7 @@ def serve(export_root, tmp_path):
 
   def start(*trained):
     del trained  # they only have to be published before the server starts
-    started.append(model_server.ServerProcess("serving.server_main", export_root,
+    started.append(model_server.ServerProcess("serving.core.server_main", export_root,
                                               tmp_path / f"server{len(started)}.log"))
     return started[-1]
 

@@ -1,6 +1,6 @@
 """The real model server in its own process, and the two ways a client talks to it.
 
-A server is started the way users start it (`python -m serving.server_main --export_root=...`,
+A server is started the way users start it (`python -m serving.core.server_main --export_root=...`,
 or the Recommendation API's `serving.recommendation.server_main`) on free localhost ports,
 which it prints on its first stdout line. `predict_grpc` uses TensorFlow Serving's own
 `tensorflow_serving.apis` stubs and `predict_rest` TF Serving's REST/JSON shape, so these

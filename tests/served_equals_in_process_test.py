@@ -1,7 +1,7 @@
 """No training–serving skew (DESIGN.md idea 1), checked for every domain end to end.
 
 Every domain's demo model is trained on a tiny shop world and published into one export root;
-the real model server (`serving.server_main`, its own process) serves that root. Each model is
+the real model server (`serving.core.server_main`, its own process) serves that root. Each model is
 queried over gRPC with TensorFlow Serving's stubs and over REST with the raw input a client has,
 and the answers must equal the same export called in process (`common.export.publish.load`) and,
 for vision and text, the Keras model as training left it, before export.
@@ -32,7 +32,7 @@ K = 5
 def server(export_root, vision, text, timeseries, recsys, tmp_path_factory):
   """One server process on the export root, after every domain has published into it."""
   del vision, text, timeseries, recsys  # they only have to exist before the server starts
-  proc = model_server.ServerProcess("serving.server_main", export_root,
+  proc = model_server.ServerProcess("serving.core.server_main", export_root,
                                     tmp_path_factory.mktemp("logs") / "server.log")
   yield proc
   assert proc.stop() == 0

@@ -13,7 +13,7 @@ A request sends encoded image bytes, e.g. over REST (bytes as {"b64": ...}):
 
 import sys
 
-from serving import server_main
+from serving.core import server_main
 
 DEFAULT_MODELS = ["vision_resnet20", "vision_digits_resnet20"]
 

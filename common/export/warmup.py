@@ -4,7 +4,7 @@ The first call of each signature traces and optimises its graph (seconds for a R
 tokenizer). A server that swaps in a new version before that has happened stalls the first
 requests after a hot reload. TF Serving's answer is a file of real requests recorded with the
 export, `assets.extra/tf_serving_warmup_requests` (TFRecord of `PredictionLog`), which it
-replays before it marks the version AVAILABLE; our server (`serving/servable.py`) does the same.
+replays before it marks the version AVAILABLE; our server (`serving/core/servable.py`) does the same.
 
 A synthetic request (zeros, empty strings) does not do: exports that take raw input reject it
 by design (empty image bytes, an empty string, a window of the wrong length), so each domain

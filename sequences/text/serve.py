@@ -9,7 +9,7 @@ The server imports `tensorflow_text` for these models because their metadata rec
 
 import sys
 
-from serving import server_main
+from serving.core import server_main
 
 # The names train.py exports under by default (configs/default.py and configs/shopworld.py).
 DEFAULT_MODEL_NAMES = ["text_classifier", "text_shop_category"]

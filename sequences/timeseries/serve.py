@@ -9,7 +9,7 @@ signature takes raw windows [batch, L, channels] and returns raw-unit forecasts.
 
 import sys
 
-from serving import server_main
+from serving.core import server_main
 
 MODEL_NAMES = ["timeseries_forecaster", "shopworld_demand_forecaster"]
 

@@ -1,7 +1,7 @@
 """One load-generating client process for the Recommend benchmark (`bench.py`).
 
 Kept free of TensorFlow (only grpc and the generated protos) so that several start
-cheaply and their work does not share the server's GIL, as `serving/bench_client.py`
+cheaply and their work does not share the server's GIL, as `serving/clients/bench_client.py`
 does for Predict. It pre-serializes `--requests` different RecommendRequests (k items
 for a random `--history` of the synthetic catalogue's ids), sends them round-robin from
 `--threads` closed-loop threads (one channel each), measures from the wall-clock time
@@ -19,7 +19,7 @@ import time
 
 import grpc
 
-from serving import bench_client
+from serving.clients import bench_client
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 
 RECOMMEND = "/trellis.serving.v1.RecommendationService/Recommend"

@@ -18,9 +18,9 @@ import threading
 
 import numpy as np
 
+from serving.core.servable import LoadError, Servable
 from serving.recommendation import candidate_index
 from serving.recommendation.item_table import ItemTable
-from serving.servable import LoadError, Servable
 
 log = logging.getLogger(__name__)
 

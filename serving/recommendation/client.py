@@ -9,7 +9,7 @@
       c.similar_items(item_id="item_00042", k=5)
       c.rank(["item_00001", "item_00002"], user_id="user_00007")
 
-Failures raise `serving.errors.ServingError` with the server's status and message.
+Failures raise `serving.core.errors.ServingError` with the server's status and message.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 import grpc
 from google.protobuf import timestamp_pb2
 
-from serving.errors import ServingError
+from serving.core.errors import ServingError
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2_grpc as pb_grpc
 

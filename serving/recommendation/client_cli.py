@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from google.protobuf import json_format
 
-from serving.errors import ServingError
+from serving.core.errors import ServingError
 from serving.recommendation.client import RecommendationClient
 
 

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import urllib.parse
 
-from serving import errors
+from serving.core import errors
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.recommendation import server_main
 from serving.recommendation.history_store import Event

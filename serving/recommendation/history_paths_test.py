@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from serving.errors import ServingError
+from serving.core.errors import ServingError
 from serving.recommendation import (
   client_cli,
   history_store,

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from serving.errors import ServingError
+from serving.core.errors import ServingError
 from serving.recommendation import client_cli, demo, server_main
 from serving.recommendation.client import RecommendationClient
 from tools import batch_predict

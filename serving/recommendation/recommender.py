@@ -28,8 +28,9 @@ import grpc
 import numpy as np
 
 from recsys import features
-from serving import errors
-from serving.inference import Inference
+from serving.core import errors
+from serving.core.inference import Inference
+from serving.core.servable import LoadError, Servable
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.recommendation import candidate_index, diversity, scoring
 from serving.recommendation.catalog_assets import CatalogAssets
@@ -37,7 +38,6 @@ from serving.recommendation.history_store import Event, HistoryStore
 from serving.recommendation.item_table import ItemTable
 from serving.recommendation.traffic import TrafficSplit
 from serving.recommendation.version_catalogs import VersionCatalogs
-from serving.servable import LoadError, Servable
 
 log = logging.getLogger(__name__)
 

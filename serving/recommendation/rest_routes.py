@@ -18,7 +18,7 @@ import json
 
 from google.protobuf import json_format
 
-from serving import errors
+from serving.core import errors
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.recommendation.recommender import Recommender
 

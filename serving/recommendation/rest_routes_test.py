@@ -2,7 +2,7 @@
 
 import pytest
 
-from serving import errors
+from serving.core import errors
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.recommendation import rest_routes
 

@@ -18,13 +18,13 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from serving import logs, server_main
+from serving.core import logs, server_main
+from serving.core.server import ModelServer
 from serving.recommendation import candidate_index, history_store, servicer
 from serving.recommendation.item_table import ItemTable
 from serving.recommendation.recommender import Limits, Recommender
 from serving.recommendation.traffic import TrafficSplit
-from serving.server import ModelServer
-from serving.version_watcher import VersionPolicy
+from serving.versions.watcher import VersionPolicy
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.grpc_errors import handle_errors
+from serving.core.grpc_errors import handle_errors
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2_grpc as pb_grpc
 from serving.recommendation.recommender import Recommender
@@ -39,7 +39,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
 
 def mount(server, recommender: Recommender) -> None:
-  """Adds the service (gRPC and REST) to a `serving.server.ModelServer` before `start`."""
+  """Adds the service (gRPC and REST) to a `serving.core.server.ModelServer` before `start`."""
   from serving.recommendation import rest_routes
   server.add_grpc_service(pb_grpc.add_RecommendationServiceServicer_to_server,
                           RecommendationServicer(recommender),

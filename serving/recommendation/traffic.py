@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from serving import errors
+from serving.core import errors
 
 LABELS = ("stable", "canary")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from serving import errors
+from serving.core import errors
 from serving.recommendation.traffic import TrafficSplit, user_bucket
 
 

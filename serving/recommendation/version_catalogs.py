@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # type names only: this module needs neither TensorFlow nor faiss
+  from serving.core.servable import Servable
   from serving.recommendation.catalog_assets import CatalogAssets
-  from serving.servable import Servable
 
 log = logging.getLogger(__name__)
 

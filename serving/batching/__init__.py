@@ -1,0 +1,1 @@
+"""Server-side batching: concurrent requests to one signature share one model call."""

@@ -1,0 +1,1 @@
+"""Test helpers: tiny SavedModels published the way real exports are, for tests and benchmarks."""
