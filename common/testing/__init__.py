@@ -1,0 +1,1 @@
+"""Helpers for tests (testonly targets): things several packages' tests would otherwise repeat."""
