@@ -35,10 +35,10 @@ cfg.model, cfg.data.source, cfg.data.path = "DLinear", "demand", sys.argv[1]
 cfg.data.split = "fraction"  # 70/10/20 % by time: the ETT month split needs more rows
 cfg.distribution.kind = sys.argv[3]
 cfg.lookback, cfg.horizon, cfg.batch_size, cfg.epochs = 48, 24, 64, 1
-result = train.train_and_evaluate(cfg, sys.argv[2], verbose=2)
+result = train.train_and_evaluate(cfg, sys.argv[2])
 from common.distribute import horovod_backend
 replicas = result.model.distribute_strategy.num_replicas_in_sync * horovod_backend.size()
-print("TRAINED", result.epochs_run, "epoch(s) with", replicas, "replicas", flush=True)
+print("TRAINED", result.epochs, "epoch(s) with", replicas, "replicas", flush=True)
 """
 
 
@@ -62,8 +62,8 @@ def run_two_processes(tmp_path, world_dir, kind, backend):
 def test_timeseries_trainer_under_multi_worker_mirrored_with_two_processes(tmp_path, world_dir):
   workdir, log = run_two_processes(tmp_path, world_dir, "multi_worker", "tf")
   assert log.count("TRAINED 1 epoch(s) with 2 replicas") == 2  # both workers, one cluster
-  metrics = json.loads((workdir / "metrics.json").read_text())
-  assert metrics["epochs_run"] == 1 and "test" in metrics
+  summary = json.loads((workdir / "result.json").read_text())
+  assert summary["epochs"] == 1 and "test" in summary["metrics"]
 
 
 @pytest.mark.skipif(not shutil.which("horovodrun", path=os.path.dirname(PY)),
@@ -72,5 +72,5 @@ def test_timeseries_trainer_under_horovodrun_with_two_processes(tmp_path, world_
   monkeypatch.setenv("HOME", str(tmp_path))  # horovodrun writes ~/.horovod
   workdir, log = run_two_processes(tmp_path, world_dir, "horovod", "horovod")
   assert log.count("TRAINED 1 epoch(s) with 2 replicas") == 2  # horovodrun's ranks 0 and 1
-  metrics = json.loads((workdir / "metrics.json").read_text())
-  assert metrics["epochs_run"] == 1 and "test" in metrics
+  summary = json.loads((workdir / "result.json").read_text())
+  assert summary["epochs"] == 1 and "test" in summary["metrics"]

@@ -36,13 +36,19 @@ Training times are wall-clock on this machine's shared 2-core CPU (other jobs ru
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 import re
 import tempfile
 import time
 
+import ml_collections
+import tensorflow as tf
 from absl import app, flags, logging
+
+from common.data import fingerprint
+from sequences.timeseries import frequency, input_pipeline, train, windowing
+from sequences.timeseries.configs import default
+from sequences.timeseries.data import ett
 
 _QUICK = flags.DEFINE_bool("quick", False, "H=96 only, Linear/DLinear/PatchTST + baselines, "
                            "fewer epochs: a few minutes instead of an hour.")
@@ -105,7 +111,8 @@ SETTINGS = {
     # The mean of three rows above, each trained exactly as its row (so after them it trains
     # nothing). Chosen on ETTh1 H=96 *validation* MSE (0.6575) among 12 ensembles of those rows
     # and the single variants (README, "Choosing the H=96 variant"); `--members` runs others.
-    "Ensemble": {"ensemble_members": "Linear-L512;DLinear-L512;GRU"},
+    # configs/ensemble.py is the same ensemble for //sequences/timeseries:train.
+    "Ensemble": {"model": "Ensemble", "members": ("Linear-L512", "DLinear-L512", "GRU")},
 }
 QUICK_MODELS = ("SeasonalNaive", "LastValue", "Linear", "DLinear", "PatchTST")
 QUICK_EPOCHS = {"Linear": 6, "DLinear": 6, "PatchTST": 2}
@@ -131,56 +138,93 @@ def run_label(model: str, overrides: dict) -> str:
   return model + "[" + ",".join(f"{k}={v}" for k, v in overrides.items()) + "]"
 
 
-def expand_members(text: str) -> str:
-  """Ensemble members named by SETTINGS entries -> models with those entries' settings.
+def apply_settings(config: ml_collections.ConfigDict, settings: dict) -> None:
+  """Sets dotted keys (`arch.dropout`) in place; the locked config rejects misspelled ones."""
+  for key, value in settings.items():
+    node = config
+    *parents, leaf = key.split(".")
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
 
-  "Linear-L512;Linear-L512[seed=1];GRU" -> "Linear[lookback=512];Linear[lookback=512,seed=1];
-  GRU[learning_rate=0.002,...,lookback=336]": a member is trained exactly as the bench trains
-  that row.
-  """
-  from sequences.timeseries import ensemble
-  from sequences.timeseries.configs import default
 
+_MEMBER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(?:\[(.*)\])?\s*$")
+
+
+def parse_members(text: str) -> list[tuple[str, dict]]:
+  """A `--members` value -> [(bench row name, overrides)]: "Linear-L512;GRU[seed=1]" ->
+  [("Linear-L512", {}), ("GRU", {"seed": 1})]. (The flag's syntax only: a config names its
+  members as config code, see ensemble.py.)"""
+  parts = [p for p in (part.strip() for part in text.split(";")) if p]
+  if not parts:
+    raise app.UsageError("--members needs ';'-separated bench rows, e.g. 'Linear-L512;GRU'")
   members = []
-  for name, extra in ensemble.parse_members(text):
-    settings = dict(SETTINGS.get(name, {}))
-    if settings.get("model", name) == "Ensemble":
+  for part in parts:
+    match = _MEMBER.match(part)
+    if not match:
+      raise app.UsageError(f"--members item {part!r} is not `Row` or `Row[key=value,...]` "
+                           "(separate members with ';', e.g. 'Linear-L512;GRU[seed=1]')")
+    items = [item for item in (match.group(2) or "").split(",") if item.strip()]
+    members.append((match.group(1), parse_overrides(item.strip() for item in items)))
+  return members
+
+
+def expand_members(rows) -> ml_collections.ConfigDict:
+  """Ensemble members named by SETTINGS rows -> `config.ensemble.members` with those rows' settings.
+
+  `rows` are (row name, overrides) pairs or names: ("Linear-L512", {"seed": 1}) becomes the member
+  {"model": "Linear", "lookback": 512, "seed": 1}, a GRU row's member carries the GRU row's rate,
+  epochs and `arch.num_layers`: a member is trained exactly as the bench trains that row.
+  """
+  members = {}
+  for i, row in enumerate(rows):
+    name, extra = (row, {}) if isinstance(row, str) else row
+    if name not in SETTINGS:
+      raise app.UsageError(f"ensemble member {name!r} is not a bench row; choose from "
+                           f"{', '.join(n for n in SETTINGS if n != 'Ensemble')}")
+    settings = dict(SETTINGS[name])
+    if settings.get("model") == "Ensemble":
       raise app.UsageError(f"ensemble member {name!r} is itself an ensemble; list its members")
     model = settings.pop("model", name)
     # Spelled out: a member would otherwise inherit the ensemble's (longest) look-back.
     settings.setdefault("lookback", default.get_config().lookback)
-    members.append(ensemble.format_member(model, {**settings, **extra}))
-  return ensemble.SEPARATOR.join(members)
+    member = {"model": model}
+    for key, value in {**settings, **extra}.items():
+      *parents, leaf = key.split(".")
+      node = member
+      for p in parents:
+        node = node.setdefault(p, {})
+      node[leaf] = value
+    members[f"m{i}_{re.sub('[^a-z0-9]+', '_', name.lower())}"] = member
+  return ml_collections.ConfigDict(members)
 
 
 def bench_config(run_name: str, dataset: str, horizon: int, quick: bool, overrides=None,
                  members: str | None = None):
   """configs/default.py with the run's settings, `overrides`, the dataset and the horizon.
 
-  For an ensemble entry, `members` (bench syntax, see `expand_members`) replaces its own; the
-  ensemble reads as many rows as its longest member.
+  For an ensemble entry, `members` (a `--members` value) replaces its own; the ensemble reads as
+  many rows as its longest member.
   """
-  from sequences.timeseries import ensemble
-  from sequences.timeseries.configs import default
-
   config = default.get_config()
   config.model = run_name
+  config.verbose = 0  # the bench prints its own rows
   if is_path(dataset):
-    config.data.source, config.data.path = "csv", dataset
+    config.data.path = dataset  # data.source=ett: an ETT-format CSV by path
   else:
     config.data.name = dataset
   config.horizon = horizon
-  ensemble.apply_overrides(config, {**SETTINGS[run_name], **(overrides or {})})
+  settings = dict(SETTINGS[run_name])
+  member_rows = settings.pop("members", ())
+  apply_settings(config, {**settings, **(overrides or {})})
   if config.model == "Ensemble":
-    config.ensemble_members = expand_members(members or config.ensemble_members)
-    config.lookback = max(member.get("lookback", config.lookback)
-                          for _, member in ensemble.parse_members(config.ensemble_members))
+    config.ensemble.members = expand_members(parse_members(members) if members else member_rows)
+    config.lookback = max(member.lookback for member in config.ensemble.members.values())
   elif members:
     raise app.UsageError(f"--members applies to ensemble runs; {run_name} is not one")
   if quick and run_name in QUICK_EPOCHS:
     config.epochs = QUICK_EPOCHS[run_name]
   return config
-
 
 
 def is_path(dataset: str) -> bool:
@@ -190,17 +234,13 @@ def is_path(dataset: str) -> bool:
 
 def load(dataset: str, data_dir):
   """The series an item of `--datasets` names (a checksummed ETT file, or a CSV path)."""
-  from sequences.timeseries import loaders
-
   if is_path(dataset):
-    return loaders.load_ett_format(dataset)
-  return loaders.load_ett(data_dir, dataset)
+    return ett.load_format(dataset)
+  return ett.load(data_dir, dataset)
 
 
 def protocol_line(series) -> str:
   """What the data decided: frequency, the ETT borders (target rows) and the seasonal period."""
-  from sequences.timeseries import frequency, windowing
-
   freq = frequency.infer(series.timestamps, series.source or series.name)
   b = windowing.ett_borders(len(series), 1, freq.rows_per_month, source=series.name)
   return (f"{series.name}: {freq.name} data, {len(series)} rows; ETT split (targets) train "
@@ -226,14 +266,13 @@ def run(datasets, horizons, models, workdir: str, data_dir, quick: bool,
       for model in models:
         is_ensemble = SETTINGS[model].get("model", model) == "Ensemble"
         for member_text in (members or [None]) if is_ensemble else [None]:
-          rows.append(_run_one(model, dataset, horizon, series, workdir, quick, overrides,
-                               member_text))
+          rows.append(_run_one(model, horizon, series, workdir, data_dir, quick, overrides,
+                               member_text, dataset))
   return rows
 
 
-def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_text) -> dict:
-  from sequences.timeseries import input_pipeline, train
-
+def _run_one(model, horizon, series, workdir, data_dir, quick, overrides, member_text,
+             dataset) -> dict:
   # Resolved (frequency, season) before it names directories, so an ensemble's members find the
   # single-model rows they equal.
   config = input_pipeline.resolve(
@@ -243,6 +282,7 @@ def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_
   if member_text:
     label += "(" + member_text + ")"
   member_root = os.path.join(workdir, f"{dataset}_{horizon}_members")
+  config.ensemble.member_root = member_root
   # A single model trains where an ensemble looks for its members, so an ensemble of rows already
   # run (SETTINGS lists it after them) trains nothing; a finished run there is reused.
   if config.model == "Ensemble" or overrides:
@@ -250,17 +290,16 @@ def _run_one(model, dataset, horizon, series, workdir, quick, overrides, member_
   else:
     run_dir = train.member_dir(member_root, config)
   start = time.time()
-  result = (train.finished_result(config, run_dir, series=series)
-            or train.train_and_evaluate(config, run_dir, series=series, verbose=0,
-                                        member_root=member_root))
+  result = (train.finished_result(config, run_dir, data_dir, series=series)
+            or train.train_and_evaluate(config, run_dir, data_dir))
+  test, validation = result.metrics["test"], result.metrics["validation"]
   row = {"dataset": dataset, "horizon": horizon, "model": label,
-         "mse": result.test["model"]["mse"], "mae": result.test["model"]["mae"],
-         "val_mse": result.validation["model"]["mse"],
-         "val_mae": result.validation["model"]["mae"],
-         "epochs": result.epochs_run, "train_s": result.train_seconds,
+         "mse": test["model"]["mse"], "mae": test["model"]["mae"],
+         "val_mse": validation["model"]["mse"], "val_mae": validation["model"]["mae"],
+         "epochs": result.epochs, "train_s": result.train_seconds,
          "total_s": time.time() - start}
   if config.baseline == "SeasonalNaive":  # scored on the same test windows beside the model
-    row["naive_mse"] = result.test["baseline"]["mse"]
+    row["naive_mse"] = test["baseline"]["mse"]
   print(_row_text(row, [row]), flush=True)
   print(f"  validation MSE {row['val_mse']:.4f} MAE {row['val_mae']:.4f}", flush=True)
   return row
@@ -271,7 +310,7 @@ def _slug(label: str) -> str:
   text = re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", label)
   if len(text) <= 100:
     return text
-  return text[:80] + "-" + hashlib.sha256(label.encode()).hexdigest()[:12]
+  return text[:80] + "-" + fingerprint.Fingerprint("label").update(label).hexdigest()[:12]
 
 
 def _published(dataset, horizon, name):
@@ -345,8 +384,6 @@ def main(argv):
   val_text = validation_table(rows)
   print(val_text)
   if _MARKDOWN.value:
-    import tensorflow as tf  # imported here: --help and flag errors need no TensorFlow
-
     with tf.io.gfile.GFile(_MARKDOWN.value, "w") as f:
       f.write(text + "\n\nValidation split:\n\n" + val_text + "\n")
 

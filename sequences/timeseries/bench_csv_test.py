@@ -39,8 +39,8 @@ def _bench(capsys, path, workdir, *args):
 def _seasonal_naive(workdir):
   (run_dir,) = workdir.glob("*SeasonalNaive*")
   config = json.loads((run_dir / "config.json").read_text())
-  metrics = json.loads((run_dir / "metrics.json").read_text())
-  return config, metrics["test"]["model"]
+  result = json.loads((run_dir / "result.json").read_text())
+  return config, result["metrics"]["test"]["model"]
 
 
 def test_fifteen_minute_file_gets_ettm_borders_and_a_one_day_season(tmp_path, capsys):

@@ -41,18 +41,30 @@ def test_validation_table_sorts_by_validation_mse():
 
 
 def test_ensemble_members_are_trained_as_their_bench_rows():
-  assert bench.expand_members("Linear-L512;Linear-L512[seed=1];PatchTST") == (
-      "Linear[lookback=512];Linear[lookback=512,seed=1];PatchTST[" + ",".join(
-          f"{k}={v}" for k, v in bench.SETTINGS["PatchTST"].items()) + ",lookback=336]")
+  members = bench.expand_members(bench.parse_members("Linear-L512;Linear-L512[seed=1];PatchTST"))
+  patchtst = {"model": "PatchTST", "learning_rate": 1e-3, "lr_decay": 0.8, "batch_size": 64,
+              "epochs": 4, "early_stopping_patience": 2, "arch": {"dropout": 0.2},
+              "lookback": 336}
+  assert members.to_dict() == {"m0_linear_l512": {"model": "Linear", "lookback": 512},
+                               "m1_linear_l512": {"model": "Linear", "lookback": 512, "seed": 1},
+                               "m2_patchtst": patchtst}
   name = next(n for n, s in bench.SETTINGS.items() if s.get("model", n) == "Ensemble")
   config = bench.bench_config(name, "ETTh1", 96, quick=False, members="Linear;DLinear-L512[seed=2]")
   assert config.model == "Ensemble" and config.lookback == 512  # reads its longest member's rows
   # Linear keeps its row's look-back of 336 rather than inheriting the ensemble's 512.
-  assert config.ensemble_members == "Linear[lookback=336];DLinear[lookback=512,seed=2]"
+  assert config.ensemble.members.to_dict() == {
+      "m0_linear": {"model": "Linear", "lookback": 336},
+      "m1_dlinear_l512": {"model": "DLinear", "lookback": 512, "seed": 2}}
   with pytest.raises(Exception, match="applies to ensemble runs"):
     bench.bench_config("Linear", "ETTh1", 96, quick=False, members="Linear")
   with pytest.raises(Exception, match="itself an ensemble"):
-    bench.expand_members(name)
+    bench.expand_members([name])
+  with pytest.raises(Exception, match="'Linaer' is not a bench row"):
+    bench.expand_members(["Linaer"])
+  with pytest.raises(Exception, match="is not `Row` or"):
+    bench.parse_members("Linear(seed=1)")
+  with pytest.raises(Exception, match="key=value"):
+    bench.parse_members("Linear[seed]")
 
 
 def test_run_labels_become_directory_names():

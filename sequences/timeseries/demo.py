@@ -26,17 +26,17 @@ def run(workdir: str | os.PathLike, world_dir: str | os.PathLike, *,
       unless `export_root` is given).
     world_dir: a written shop world (holds demand.csv).
     export_root: where to publish the model (TF Serving layout).
-    verbose: Keras verbosity.
+    verbose: Keras verbosity (config.verbose; > 0 also prints the test report).
     **overrides: top-level config fields to change (e.g. epochs=5 in tests).
   """
   workdir = os.fspath(workdir)
   config = demand.get_config()
   config.data.path = str(world_dir)
+  config.verbose = verbose
   for key, value in overrides.items():
     setattr(config, key, value)
-  result = train.train_and_evaluate(config, os.path.join(workdir, "train"), verbose=verbose)
-  export_dir = export.export_result(result, config,
-                                    export_root or os.path.join(workdir, "exports"))
+  result = train.train_and_evaluate(config, os.path.join(workdir, "train"))
+  export_dir = export.export_result(result, export_root or os.path.join(workdir, "exports"))
 
   # The export takes raw units: check it on the raw test windows against the in-process model.
   history, truth = input_pipeline.arrays(result.data, "test")
@@ -46,7 +46,7 @@ def run(workdir: str | os.PathLike, world_dir: str | os.PathLike, *,
   forecast_units = export.raw_forecast(module, raw_history)
   baseline_units = scaler.inverse(result.baseline(history).numpy())
   truth_units = scaler.inverse(truth)
-  test, base = result.test["model"], result.test["baseline"]
+  test, base = result.metrics["test"]["model"], result.metrics["test"]["baseline"]
   return {
       "model": config.model,
       "baseline": config.baseline,
@@ -61,6 +61,6 @@ def run(workdir: str | os.PathLike, world_dir: str | os.PathLike, *,
       "baseline_test_mae_units": round(regression.mae(truth_units, baseline_units), 2),
       "beats_baseline": test["mse"] < base["mse"],
       "train_seconds": round(result.train_seconds, 1),
-      "epochs": result.epochs_run,
+      "epochs": result.epochs,
       "export_dir": str(export_dir),
   }

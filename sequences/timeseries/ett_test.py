@@ -5,8 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from sequences.timeseries import input_pipeline, loaders
+from sequences.timeseries import input_pipeline
 from sequences.timeseries.configs import default
+from sequences.timeseries.data import ett
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TRELLIS_DATA_DIR"),
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.parametrize("name,first_ot,mean_ot", [("ETTh1", 30.531, 13.3247),
                                                    ("ETTh2", 38.662, 26.6094)])
 def test_ett_files_match_provenance(name, first_ot, mean_ot):
-  s = loaders.load_ett(None, name)
-  assert s.values.shape == (17420, 7) and s.columns == loaders.ETT_COLUMNS
+  s = ett.load(None, name)
+  assert s.values.shape == (17420, 7) and s.columns == ett.COLUMNS
   assert s.values[0, -1] == pytest.approx(first_ot)
   assert float(s.values[:, -1].astype(np.float64).mean()) == pytest.approx(mean_ot, abs=1e-3)
   assert np.all(np.diff(s.timestamps) == np.timedelta64(1, "h"))  # hourly, no gaps
@@ -39,7 +40,7 @@ def test_standard_protocol_windows_and_train_statistics():
 def test_the_real_file_given_by_path_keeps_its_name_and_hourly_protocol():
   from common.data import data_dir
 
-  s = loaders.load_ett_format(data_dir.resolve(None) / "ett" / "ETTh2.csv")
+  s = ett.load_format(data_dir.resolve(None) / "ett" / "ETTh2.csv")
   assert s.name == "ETTh2"
   config = input_pipeline.resolve(default.get_config(), s)
   assert (config.data.frequency, config.arch.season) == ("hourly", 24)

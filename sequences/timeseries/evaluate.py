@@ -1,128 +1,63 @@
-"""Forecast metrics beside the baseline, per horizon step and per channel, and forecast plots.
-
-The ETT protocol's figures are MSE and MAE over every (test window, step, channel) of the
-standardised test set, i.e. averaged over channels. An average over 96 steps hides that error grows
-with lead time, so `evaluate` also reports per-step and per-channel slices (DESIGN.md idea 6).
+"""Re-evaluates a finished training run on a split of its data: the model beside its baseline.
 
     bazel run //sequences/timeseries:evaluate -- --workdir=/tmp/ts
+    bazel run //sequences/timeseries:evaluate -- --workdir=/tmp/ts --split=validation
+
+The run's saved config names the data (pass the same --data_dir as training); the report is
+`metrics.format_report`'s: overall MSE/MAE, per horizon step and per channel, in standardised
+units. Training already scores both splits (result.json); this re-scores the saved weights, e.g.
+after the data file was re-fetched or on another machine. Depends on `train` (to rebuild the model
+from the workdir); `train` scores with `metrics` and never imports this module.
 """
 
 from __future__ import annotations
 
-import pathlib
+from absl import app, flags
 
-import numpy as np
-import tensorflow as tf
+from common.data import data_dir as data_dir_lib
+from sequences.timeseries import input_pipeline, metrics, train
 
-from common.metrics import regression
-
-
-def predict(model: tf.keras.Model, history: np.ndarray, batch_size: int = 512) -> np.ndarray:
-  """Forecasts for all windows in `history` [n, L, C] -> [n, H, C] (numpy)."""
-  return np.concatenate([model(history[i:i + batch_size], training=False).numpy()
-                         for i in range(0, len(history), batch_size)])
+SPLITS = ("validation", "test")
 
 
-def errors(truth: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
-  """MSE and MAE over every element (windows × steps × channels)."""
-  return {"mse": regression.mse(truth, forecast), "mae": regression.mae(truth, forecast)}
+def evaluate_run(workdir: str, data_dir: str | None = None, split: str = "test") -> dict:
+  """The `metrics.evaluate` dict of the run in `workdir` on `split`, plus its names.
 
+  Returns:
+    `metrics.evaluate`'s dict with "series", "model_name", "baseline_name" and "config" added.
 
-def step_slices(truth: np.ndarray, forecast: np.ndarray,
-                steps: tuple[int, ...] | None = None) -> dict[int, float]:
-  """MSE at lead times (1-based step -> MSE over windows and channels).
-
-  Default steps: the first, a quarter, half and the last step of the horizon.
+  Raises:
+    ValueError: an unknown split. FileNotFoundError / ConfigError: `workdir` is not a finished run.
   """
-  horizon = truth.shape[1]
-  steps = steps or sorted({1, max(1, horizon // 4), max(1, horizon // 2), horizon})
-  return {s: regression.mse(truth[:, s - 1], forecast[:, s - 1]) for s in steps if s <= horizon}
-
-
-def channel_slices(truth: np.ndarray, forecast: np.ndarray,
-                   columns: tuple[str, ...]) -> dict[str, float]:
-  """MSE per channel (column name -> MSE over windows and steps)."""
-  return {name: regression.mse(truth[..., c], forecast[..., c]) for c, name in enumerate(columns)}
-
-
-def evaluate(model: tf.keras.Model, baseline: tf.keras.Model, history: np.ndarray,
-             truth: np.ndarray, columns: tuple[str, ...]) -> dict:
-  """The model's and the baseline's errors on standardised windows, with slices."""
-  forecast = predict(model, history)
-  base = predict(baseline, history)
-  return {
-      "model": errors(truth, forecast),
-      "baseline": errors(truth, base),
-      "model_mse_by_step": step_slices(truth, forecast),
-      "baseline_mse_by_step": step_slices(truth, base),
-      "model_mse_by_channel": channel_slices(truth, forecast, columns),
-      "baseline_mse_by_channel": channel_slices(truth, base, columns),
-      "windows": len(history),
-  }
-
-
-def format_report(name: str, baseline_name: str, result: dict) -> str:
-  """A short table: overall, per-step and per-channel MSE of model vs baseline."""
-  m, b = result["model"], result["baseline"]
-  lines = [f"{'':>16} {name:>12} {baseline_name:>14} {'ratio':>7}",
-           f"{'MSE':>16} {m['mse']:>12.4f} {b['mse']:>14.4f} {m['mse'] / b['mse']:>7.3f}",
-           f"{'MAE':>16} {m['mae']:>12.4f} {b['mae']:>14.4f} {m['mae'] / b['mae']:>7.3f}"]
-  for step, v in result["model_mse_by_step"].items():
-    bv = result["baseline_mse_by_step"][step]
-    lines.append(f"{'MSE step ' + str(step):>16} {v:>12.4f} {bv:>14.4f} {v / bv:>7.3f}")
-  for col, v in result["model_mse_by_channel"].items():
-    bv = result["baseline_mse_by_channel"][col]
-    lines.append(f"{'MSE ' + col[:12]:>16} {v:>12.4f} {bv:>14.4f} {v / max(bv, 1e-12):>7.3f}")
-  lines.append(f"({result['windows']} windows, standardised units)")
-  return "\n".join(lines)
-
-
-def plot_forecast(path: str | pathlib.Path, history: np.ndarray, truth: np.ndarray,
-                  forecasts: dict[str, np.ndarray], channel: int, title: str) -> None:
-  """Draws one window's history, actuals and forecasts of one channel to a PNG."""
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  lookback = len(history)
-  fig, ax = plt.subplots(figsize=(9, 3.2))
-  ax.plot(np.arange(lookback), history[:, channel], color="0.4", lw=1, label="history")
-  future = np.arange(lookback, lookback + len(truth))
-  ax.plot(future, truth[:, channel], color="black", lw=1.5, label="actual")
-  for name, f in forecasts.items():
-    ax.plot(future, f[:, channel], lw=1.2, label=name)
-  ax.set_title(title)
-  ax.set_xlabel("step")
-  ax.legend(loc="upper left", fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  if split not in SPLITS:
+    raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+  config, model, _, columns = train.load_trained(workdir)
+  data = input_pipeline.prepare(config, data_dir)
+  if tuple(data.series.columns) != tuple(columns):
+    raise ValueError(f"the run in {workdir} was trained on columns {columns}, but its data now "
+                     f"has {data.series.columns}; pass the --data_dir training used")
+  baseline = train.create_model(config, len(columns), name=config.baseline)
+  history, truth = input_pipeline.arrays(data, split)
+  result = metrics.evaluate(model, baseline, history, truth, columns)
+  return {**result, "series": data.series.name, "model_name": config.model,
+          "baseline_name": config.baseline, "config": config}
 
 
 def main(argv):
-  """Re-evaluates a training run's model on its test split (needs the same data as training)."""
-  del argv
-  from absl import flags
-
-  from sequences.timeseries import input_pipeline, train
-
-  config, model, _, columns = train.load_trained(flags.FLAGS.workdir)
-  data = input_pipeline.prepare(config, flags.FLAGS.data_dir)
-  baseline = train.create_model(config, len(columns), name=config.baseline)
-  history, truth = input_pipeline.arrays(data, flags.FLAGS.split)
-  result = evaluate(model, baseline, history, truth, columns)
-  print(f"{data.series.name} {flags.FLAGS.split}: {config.model} vs {config.baseline} "
+  """Prints the report of `--workdir`'s run on `--split`."""
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}; pass --workdir and --split")
+  split = flags.FLAGS.split
+  result = evaluate_run(flags.FLAGS.workdir, flags.FLAGS.data_dir, split)
+  config = result["config"]
+  print(f"{result['series']} {split}: {config.model} vs {config.baseline} "
         f"(lookback {config.lookback}, horizon {config.horizon})")
-  print(format_report(config.model, config.baseline, result))
+  print(metrics.format_report(config.model, config.baseline, result))
 
 
 if __name__ == "__main__":
-  from absl import app, flags
-
-  from common.data import data_dir as data_dir_lib
-
+  # Flags are defined by the binary only: the library is imported beside other binaries' flags.
   flags.DEFINE_string("workdir", None, "A finished training run's workdir.", required=True)
-  flags.DEFINE_enum("split", "test", ["validation", "test"], "Which split to evaluate.")
+  flags.DEFINE_enum("split", "test", list(SPLITS), "Which split to evaluate.")
   data_dir_lib.define_flag()
   app.run(main)

@@ -1,38 +1,46 @@
-"""Forecast metrics and slices, worked by hand."""
+"""`evaluate.evaluate_run` re-scores a finished run with the figures training recorded."""
+
+import json
 
 import numpy as np
 import pytest
 
-from sequences.timeseries import evaluate
+from sequences.timeseries import evaluate, train
+from sequences.timeseries.configs import default
 
 
-def test_errors_and_slices_by_hand():
-  truth = np.zeros((2, 3, 2))
-  forecast = np.zeros((2, 3, 2))
-  forecast[:, 0, 0] = 2.0  # step 1, channel a: error 2 in both windows
-  forecast[0, 2, 1] = -1.0  # step 3, channel b: error 1 in one window
-  # Overall: squared errors 4 + 4 + 1 = 9 over 12 elements; absolute 2 + 2 + 1 = 5 over 12.
-  assert evaluate.errors(truth, forecast) == pytest.approx({"mse": 0.75, "mae": 5 / 12})
-  # Step 1: (4 + 4) / 4; step 3: 1 / 4; steps beyond the horizon are left out.
-  assert evaluate.step_slices(truth, forecast, steps=(1, 3, 96)) == {1: 2.0, 3: 0.25}
-  assert list(evaluate.step_slices(truth, forecast)) == [1, 3]  # first, quarter/half (1), last
-  # Channel a: 8 / 6; channel b: 1 / 6.
-  assert evaluate.channel_slices(truth, forecast, ("a", "b")) == pytest.approx(
-      {"a": 8 / 6, "b": 1 / 6})
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  """A seasonal-naive "run" (no training: fast) on 400 hourly rows of a daily cycle."""
+  directory = tmp_path_factory.mktemp("evaluate")
+  t = np.arange(400)
+  stamps = np.datetime64("2020-01-01T00") + t * np.timedelta64(1, "h")
+  values = np.sin(2 * np.pi * t / 24) + 0.01 * t
+  (directory / "series.csv").write_text("timestamp,x\n" + "".join(
+      f"{s},{v!r}\n" for s, v in zip(stamps, values.tolist(), strict=True)))
+  config = default.get_config()
+  config.model, config.baseline = "SeasonalNaive", "LastValue"
+  config.data.source, config.data.path, config.data.split = "csv", str(directory / "series.csv"), "fraction"
+  config.lookback, config.horizon, config.verbose = 48, 12, 0
+  result = train.train_and_evaluate(config, str(directory / "run"))
+  return str(directory / "run"), result
 
 
-def test_report_puts_model_beside_baseline(tmp_path):
-  result = {"model": {"mse": 0.5, "mae": 0.4}, "baseline": {"mse": 1.0, "mae": 0.8},
-            "model_mse_by_step": {1: 0.1}, "baseline_mse_by_step": {1: 0.2},
-            "model_mse_by_channel": {"OT": 0.3}, "baseline_mse_by_channel": {"OT": 0.6},
-            "windows": 7}
-  text = evaluate.format_report("Linear", "SeasonalNaive", result)
-  assert "0.500" in text and "MSE step 1" in text and "MSE OT" in text and "7 windows" in text
-  evaluate.plot_forecast(tmp_path / "f.png", np.zeros((8, 2)), np.ones((4, 2)),
-                         {"Linear": np.ones((4, 2))}, channel=1, title="t")
-  assert (tmp_path / "f.png").stat().st_size > 1000
+def test_evaluate_run_reproduces_the_recorded_test_and_validation_figures(run):
+  workdir, result = run
+  for split in ("test", "validation"):
+    again = evaluate.evaluate_run(workdir, split=split)
+    assert again["model"] == pytest.approx(result.metrics[split]["model"])
+    assert again["baseline"] == pytest.approx(result.metrics[split]["baseline"])
+    assert (again["model_name"], again["baseline_name"]) == ("SeasonalNaive", "LastValue")
+  # The result.json training wrote holds the same figures.
+  with open(f"{workdir}/result.json") as f:
+    assert json.load(f)["metrics"]["test"]["model"] == pytest.approx(result.metrics["test"]["model"])
 
 
-def test_shape_mismatch_is_an_error():
-  with pytest.raises(ValueError, match="shape"):
-    evaluate.errors(np.zeros((2, 3, 1)), np.zeros((2, 4, 1)))
+def test_bad_split_and_unfinished_workdir_say_what_to_do(run, tmp_path):
+  workdir, _ = run
+  with pytest.raises(ValueError, match="unknown split 'train'; choose one of validation, test"):
+    evaluate.evaluate_run(workdir, split="train")
+  with pytest.raises(Exception, match="config.json does not exist"):
+    evaluate.evaluate_run(str(tmp_path))

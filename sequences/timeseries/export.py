@@ -5,20 +5,24 @@ statistics, runs the forecaster (which also normalises each window, RevIN) and m
 back to raw units. Wrong shapes, NaNs and infinities fail inside the graph with a message naming
 the problem, so TF Serving and batch prediction report the same error as a local call.
 
+    bazel run //sequences/timeseries:train -- --workdir=/tmp/ts
     bazel run //sequences/timeseries:export -- --workdir=/tmp/ts --export_root=/tmp/exports
+
+The metadata records the run's test metrics beside the baseline's and the data fingerprint, as
+`train.train_and_evaluate` wrote them to the workdir's result.json.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import pathlib
 
 import numpy as np
 import tensorflow as tf
+from absl import app, flags
 
 from common.export import publish
+from common.training import result as result_lib
 from sequences.timeseries import models, train, windowing
 
 SIGNATURE = "forecast"
@@ -89,38 +93,33 @@ def export(module: ForecastModule, export_root: str | pathlib.Path, config, *,
       default_signature=SIGNATURE)  # serving_default = forecast: clients need not name it
 
 
-def export_result(result: train.TrainResult, config, export_root) -> pathlib.Path | str:
+def export_result(result: result_lib.TrainResult, export_root) -> pathlib.Path | str:
   """Exports a finished `train.train_and_evaluate` run with its test metrics.
 
-  The metadata records the config the run resolved (the data's frequency and season), if any.
+  The metadata records the config the run resolved (the data's frequency and season).
   """
-  config = result.config or config
   module = ForecastModule(result.model, result.data.scaler, result.data.series.columns)
-  return export(module, export_root, config, metrics=result.test["model"],
-                baseline_metrics=result.test["baseline"],
-                data_fingerprint=result.data.series.fingerprint)
+  test = result.metrics["test"]
+  return export(module, export_root, result.config, metrics=test["model"],
+                baseline_metrics=test["baseline"], data_fingerprint=result.data_fingerprint)
 
 
 def export_from_workdir(workdir: str | os.PathLike, export_root) -> pathlib.Path | str:
-  """Rebuilds the model a training run left in `workdir` and exports it.
+  """Rebuilds the model a finished training run left in `workdir` and exports it.
 
   `workdir` and `export_root` may be any location TensorFlow's file systems know (gs://, ram://).
+
+  Raises:
+    FileNotFoundError: `workdir` holds no finished run (no result.json / scaler.json); the
+      message says to train there first.
   """
   workdir = os.fspath(workdir)
+  summary = result_lib.read_summary(workdir)
   config, model, scaler, columns = train.load_trained(workdir)
-  metrics_path = os.path.join(workdir, "metrics.json")
-  metrics = {}
-  if tf.io.gfile.exists(metrics_path):
-    with tf.io.gfile.GFile(metrics_path) as f:
-      metrics = json.loads(f.read())["test"]
+  test = summary["metrics"]["test"]
   return export(ForecastModule(model, scaler, columns), export_root, config,
-                metrics=metrics.get("model", {}), baseline_metrics=metrics.get("baseline", {}),
-                data_fingerprint=_fingerprint(workdir))
-
-
-def _fingerprint(workdir: str) -> str:
-  with tf.io.gfile.GFile(os.path.join(workdir, train.SCALER_FILE), "rb") as f:
-    return hashlib.sha256(f.read()).hexdigest()[:16]
+                metrics=test["model"], baseline_metrics=test["baseline"],
+                data_fingerprint=summary["data_fingerprint"])
 
 
 def raw_forecast(module_or_loaded, window: np.ndarray) -> np.ndarray:
@@ -130,15 +129,13 @@ def raw_forecast(module_or_loaded, window: np.ndarray) -> np.ndarray:
 
 
 def main(argv):
-  del argv
-  from absl import flags
-
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}; pass --workdir and --export_root")
   print("exported to", export_from_workdir(flags.FLAGS.workdir, flags.FLAGS.export_root))
 
 
 if __name__ == "__main__":
-  from absl import app, flags
-
+  # Flags are defined by the binary only: the library is imported beside other binaries' flags.
   flags.DEFINE_string("workdir", None, "A finished training run's workdir.", required=True)
   flags.DEFINE_string("export_root", None, "Where to publish (TF Serving layout).", required=True)
   app.run(main)

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from sequences.timeseries import frequency, input_pipeline, loaders
+from sequences.timeseries import frequency, input_pipeline
 from sequences.timeseries.configs import default
+from sequences.timeseries.data import Series
 
 
 def _stamps(start, step, n):
@@ -42,8 +43,8 @@ def test_steps_without_a_protocol_and_bad_names_are_errors():
 def _series(name, step, n, source=""):
   t = np.arange(n)
   values = np.stack([np.sin(2 * np.pi * t / 96), np.cos(2 * np.pi * t / 7)], 1).astype(np.float32)
-  return loaders.Series(name=name, timestamps=_stamps("2016-07-01T00:00", step, n),
-                        columns=("a", "OT"), values=values, source=source)
+  return Series(name=name, timestamps=_stamps("2016-07-01T00:00", step, n),
+                columns=("a", "OT"), values=values, source=source)
 
 
 def _config(**data):
@@ -69,8 +70,8 @@ def test_ett_split_and_season_follow_the_data():
   assert input_pipeline.resolve(config, daily).arch.season == 7
   # An explicit season stays; a fraction split without a season or a named frequency needs none.
   config.arch.season, config.data.split = 5, "fraction"
-  weekly = loaders.Series("w", _stamps("2020-01-01", (7, "D"), 650), ("a",),
-                          np.zeros((650, 1), np.float32))
+  weekly = Series("w", _stamps("2020-01-01", (7, "D"), 650), ("a",),
+                  np.zeros((650, 1), np.float32))
   assert input_pipeline.resolve(config, weekly).arch.season == 5
 
 

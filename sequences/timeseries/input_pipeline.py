@@ -1,7 +1,7 @@
 """From a config to batched tf.data windows: load the series, split by time, scale, window.
 
-    data = input_pipeline.prepare(config, data_dir)
-    train_ds = input_pipeline.make_dataset(data, "train", config.batch_size, training=True)
+    prepared = input_pipeline.prepare(config, data_dir)
+    train_ds = input_pipeline.make_dataset(prepared, "train", config.batch_size, training=True)
 
 The model is trained on z-scored values (statistics of the training rows only, as the ETT protocol
 prescribes); the export puts the same scaling inside the graph, so clients send raw values.
@@ -17,17 +17,17 @@ import numpy as np
 import tensorflow as tf
 
 from common.data import pipeline
+from sequences.timeseries import data as data_lib
 from sequences.timeseries import frequency as frequency_lib
-from sequences.timeseries import loaders, windowing
-
-SOURCES = ("ett", "csv", "demand")
+from sequences.timeseries import windowing
+from sequences.timeseries.data import ett
 
 
 @dataclasses.dataclass(frozen=True)
 class Data:
   """A series prepared for one (lookback, horizon): splits, train statistics and scaled values."""
 
-  series: loaders.Series
+  series: data_lib.Series
   borders: windowing.Borders
   scaler: windowing.Scaler
   scaled: np.ndarray  # [T, C] z-scored with the training statistics
@@ -44,25 +44,7 @@ class Data:
     return windowing.num_windows(self.borders, split, self.lookback, self.horizon, stride)
 
 
-def load_series(data_config, data_dir: str | pathlib.Path | None) -> loaders.Series:
-  """The series named by `config.data` (source ett | csv | demand)."""
-  source = data_config.source
-  if source == "ett":
-    return loaders.load_ett(data_dir, data_config.name)
-  if source == "csv":
-    if not data_config.path:
-      raise ValueError("data.source=csv needs --config.data.path=/path/to/series.csv "
-                       "(header `timestamp,col1,col2,...`)")
-    return loaders.load_csv(data_config.path)
-  if source == "demand":
-    if not data_config.path:
-      raise ValueError("data.source=demand needs --config.data.path=<shop world directory> "
-                       "(the directory holding demand.csv)")
-    return loaders.load_demand(data_config.path)
-  raise ValueError(f"unknown data.source {source!r}; choose one of {SOURCES}")
-
-
-def frequency_of(data_config, series: loaders.Series) -> frequency_lib.Frequency | None:
+def frequency_of(data_config, series: data_lib.Series) -> frequency_lib.Frequency | None:
   """The series' frequency, checked against the one its protocol names; None if nothing needs it.
 
   It is needed by the ETT split (months in rows), by `data.frequency` (the frequency the user
@@ -72,7 +54,7 @@ def frequency_of(data_config, series: loaders.Series) -> frequency_lib.Frequency
     ValueError: the data's frequency is not the named one (naming both and the fix), or the
       timestamps are irregular or of an unknown step (see `frequency.infer`).
   """
-  named = data_config.frequency or loaders.ETT_FREQUENCY.get(series.name, "")
+  named = data_config.frequency or ett.FREQUENCY.get(series.name, "")
   if data_config.split != "ett" and not named:
     return None
   where = series.source or f"series {series.name!r}"
@@ -88,7 +70,7 @@ def frequency_of(data_config, series: loaders.Series) -> frequency_lib.Frequency
   return freq
 
 
-def resolve(config, series: loaders.Series):
+def resolve(config, series: data_lib.Series):
   """A copy of `config` with what the data decides filled in: `data.frequency` (when the split or
   a name needs it) and `arch.season=0` -> one season of the data's frequency (a day on
   sub-daily data, a week on daily data). The resolved config is the one a run saves.
@@ -108,7 +90,7 @@ def resolve(config, series: loaders.Series):
   return resolved
 
 
-def ett_borders(config, series: loaders.Series) -> windowing.Borders:
+def ett_borders(config, series: data_lib.Series) -> windowing.Borders:
   """The ETT protocol's 12/4/4 months, counted in rows of the series' frequency."""
   freq = frequency_of(config.data, series)
   return windowing.ett_borders(len(series), config.lookback, freq.rows_per_month,
@@ -116,13 +98,13 @@ def ett_borders(config, series: loaders.Series) -> windowing.Borders:
 
 
 def prepare(config, data_dir: str | pathlib.Path | None = None,
-            series: loaders.Series | None = None) -> Data:
+            series: data_lib.Series | None = None) -> Data:
   """Loads (unless `series` is given), splits by time and fits the scaler on the training rows.
 
   The ETT split's borders come from the data's frequency (`frequency_of`), which must match
   `data.frequency` when that is set.
   """
-  series = series if series is not None else load_series(config.data, data_dir)
+  series = series if series is not None else data_lib.load(config.data, data_dir)
   if config.data.split == "ett":
     borders = ett_borders(config, series)
   elif config.data.split == "fraction":

@@ -279,7 +279,7 @@ def create(name: str, config: ModelConfig) -> Forecaster:
   """The model class `name` of this module, built; unknown names list the choices."""
   if name == "Ensemble":
     raise ValueError("Ensemble is built from trained members: models.Ensemble(config, members), "
-                     "or train with config.model=Ensemble and config.ensemble_members set")
+                     "or train with config.model=Ensemble and config.ensemble.members set")
   if name not in ALL:
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(ALL)}")
   return globals()[name](config, name=name.lower()).build_for_input()

@@ -10,38 +10,44 @@ the members' root or the export root breaks this test (pathlib turns `ram://x` i
 
 import json
 
+import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from common.export import publish
-from sequences.timeseries import export, input_pipeline, loaders, train
+from common.export import metadata, publish
+from sequences.timeseries import export, input_pipeline, train
 from sequences.timeseries.configs import default
 
 ROOT = "ram://timeseries_nonlocal_fs_test"
 
 
-def _toy_series():
+def _write_toy_series(path: str) -> str:
+  """400 hourly rows of two noisy seasonal channels, as a `timestamp,a,b` CSV at `path`."""
   t = np.arange(400, dtype=np.float32)
   values = np.stack([np.sin(2 * np.pi * t / 24), np.cos(2 * np.pi * t / 12) + 0.01 * t], axis=1)
   values += np.random.default_rng(0).normal(0, 0.1, values.shape).astype(np.float32)
   stamps = np.datetime64("2020-01-01T00") + np.arange(400) * np.timedelta64(1, "h")
-  return loaders.Series(name="toy", timestamps=stamps, columns=("a", "b"), values=values)
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write("timestamp,a,b\n" + "".join(
+        f"{stamp},{a!r},{b!r}\n" for stamp, (a, b) in zip(stamps, values.tolist(), strict=True)))
+  return path
 
 
 def test_train_reuse_and_export_on_ram_filesystem(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
-  series = _toy_series()
   config = default.get_config()
   config.model = "Ensemble"
-  config.ensemble_members = "Linear[lookback=24];Linear[seed=2]"
+  config.ensemble.members = ml_collections.ConfigDict(
+      {"a": {"model": "Linear", "lookback": 24}, "b": {"model": "Linear", "seed": 2}})
   config.data.source = "csv"
+  config.data.path = _write_toy_series(f"{ROOT}/data/toy.csv")  # the series is on ram:// too
   config.data.split = "fraction"
   config.lookback, config.horizon, config.epochs = 48, 12, 1
   workdir, members = f"{ROOT}/run", f"{ROOT}/members"
+  config.ensemble.member_root, config.verbose = members, 0
 
-  result = train.train_and_evaluate(config, workdir, series=series, verbose=0,
-                                    member_root=members)
-  for name in ("config.json", "scaler.json", "metrics.json", "forecast.png",
+  result = train.train_and_evaluate(config, workdir)
+  for name in ("config.json", "scaler.json", "result.json", "forecast.png",
                "checkpoint/model.index"):
     assert tf.io.gfile.exists(f"{workdir}/{name}"), name
   member_dirs = tf.io.gfile.listdir(members)
@@ -50,12 +56,13 @@ def test_train_reuse_and_export_on_ram_filesystem(tmp_path, monkeypatch):
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
   # The finished run is recognised on ram:// and reloaded with its recorded figures.
-  again = train.finished_result(config, workdir, series=series)
-  assert again is not None and again.test == json.loads(json.dumps(result.test))
+  again = train.finished_result(config, workdir)
+  assert again is not None and again.metrics == json.loads(json.dumps(result.metrics))
 
   # `//sequences/timeseries:export` publishes from the ram:// workdir to a ram:// export root.
   export_dir = export.export_from_workdir(workdir, f"{ROOT}/exports")
   assert str(export_dir).startswith(f"{ROOT}/exports/"), export_dir
+  assert metadata.read(str(export_dir))["data_fingerprint"] == result.data_fingerprint
   loaded = publish.load(f"{ROOT}/exports/{config.export.model_name}")
   history, _ = input_pipeline.arrays(result.data, "test")
   scaler = result.data.scaler

@@ -1,11 +1,15 @@
 """Training and evaluation of a forecaster, as plain functions (flax examples style).
 
     create_model(config, channels)                 -> models.Forecaster
-    train_and_evaluate(config, workdir, data_dir)  -> TrainResult
+    train_and_evaluate(config, workdir, data_dir)  -> common.training.result.TrainResult
 
 The loss is MSE on z-scored windows, which is exactly the protocol's test metric. The learning rate
 halves after every epoch (DLinear's `type1` schedule): ETT's validation loss is noisy and a long
 constant rate overfits the training period; early stopping on validation MSE keeps the best epoch.
+
+`model=Ensemble` trains each of `config.ensemble.members` as its own run under
+`config.ensemble.member_root` and averages them (ensemble.py); a member finished there with the
+same config is loaded, not retrained, so ensembles that share members train each once.
 
 Workdirs may be any location TensorFlow's file systems know (`gs://bucket/run`, `ram://run`, a local
 path): every file here goes through `tf.io.gfile`, and directories are plain strings (a pathlib.Path
@@ -14,40 +18,29 @@ would turn `gs://bucket` into a local folder `gs:/bucket`).
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import os
 import time
 
-import ml_collections
 import numpy as np
 import tensorflow as tf
 
 from common import config as config_lib
+from common.data import fingerprint
 from common.distribute import strategy as strategy_lib
 from common.training import fit as fit_lib
+from common.training import result as result_lib
 from common.training import seeds
-from sequences.timeseries import ensemble, input_pipeline, loaders, models
-from sequences.timeseries import evaluate as evaluate_lib
+from sequences.timeseries import data as data_lib
+from sequences.timeseries import ensemble, input_pipeline, metrics, models, plot, windowing
 
 CHECKPOINT = "checkpoint/model"
 SCALER_FILE = "scaler.json"
-ENSEMBLE = "Ensemble"
-
-
-@dataclasses.dataclass
-class TrainResult:
-  """What a run produced; `test`/`validation` are `evaluate.evaluate` dicts (standardised units)."""
-
-  model: models.Forecaster
-  baseline: models.Forecaster
-  data: input_pipeline.Data
-  validation: dict
-  test: dict
-  train_seconds: float
-  epochs_run: int
-  config: ml_collections.ConfigDict | None = None  # as resolved by the data (frequency, season)
+ENSEMBLE = ensemble.ENSEMBLE
+# Fields that change how a run is watched or where its members live, not what it trains: a run
+# finished with other values is the same run (see `identity`).
+_NOT_IDENTITY = ("verbose",)
+_NOT_IDENTITY_ENSEMBLE = ("member_root",)
 
 
 def model_config(config, channels: int) -> models.ModelConfig:
@@ -60,7 +53,7 @@ def model_config(config, channels: int) -> models.ModelConfig:
 def create_model(config, channels: int, name: str | None = None) -> models.Forecaster:
   """Builds `config.model` (or `name`) for series with `channels` channels.
 
-  `Ensemble` builds every member of `config.ensemble_members` (untrained) inside it.
+  `Ensemble` builds every member of `config.ensemble.members` (untrained) inside it.
   """
   name = name or config.model
   if name == ENSEMBLE:
@@ -71,7 +64,7 @@ def create_model(config, channels: int, name: str | None = None) -> models.Forec
 
 
 def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
-        workdir: str, verbose: int = 2) -> int:
+        workdir: str) -> int:
   """Compiles and trains `model` (built under `strategy`) in place; returns the epochs run."""
   lr, decay = config.learning_rate, config.lr_decay
   with strategy.scope():
@@ -101,7 +94,7 @@ def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
       steps_per_epoch=steps_per_epoch, validation_data=val_ds, validation_steps=validation_steps,
       early_stopping_patience=config.early_stopping_patience or None,
       extra_callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay**epoch)],
-      verbose=verbose)
+      verbose=config.verbose)
   return len(history.epoch)
 
 
@@ -123,8 +116,7 @@ def save_scaler(scaler, columns: tuple[str, ...], workdir: str | os.PathLike) ->
 
 
 def load_scaler(workdir: str | os.PathLike):
-  from sequences.timeseries import windowing
-
+  """(scaler, columns) a training run in `workdir` saved."""
   path = os.path.join(os.fspath(workdir), SCALER_FILE)
   if not tf.io.gfile.exists(path):
     raise FileNotFoundError(f"{path} does not exist; train first "
@@ -145,85 +137,96 @@ def load_trained(workdir: str | os.PathLike):
   return config, model, scaler, columns
 
 
+def identity(config) -> dict:
+  """What defines a run's result: the config without its verbosity and members' root."""
+  fields = json.loads(json.dumps(config.to_dict() if hasattr(config, "to_dict") else config))
+  for key in _NOT_IDENTITY:
+    fields.pop(key, None)
+  for key in _NOT_IDENTITY_ENSEMBLE:
+    fields.get("ensemble", {}).pop(key, None)
+  return fields
+
+
 def member_dir(member_root: str | os.PathLike, member_config) -> str:
-  """Where an ensemble member trains: named after its model and overrides, readable and unique."""
-  text = ensemble.format_member(member_config.model, {})
-  digest = hashlib.sha256(json.dumps(member_config.to_dict(), sort_keys=True).encode()).hexdigest()
-  name = f"{text}-L{member_config.lookback}-seed{member_config.seed}-{digest[:10]}"
+  """Where an ensemble member trains: named after its model and config, readable and unique."""
+  digest = fingerprint.Fingerprint("member").update(
+      json.dumps(identity(member_config), sort_keys=True)).hexdigest()
+  name = f"{member_config.model}-L{member_config.lookback}-seed{member_config.seed}-{digest[:10]}"
   return os.path.join(os.fspath(member_root), name)
 
 
-def finished_result(config, workdir: str | os.PathLike, data_dir=None, *,
-                    series: loaders.Series | None = None) -> TrainResult | None:
+def finished_result(config, workdir: str | os.PathLike, data_dir: str | None = None, *,
+                    series: data_lib.Series | None = None) -> result_lib.TrainResult | None:
   """The run `train_and_evaluate(config, workdir)` already finished there, or None.
 
-  A run counts as finished when `workdir` holds its metrics.json and a config.json equal to
-  `config`; the model is loaded from its checkpoint and the figures (validation, test, epochs,
-  seconds) are the recorded ones.
+  A run counts as finished when `workdir` holds its result.json and a config.json equal to
+  `config` (up to `identity`); the model is loaded from its checkpoint and the figures
+  (metrics, epochs, seconds) are the recorded ones. `series` saves loading the data again.
   """
   workdir = os.fspath(workdir)
-  if not tf.io.gfile.exists(os.path.join(workdir, "metrics.json")):
+  if not tf.io.gfile.exists(os.path.join(workdir, result_lib.RESULT_FILE)):
     return None
-  series = series if series is not None else input_pipeline.load_series(config.data, data_dir)
+  series = series if series is not None else data_lib.load(config.data, data_dir)
   config = input_pipeline.resolve(config, series)  # runs save the config their data resolved
   try:
-    same = json.loads(_read_text(os.path.join(workdir, "config.json"))) == json.loads(
-        json.dumps(config.to_dict()))
-    metrics = json.loads(_read_text(os.path.join(workdir, "metrics.json"))) if same else None
+    same = identity(json.loads(_read_text(os.path.join(workdir, "config.json")))) == identity(config)
+    summary = result_lib.read_summary(workdir) if same else None
   except (OSError, tf.errors.OpError, json.JSONDecodeError):
     return None
-  if metrics is None:
+  if summary is None:
     return None
   _, model, _, _ = load_trained(workdir)
   data = input_pipeline.prepare(config, data_dir, series=series)
-  return TrainResult(model=model, baseline=create_model(config, data.channels, config.baseline),
-                     data=data, validation=metrics["validation"], test=metrics["test"],
-                     train_seconds=metrics["train_seconds"], epochs_run=metrics["epochs_run"],
-                     config=config)
+  return result_lib.TrainResult(
+      model=model, baseline=create_model(config, data.channels, config.baseline), data=data,
+      metrics=summary["metrics"], data_fingerprint=summary["data_fingerprint"],
+      epochs=summary["epochs"], train_seconds=summary["train_seconds"], config=config)
 
 
-def _fit_members(config, workdir: str, data: input_pipeline.Data,
-                 member_root: str | None, verbose: int):
-  """Trains (or reuses) every member of `config.ensemble_members`; -> (Ensemble, epochs, seconds).
+def _fit_members(config, workdir: str, data: input_pipeline.Data, data_dir: str | None):
+  """Trains (or reuses) every member of `config.ensemble.members`; -> (Ensemble, epochs, seconds).
 
-  A member whose directory under `member_root` (default `workdir/members`, named by `member_dir`)
-  holds a finished run with the same config is loaded instead of retrained, so ensembles that
-  share members (seeds of one model, say) train each member once. Seconds and epochs are the
-  members' recorded totals.
+  A member whose directory under `config.ensemble.member_root` (default `workdir/members`, named
+  by `member_dir`) holds a finished run with the same config is loaded instead of retrained, so
+  ensembles that share members (seeds of one model, say) train each member once. Seconds and
+  epochs are the members' recorded totals.
   """
-  member_root = member_root or os.path.join(workdir, "members")
+  member_root = config.ensemble.member_root or os.path.join(workdir, "members")
   members, epochs, seconds = [], 0, 0.0
   for member_config in ensemble.member_configs(config):
     directory = member_dir(member_root, member_config)
-    result = finished_result(member_config, directory, series=data.series) or train_and_evaluate(
-        member_config, directory, series=data.series, verbose=verbose)
+    result = (finished_result(member_config, directory, data_dir, series=data.series)
+              or _train(member_config, directory, data_dir, data.series, report=False))
     if not (np.allclose(result.data.scaler.mean, data.scaler.mean)
             and np.allclose(result.data.scaler.std, data.scaler.std)):
       raise ValueError(f"ensemble member {os.path.basename(directory)} was scaled with other training "
                        "statistics than the ensemble (a look-back that moves the training rows?); "
                        "members must share the ensemble's training split")
     members.append(result.model)
-    epochs += result.epochs_run
+    epochs += result.epochs
     seconds += result.train_seconds
   model = models.Ensemble(model_config(config, data.channels), members,
                           name="ensemble").build_for_input()
   return model, epochs, seconds
 
 
-def train_and_evaluate(config, workdir: str | os.PathLike, data_dir=None, *,
-                       series: loaders.Series | None = None, verbose: int = 2,
-                       member_root: str | os.PathLike | None = None) -> TrainResult:
+def train_and_evaluate(config, workdir: str,
+                       data_dir: str | None = None) -> result_lib.TrainResult:
   """Trains `config.model`, evaluates it and `config.baseline` on validation and test.
 
-  `model=Ensemble` trains each member as its own run (see `_fit_members`; `member_root` lets
-  several ensembles share trained members) and averages them.
-
   Writes to `workdir`: config.json/config.txt, the final weights (checkpoint/), scaler.json,
-  train/ (common.training.fit's backups, epoch checkpoints, TensorBoard, train_log.csv), metrics.json and forecast.png (one test window of the last channel).
+  train/ (common.training.fit's backups, epoch checkpoints, TensorBoard, train_log.csv),
+  result.json (metrics, data fingerprint, epochs, seconds) and forecast.png (one test window of
+  the last channel). With `config.verbose` > 0 it prints the test report (model beside baseline).
   """
-  workdir = os.fspath(workdir)
+  series = data_lib.load(config.data, data_dir)
+  return _train(config, os.fspath(workdir), data_dir, series, report=config.verbose > 0)
+
+
+def _train(config, workdir: str, data_dir: str | None, series: data_lib.Series, *,
+           report: bool) -> result_lib.TrainResult:
+  """`train_and_evaluate` on a loaded series (ensemble members share the ensemble's)."""
   tf.io.gfile.makedirs(workdir)
-  series = series if series is not None else input_pipeline.load_series(config.data, data_dir)
   # The data decides the frequency and the season (arch.season=0); the saved config has them.
   config = input_pipeline.resolve(config, series)
   config_lib.save(config, workdir)
@@ -234,34 +237,39 @@ def train_and_evaluate(config, workdir: str | os.PathLike, data_dir=None, *,
 
   baseline = create_model(config, data.channels, name=config.baseline)
   if config.model == ENSEMBLE:
-    model, epochs_run, train_seconds = _fit_members(config, workdir, data, member_root and
-                                                    os.fspath(member_root), verbose)
+    model, epochs, train_seconds = _fit_members(config, workdir, data, data_dir)
   else:
     with strategy.scope():
       model = create_model(config, data.channels)
     start = time.time()
-    epochs_run = 0
+    epochs = 0
     if not model.is_baseline:
-      epochs_run = fit(model, data, config, strategy, workdir, verbose)
+      epochs = fit(model, data, config, strategy, workdir)
     train_seconds = time.time() - start
   model.save_weights(os.path.join(workdir, CHECKPOINT))
 
-  results = {}
+  scores = {}
   for split in ("validation", "test"):
     history, truth = input_pipeline.arrays(data, split)
-    results[split] = evaluate_lib.evaluate(model, baseline, history, truth, data.series.columns)
-  _write_text(os.path.join(workdir, "metrics.json"), json.dumps(
-      {**results, "train_seconds": train_seconds, "epochs_run": epochs_run}, indent=1))
+    scores[split] = metrics.evaluate(model, baseline, history, truth, data.series.columns)
+  result = result_lib.TrainResult(
+      model=model, baseline=baseline, data=data, metrics=scores,
+      data_fingerprint=series.fingerprint, epochs=epochs, train_seconds=train_seconds,
+      config=config)
+  result.write(workdir)
 
   history, truth = input_pipeline.arrays(data, "test")
   window = len(history) // 2
   with tf.io.gfile.GFile(os.path.join(workdir, "forecast.png"), "wb") as png:
-    evaluate_lib.plot_forecast(  # to a GFile: matplotlib writes PNG into any file object
+    plot.forecast(  # to a GFile: matplotlib writes PNG into any file object
         png, history[window], truth[window],
         {config.model: model(history[window:window + 1])[0].numpy(),
          config.baseline: baseline(history[window:window + 1])[0].numpy()},
         channel=data.channels - 1,
         title=f"{data.series.name} {data.series.columns[-1]}: test window {window} (standardised)")
-  return TrainResult(model=model, baseline=baseline, data=data, validation=results["validation"],
-                     test=results["test"], train_seconds=train_seconds, epochs_run=epochs_run,
-                     config=config)
+  if report:
+    print(f"\n{data.series.name}: {config.model} vs {config.baseline}, lookback "
+          f"{config.lookback}, horizon {config.horizon}, trained {epochs} epochs in "
+          f"{train_seconds:.1f} s; test set:")
+    print(metrics.format_report(config.model, config.baseline, scores["test"]))
+  return result

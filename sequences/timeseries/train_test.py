@@ -5,12 +5,13 @@ exports."""
 import json
 import pathlib
 
+import ml_collections
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from common.shopworld import world as shopworld
-from sequences.timeseries import demo, export, input_pipeline, loaders, train
+from sequences.timeseries import demo, export, input_pipeline, train
 from sequences.timeseries.configs import default, demand
 
 
@@ -85,20 +86,27 @@ def test_missing_demand_file_says_how_to_make_it(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def toy_series():
+def toy_csv(tmp_path_factory):
+  """600 hourly rows of two noisy seasonal channels, as a `timestamp,a,b` CSV."""
   t = np.arange(600, dtype=np.float32)
   values = np.stack([np.sin(2 * np.pi * t / 24), np.cos(2 * np.pi * t / 12) + 0.01 * t], axis=1)
   values += np.random.default_rng(0).normal(0, 0.1, values.shape).astype(np.float32)
   stamps = np.datetime64("2020-01-01T00") + np.arange(600) * np.timedelta64(1, "h")
-  return loaders.Series(name="toy", timestamps=stamps, columns=("a", "b"), values=values)
+  path = tmp_path_factory.mktemp("toy") / "toy.csv"
+  path.write_text("timestamp,a,b\n" + "".join(
+      f"{stamp},{a!r},{b!r}\n" for stamp, (a, b) in zip(stamps, values.tolist(), strict=True)))
+  return str(path)
 
 
-def _toy_config(members):
+def _toy_config(members, toy_csv, member_root):
   config = default.get_config()
   config.model = "Ensemble"
   config.lookback = 48
-  config.ensemble_members = members
+  config.ensemble.members = ml_collections.ConfigDict(members)
+  config.ensemble.member_root = str(member_root)
+  config.verbose = 0
   config.data.source = "csv"
+  config.data.path = toy_csv
   config.data.split = "fraction"
   config.horizon = 12
   config.epochs = 1
@@ -106,34 +114,38 @@ def _toy_config(members):
   return config
 
 
-def test_ensemble_trains_members_once_averages_them_and_exports(toy_series, tmp_path):
-  config = _toy_config("Linear[lookback=24];DLinear")
-  result = train.train_and_evaluate(config, tmp_path / "a", series=toy_series, verbose=0,
-                                    member_root=tmp_path / "members")
+def test_ensemble_trains_members_once_averages_them_and_exports(toy_csv, tmp_path):
+  config = _toy_config({"a": {"model": "Linear", "lookback": 24}, "b": {"model": "DLinear"}},
+                       toy_csv, tmp_path / "members")
+  result = train.train_and_evaluate(config, str(tmp_path / "a"))
   history, _ = input_pipeline.arrays(result.data, "test")
   members = result.model.members
   assert [m.config.lookback for m in members] == [24, 48]
   expected = np.mean([members[0](history[:, -24:]), members[1](history)], 0)
   np.testing.assert_allclose(result.model(history), expected, rtol=1e-5, atol=1e-5)
-  assert np.isfinite(result.test["model"]["mse"]) and np.isfinite(result.validation["model"]["mse"])
-  assert result.epochs_run == sum(
-      json.loads((d / "metrics.json").read_text())["epochs_run"]
-      for d in (tmp_path / "members").iterdir())
+  assert np.isfinite(result.metrics["test"]["model"]["mse"])
+  assert np.isfinite(result.metrics["validation"]["model"]["mse"])
+  assert result.epochs == sum(json.loads((d / "result.json").read_text())["epochs"]
+                              for d in (tmp_path / "members").iterdir())
+  assert result.data_fingerprint == result.data.series.fingerprint
+  assert result.data_fingerprint.startswith("csv:")
 
   # A second ensemble sharing a member trains only the new one.
   before = {d.name for d in (tmp_path / "members").iterdir()}
-  other = train.train_and_evaluate(_toy_config("Linear[lookback=24];Linear[seed=2]"),
-                                   tmp_path / "b", series=toy_series, verbose=0,
-                                   member_root=tmp_path / "members")
+  other = train.train_and_evaluate(
+      _toy_config({"a": {"model": "Linear", "lookback": 24}, "b": {"model": "Linear", "seed": 2}},
+                  toy_csv, tmp_path / "members"), str(tmp_path / "b"))
   assert len({d.name for d in (tmp_path / "members").iterdir()} - before) == 1
   np.testing.assert_allclose(other.model.members[0](history[:, -24:]), members[0](history[:, -24:]))
 
   # A finished run is recognised by its config (and only that config) and reloaded with its figures.
-  again = train.finished_result(config, tmp_path / "a", series=toy_series)
-  assert again.test == json.loads(json.dumps(result.test)) and again.epochs_run == result.epochs_run
+  again = train.finished_result(config, tmp_path / "a")
+  assert again.metrics == json.loads(json.dumps(result.metrics)) and again.epochs == result.epochs
   np.testing.assert_allclose(again.model(history), result.model(history), rtol=1e-5, atol=1e-5)
+  config.verbose = 2  # how a run is watched is not what it trained
+  assert train.finished_result(config, tmp_path / "a") is not None
   config.seed = 7
-  assert train.finished_result(config, tmp_path / "a", series=toy_series) is None
+  assert train.finished_result(config, tmp_path / "a") is None
 
   # The workdir reloads the whole ensemble, and the export serves it on raw windows.
   _, loaded, scaler, columns = train.load_trained(tmp_path / "a")

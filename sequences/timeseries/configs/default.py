@@ -22,9 +22,14 @@ def get_config():
   config.baseline = "SeasonalNaive"  # reported beside the model (LastValue or SeasonalNaive)
   config.lookback = 336  # L: rows of history the model reads
   config.horizon = 96  # H: rows forecast at once
-  # model=Ensemble: the averaged members, ";"-separated models with overrides of this config, e.g.
-  # "Linear[lookback=512,seed=1];DLinear[lookback=512]" (sequences/timeseries/ensemble.py).
-  config.ensemble_members = ""
+
+  # model=Ensemble: the averaged members, named, each a model and the fields it changes, e.g.
+  # {"a": {"model": "Linear", "seed": 1}, "b": {"model": "DLinear"}} (ensemble.py,
+  # configs/ensemble.py). Members train in <member_root>/<model>-L<lookback>-seed<seed>-<digest>,
+  # "" = <workdir>/members; ensembles given one root share the members they have in common.
+  config.ensemble = ml_collections.ConfigDict()
+  config.ensemble.members = ml_collections.ConfigDict()
+  config.ensemble.member_root = ""
 
   config.data = ml_collections.ConfigDict()
   config.data.source = "ett"  # ett | csv | demand
@@ -56,6 +61,7 @@ def get_config():
   config.lr_decay = 0.5  # learning rate × lr_decay after every epoch (DLinear's schedule)
   config.early_stopping_patience = 3  # epochs without validation improvement; 0 = off
   config.seed = 0
+  config.verbose = 2  # Keras progress (0 silent, 1 bars, 2 a line per epoch); > 0 prints the report
 
   # default | mirrored | multi_worker | tpu | horovod, e.g. --config.distribution.kind=mirrored
   config.distribution = distribute_config.get_config()
