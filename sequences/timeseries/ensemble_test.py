@@ -3,6 +3,7 @@
 import ml_collections
 import pytest
 
+from common import config as config_lib
 from sequences.timeseries import bench, ensemble, train
 from sequences.timeseries.configs import default
 from sequences.timeseries.configs import ensemble as ensemble_config
@@ -30,8 +31,6 @@ def test_member_configs_inherit_the_ensemble_and_apply_their_fields():
 
 def test_members_survive_the_saved_config(tmp_path):
   # A run saves its config as JSON; the members read back from it build the same configs.
-  from common import config as config_lib
-
   config = ensemble_config.get_config()
   config_lib.save(config, str(tmp_path))
   again = config_lib.read_saved(str(tmp_path))

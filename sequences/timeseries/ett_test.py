@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from common.data import data_dir
 from sequences.timeseries import input_pipeline
 from sequences.timeseries.configs import default
 from sequences.timeseries.data import ett
@@ -38,8 +39,6 @@ def test_standard_protocol_windows_and_train_statistics():
 
 
 def test_the_real_file_given_by_path_keeps_its_name_and_hourly_protocol():
-  from common.data import data_dir
-
   s = ett.load_format(data_dir.resolve(None) / "ett" / "ETTh2.csv")
   assert s.name == "ETTh2"
   config = input_pipeline.resolve(default.get_config(), s)

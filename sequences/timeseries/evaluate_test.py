@@ -42,5 +42,5 @@ def test_bad_split_and_unfinished_workdir_say_what_to_do(run, tmp_path):
   workdir, _ = run
   with pytest.raises(ValueError, match="unknown split 'train'; choose one of validation, test"):
     evaluate.evaluate_run(workdir, split="train")
-  with pytest.raises(Exception, match="config.json does not exist"):
+  with pytest.raises(Exception, match=r"config\.json does not exist"):
     evaluate.evaluate_run(str(tmp_path))

@@ -10,13 +10,10 @@ version is caught before it becomes a quietly different figure.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 
-import tensorflow as tf
-
 from common.data import data_dir as data_dir_lib
-from common.data import datasets
+from common.data import datasets, download
 from sequences.timeseries.data import csv_file
 from sequences.timeseries.data.series import Series
 
@@ -54,22 +51,18 @@ def load_format(path: str | os.PathLike) -> Series:
   path = os.fspath(path)
   series = csv_file.load(path)
   file_name = os.path.basename(path)
-  known = datasets.get(DATASET).files.get(file_name)
-  if csv_file.stem(path) in FREQUENCY and known == _sha256(path):
+  if csv_file.stem(path) in FREQUENCY and _is_published(path, file_name):
     return _ett_columns(dataclasses.replace(series, name=csv_file.stem(path), dataset=DATASET))
   return dataclasses.replace(series, name=file_name)
 
 
-def _sha256(path: str) -> str:
-  """The file's sha256, to compare with the registry's checksum (through tf.io.gfile: gs:// too).
-
-  A checksum, not a fingerprint: it must equal the published sum, so it hashes the raw bytes.
-  """
-  digest = hashlib.sha256()
-  with tf.io.gfile.GFile(path, "rb") as f:
-    while chunk := f.read(1 << 20):
-      digest.update(chunk)
-  return digest.hexdigest()
+def _is_published(path: str, file_name: str) -> bool:
+  """Whether the file at `path` (local or gs://) has the registry's checksum for `file_name`."""
+  try:
+    datasets.verify(DATASET, file_name, path)
+  except download.ChecksumError:
+    return False
+  return True
 
 
 def _ett_columns(series: Series) -> Series:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from common.data import download
 from sequences.timeseries.data import ett
@@ -41,8 +42,6 @@ def test_an_ett_format_path_is_named_after_its_file_unless_it_is_an_ett_file(tmp
 
 def test_an_ett_format_series_on_a_non_local_file_system():
   # ram:// stands in for gs://bucket/series.csv: the loader reads through tf.io.gfile.
-  import tensorflow as tf
-
   with tf.io.gfile.GFile("ram://ett_test/load.csv", "w") as f:
     f.write("date,a,OT\n2020-01-01 00:00:00,1,2\n2020-01-01 00:15:00,3,4\n")
   s = ett.load_format("ram://ett_test/load.csv")
