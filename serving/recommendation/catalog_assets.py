@@ -19,7 +19,7 @@ import threading
 import numpy as np
 
 from serving.core.servable import LoadError, Servable
-from serving.recommendation import candidate_index
+from serving.recommendation import candidate_index, scoring
 from serving.recommendation.item_table import ItemTable
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,10 @@ class CatalogAssets:
       raise LoadError(f"{servable.path}: {len(self.item_ids)} item ids but "
                       f"{len(self.embeddings)} candidate embeddings")
     self.row = {item: i for i, item in enumerate(self.item_ids)}
-    config = servable.metadata.get("config", {})
-    self.max_history = int(config.get("model", {}).get("max_history", 0)) or int(
-        servable.signatures["query_embedding"].inputs["history_ids"].shape[1])
+    try:  # how many recent events the export reads: what to fetch, and what counts as seen
+      self.max_history = scoring.max_history(servable.metadata, str(servable.path))
+    except ValueError as e:
+      raise LoadError(str(e)) from e
     self.candidate_inputs = set(servable.signatures["candidate_embedding"].inputs)
     self.categories = items.categories(self.item_ids) if items else None
     self.prices = items.prices(self.item_ids) if items else None

@@ -1,10 +1,12 @@
 """The Recommendation API's logic, independent of the wire (gRPC, REST, batch).
 
 Each method takes and returns `trellis.serving.v1` messages. It picks the version
-(labels and the canary split), builds the user's history (stored events, then the
-request's recent items) with `recsys.features.pad_history` — the training feature
-code — and runs the export's signatures through the serving core's `Inference`
-(so metrics and errors are the server's). Retrieval is the export's in-graph exact
+(labels and the canary split), builds the user's raw history (stored events, then the
+request's recent items) and runs the export's signatures on it through the serving core's
+`Inference` (so metrics and errors are the server's). The export windows and pads the
+history itself (its signature contract), so this module holds no feature code; it only
+reads from the export's metadata how many recent events the model reads (`max_history`),
+which are the items it answers as the history and counts as seen. Retrieval is the export's in-graph exact
 `recommend` when nothing needs more than it offers; filters, diversity, extra
 exclusions and large catalogues go through the query embedding and the server's
 candidate index instead.
@@ -27,7 +29,6 @@ import time
 import grpc
 import numpy as np
 
-from recsys import features
 from serving.core import errors
 from serving.core.inference import Inference
 from serving.core.servable import LoadError, Servable
@@ -254,8 +255,16 @@ class Recommender:
                              "personalise on; send recent_item_ids or record events with RecordEvents")
     return ids, times
 
-  def _query_inputs(self, assets, user_id, ids, times, now) -> dict:
-    return scoring.query_inputs([user_id], [ids], [times], [now], assets.max_history)
+  def _fetch(self, k: int, widen: bool, dropped: int, available: int) -> int:
+    """How many candidates to retrieve so that `k` remain to answer with.
+
+    Args:
+      k: items the request asks for.
+      widen: diversity or reranking re-selects, so retrieve `retrieve_factor` times k.
+      dropped: candidates the caller will drop after retrieval (exclusions, seen items).
+      available: candidates there are; never ask for more.
+    """
+    return min((k * self.limits.retrieve_factor if widen else k) + dropped, available)
 
   # -- RPCs ---------------------------------------------------------------------------------
   def recommend(self, request: pb.RecommendRequest, api: str = "grpc") -> pb.RecommendResponse:
@@ -268,8 +277,8 @@ class Recommender:
     now = request.request_time or int(time.time())
     ids, times = self._history(assets, request.user_id, list(request.recent_item_ids),
                                list(request.recent_timestamps), now)
-    inputs = self._query_inputs(assets, request.user_id, ids, times, now)
-    seen = set(inputs["history_ids"][0]) - {features.PAD}
+    inputs = scoring.query_inputs([request.user_id], [ids], [times], [now])
+    seen = set(ids[-assets.max_history:])  # the window the export reads and excludes
     exclude = set(request.exclude_item_ids)
     has_filter = request.HasField("filter") and (
         request.filter.categories or request.filter.HasField("min_price")
@@ -278,8 +287,7 @@ class Recommender:
     in_graph = (assets.index.kind == "exact" and not has_filter and not diverse
                 and not request.include_seen and request.k + len(exclude) <= len(assets) - len(seen))
     if in_graph:
-      fetch = request.k + len(exclude) if not request.rerank else min(
-          request.k * self.limits.retrieve_factor + len(exclude), len(assets) - len(seen))
+      fetch = self._fetch(request.k, request.rerank, len(exclude), len(assets) - len(seen))
       out = self._run(servable, "recommend", inputs | {"k": np.array(fetch, np.int32)}, api)
       item_ids = out["item_ids"][0].astype(str)
       scores, rank_scores = out["scores"][0], out["rank_scores"][0]
@@ -332,8 +340,10 @@ class Recommender:
             f"{request.filter.max_price if request.filter.HasField('max_price') else 'inf'}) after "
             "excluding seen and excluded items; widen the filter")
     k = request.k
-    fetch = k * self.limits.retrieve_factor if (diverse or request.rerank) else k
-    rows, scores = assets.index.search(q, fetch + (0 if allowed is not None else len(drop)), allowed)
+    # A filter mask already leaves the dropped items out; otherwise they come back and are dropped.
+    fetch = self._fetch(k, diverse or request.rerank, 0 if allowed is not None else len(drop),
+                        len(assets))
+    rows, scores = assets.index.search(q, fetch, allowed)
     keep = np.array([assets.item_ids[r] not in drop for r in rows], bool)
     rows, scores = rows[keep], scores[keep]
     if request.diversity.mmr_lambda > 0:
@@ -417,7 +427,7 @@ class Recommender:
     now = request.request_time or int(time.time())
     ids, times = self._history(assets, request.user_id, list(request.recent_item_ids),
                                list(request.recent_timestamps), now)
-    inputs = self._query_inputs(assets, request.user_id, ids, times, now)
+    inputs = scoring.query_inputs([request.user_id], [ids], [times], [now])
     scores = self._run(servable, "rank", inputs | {
         "candidate_ids": np.array([candidates], dtype=object)}, api)["scores"][0]
     response = pb.RankResponse(model=ref)

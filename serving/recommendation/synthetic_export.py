@@ -3,19 +3,21 @@
     ids = synthetic_export.write_export(export_root, n=1_000_000)   # -> export_root/recsys/1
 
 It has the four signatures of `recsys/export.py` (`query_embedding`,
-`candidate_embedding`, `rank`, `recommend`) and its assets
-(`item_ids.txt`, `candidate_embeddings.npy`, `metadata.json` with `max_history`), so
-the serving path — history padding, in-graph brute force or faiss, the ranking call —
-is the real one. The query tower is the mean of the history's embeddings.
+`candidate_embedding`, `rank`, `recommend`) with the same contract (raw histories of any
+length, "" entries ignored, the last `max_history` events read and excluded from `recommend`),
+and its assets and metadata (`item_ids.txt`, `candidate_embeddings.npy`, `metadata.json` with
+`extra.max_history`), so the serving path — raw history in, in-graph brute force or faiss, the
+ranking call — is the real one. The query tower is the mean of the window's embeddings.
 """
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import numpy as np
 import tensorflow as tf
+
+from common.export import metadata
 
 DIM, HISTORY = 64, 8
 
@@ -37,7 +39,9 @@ class _SyntheticRecommender(tf.Module):
         tf.lookup.KeyValueTensorInitializer(self.ids, tf.range(len(ids), dtype=tf.int64)), -1)
 
   def _query(self, table, history_ids):
-    rows = self.index.lookup(history_ids)
+    # The catalogue rows of each row's last HISTORY events ("" is padding), -1 where it has fewer.
+    events = tf.ragged.boolean_mask(self.index.lookup(history_ids), tf.not_equal(history_ids, ""))
+    rows = events[:, -HISTORY:].to_tensor(default_value=-1, shape=[None, HISTORY])
     emb = tf.gather(table, tf.maximum(rows, 0)) * tf.cast(rows >= 0, tf.float32)[..., None]
     return tf.reduce_mean(emb, axis=1), rows
 
@@ -83,8 +87,8 @@ def write_export(root: pathlib.Path, n: int, seed: int = 0, version: int = 1) ->
            / np.sqrt(DIM)).astype(np.float32)
   ids = item_ids(n)
   module = _SyntheticRecommender(table, ids)
-  q = dict(user_id=tf.TensorSpec([None], tf.string), history_ids=tf.TensorSpec([None, HISTORY], tf.string),
-           history_times=tf.TensorSpec([None, HISTORY], tf.int64), timestamp=tf.TensorSpec([None], tf.int64))
+  q = dict(user_id=tf.TensorSpec([None], tf.string), history_ids=tf.TensorSpec([None, None], tf.string),
+           history_times=tf.TensorSpec([None, None], tf.int64), timestamp=tf.TensorSpec([None], tf.int64))
   out = pathlib.Path(root) / "recsys" / str(version)
   tf.saved_model.save(module, str(out), signatures={
       "query_embedding": tf.function(module.query_embedding).get_concrete_function(**q),
@@ -97,6 +101,8 @@ def write_export(root: pathlib.Path, n: int, seed: int = 0, version: int = 1) ->
   (out / "assets").mkdir(exist_ok=True)
   (out / "assets" / "item_ids.txt").write_text("\n".join(ids) + "\n")
   np.save(out / "assets" / "candidate_embeddings.npy", table)
-  (out / "assets.extra").mkdir(exist_ok=True)
-  (out / "assets.extra" / "metadata.json").write_text(json.dumps({"config": {"model": {"max_history": HISTORY}}}))
+  metadata.write(out, metadata.build(
+      model_name="recsys", version=version, domain="recsys",
+      signatures=metadata.signatures_from_saved_model(out),
+      assets=["item_ids.txt", "candidate_embeddings.npy"], extra={"max_history": HISTORY}))
   return ids

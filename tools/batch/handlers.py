@@ -29,7 +29,7 @@ import json
 
 import numpy as np
 
-from serving.recommendation import history_store
+from serving.recommendation import history_store, scoring
 from tools.batch import export_reader, formats
 from tools.batch.dead_letters import BadInput
 
@@ -222,7 +222,7 @@ class RecsysRecommend(Handler):
 
   def __init__(self, meta: dict, item_ids: list[str], k: int, request_time: int,
                history_db: str = "", store=None):
-    self.max_history = int(_signature_input_shape(meta, "recommend", "history_ids")[1])
+    self.max_history = scoring.max_history(meta, meta.get("model_name") or "the export")
     if not 1 <= k <= len(item_ids):
       raise ValueError(f"--k={k} must be between 1 and the catalogue size {len(item_ids)}")
     self.known = frozenset(item_ids)
@@ -278,10 +278,8 @@ class RecsysRecommend(Handler):
   def run(self, loaded, batch):
     import tensorflow as tf
 
-    from serving.recommendation import scoring  # lazy: it imports TensorFlow and recsys
-
     users, histories, times, now = zip(*batch, strict=True)
-    inputs = scoring.query_inputs(users, histories, times, now, self.max_history)
+    inputs = scoring.query_inputs(users, histories, times, now)
     r = loaded.signatures["recommend"](**{k: tf.constant(v) for k, v in inputs.items()},
                                        k=tf.constant(self.k, tf.int32))
     r = {k: v.numpy() for k, v in r.items()}
