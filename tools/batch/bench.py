@@ -83,8 +83,8 @@ def publish_recsys(export_root: pathlib.Path, items: int) -> str:
 
   module = Recommender()
   spec = dict(user_id=tf.TensorSpec([None], tf.string, name="user_id"),
-              history_ids=tf.TensorSpec([None, HISTORY], tf.string, name="history_ids"),
-              history_times=tf.TensorSpec([None, HISTORY], tf.int64, name="history_times"),
+              history_ids=tf.TensorSpec([None, None], tf.string, name="history_ids"),
+              history_times=tf.TensorSpec([None, None], tf.int64, name="history_times"),
               timestamp=tf.TensorSpec([None], tf.int64, name="timestamp"),
               k=tf.TensorSpec([], tf.int32, name="k"))
   with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +93,7 @@ def publish_recsys(export_root: pathlib.Path, items: int) -> str:
     return str(publish.export_saved_model(
         module, {"recommend": module.recommend.get_concrete_function(**spec)},
         export_root=export_root, model_name="bench_recsys", domain="recsys",
-        assets={"item_ids.txt": str(ids_path)}))
+        assets={"item_ids.txt": str(ids_path)}, extra_metadata={"max_history": HISTORY}))
 
 
 def write_users(path: pathlib.Path, users: int, items: int) -> None:
