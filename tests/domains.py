@@ -58,8 +58,8 @@ def train_vision(workdir: pathlib.Path, world_dir: pathlib.Path, export_root: pa
 
   start = time.time()
   cfg = default.get_config()
-  cfg.data.world_dir = str(world_dir)
-  cfg.num_epochs = 1
+  cfg.data.path = str(world_dir)
+  cfg.epochs = 1
   cfg = config_lib.resolve(cfg, print_fn=lambda _: None)
   run_dir = str(workdir / "run")
   train.train_and_evaluate(cfg, run_dir)

@@ -61,8 +61,10 @@ def main(argv):
 
   t = _step("vision: ResNet-20 on the item pictures")
   v = vision_demo.run(str(root / "vision"), str(world_dir), export_root=str(export_root))
-  rows.append(("vision ResNet-20 (category from picture)", f"accuracy {v['test_accuracy']:.3f}",
-               f"majority {v['majority_baseline_accuracy']:.3f}", time.time() - t))
+  v_test = v.metrics["test"]
+  rows.append(("vision ResNet-20 (category from picture)",
+               f"accuracy {v_test['model']['accuracy']:.3f}",
+               f"majority {v_test['baseline']['accuracy']:.3f}", time.time() - t))
 
   t = _step("sequences/timeseries: daily demand forecaster")
   ts = timeseries_demo.run(root / "timeseries", world_dir, export_root=export_root)
@@ -78,7 +80,7 @@ def main(argv):
 
   t = _step("recsys: two-tower recommender (image tower = the ResNet above)")
   rs = recsys_demo.run(str(root / "recsys"), str(world_dir), str(export_root),
-                       vision_export=str(v["export_dir"]))
+                       vision_export=str(v.extras["export_dir"]))
   rows.append(("recommender (leave-last-out, full catalogue)", f"Recall@10 {rs['recall@10']:.3f}",
                f"co-occurrence {rs['baseline recall@10 (item co-occurrence)']:.3f}, "
                f"popular {rs['baseline recall@10 (most popular)']:.3f}", time.time() - t))

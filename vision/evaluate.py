@@ -21,29 +21,13 @@ import tensorflow as tf
 from absl import app, flags
 
 from common.data import data_dir as data_dir_lib
-from common.metrics import classification, slices
-from vision import datasets, train
-
-
-def compute_metrics(labels, predicted, num_classes: int, majority_class: int) -> dict:
-  """Model and majority-baseline metrics, per-class precision/recall/F1, confusion matrix."""
-  baseline = np.full_like(labels, majority_class)
-  model_prf = classification.precision_recall_f1(labels, predicted, num_classes)
-  base_prf = classification.precision_recall_f1(labels, baseline, num_classes)
-  return {
-      "examples": len(labels),
-      "model": {"accuracy": classification.accuracy(labels, predicted),
-                **{k: model_prf[k] for k in ("macro_precision", "macro_recall", "macro_f1")}},
-      "majority_baseline": {"accuracy": classification.accuracy(labels, baseline),
-                            **{k: base_prf[k] for k in ("macro_precision", "macro_recall",
-                                                        "macro_f1")}},
-      "per_class": {k: model_prf[k].tolist() for k in ("precision", "recall", "f1", "support")},
-      "confusion_matrix": classification.confusion_matrix(labels, predicted, num_classes).tolist(),
-  }
+from common.metrics import slices
+from vision import data as data_lib
+from vision import train
 
 
 def format_report(metrics: dict, class_names) -> str:
-  overall = {"model": metrics["model"], "majority baseline": metrics["majority_baseline"]}
+  overall = {"model": metrics["model"], "majority baseline": metrics["baseline"]}
   per_class = metrics["per_class"]
   rows = {name: {"precision": per_class["precision"][i], "recall": per_class["recall"][i],
                  "f1": per_class["f1"][i], "support": per_class["support"][i]}
@@ -100,13 +84,13 @@ def evaluate(workdir: str, split: str = "test", data_dir: str | None = None) -> 
   if split not in ("train", "validation", "test"):
     raise ValueError(f"split={split!r}: use train, validation or test")
   cfg, info, model = train.load_run(workdir)
-  data = datasets.load(cfg.data, data_dir)
+  data = data_lib.load(cfg.data, data_dir)
   if data.fingerprint != info["data_fingerprint"]:
     print(f"warning: the data ({data.fingerprint}) differs from what the run trained on "
           f"({info['data_fingerprint']})")
   labels, predicted, _ = train.predict_labels(model, getattr(data, split), cfg,
                                               info["image_size"])
-  metrics = compute_metrics(labels, predicted, data.num_classes, data.majority_class)
+  metrics = train.compute_metrics(labels, predicted, data.num_classes, data.majority_class)
   metrics["split"] = split
   metrics["majority_class"] = data.class_names[data.majority_class]
   out = os.path.join(workdir, f"eval_{split}")
@@ -125,16 +109,15 @@ def evaluate(workdir: str, split: str = "test", data_dir: str | None = None) -> 
   return metrics
 
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "a finished //vision:train run directory")
-_SPLIT = flags.DEFINE_enum("split", "test", ["train", "validation", "test"], "split to evaluate")
-
-
 def main(argv):
   del argv
-  evaluate(_WORKDIR.value, _SPLIT.value, flags.FLAGS.data_dir)
+  evaluate(flags.FLAGS.workdir, flags.FLAGS.split, flags.FLAGS.data_dir)
 
 
 if __name__ == "__main__":
+  # Flags are defined only when run as a program, as in export.py: a process that imports this
+  # library (a test, a tool) defines its own.
+  flags.DEFINE_string("workdir", None, "a finished //vision:train run directory", required=True)
+  flags.DEFINE_enum("split", "test", ["train", "validation", "test"], "split to evaluate")
   data_dir_lib.define_flag()
-  flags.mark_flags_as_required(["workdir"])
   app.run(main)

@@ -2,17 +2,20 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from vision import evaluate
+from common import config as config_lib
+from vision import evaluate, train
 
 
 def test_metrics_by_hand_with_the_majority_baseline():
   labels = np.array([0, 0, 0, 1, 1, 2])
   predicted = np.array([0, 0, 1, 1, 1, 0])
-  m = evaluate.compute_metrics(labels, predicted, num_classes=3, majority_class=0)
+  m = train.compute_metrics(labels, predicted, num_classes=3, majority_class=0)
   # correct: 0,0,1,1 → 4/6. Baseline always says 0 → 3/6.
   assert m["model"]["accuracy"] == pytest.approx(4 / 6)
-  assert m["majority_baseline"]["accuracy"] == pytest.approx(0.5)
+  assert m["baseline"]["accuracy"] == pytest.approx(0.5)
+  assert m["examples"] == 6
   # class 0: precision 2/3 (predicted 0 three times, two right), recall 2/3.
   # class 1: precision 2/3, recall 1. class 2: never predicted → 0, 0.
   assert m["per_class"]["precision"] == pytest.approx([2 / 3, 2 / 3, 0])
@@ -22,7 +25,7 @@ def test_metrics_by_hand_with_the_majority_baseline():
 
 def test_report_and_png(tmp_path):
   labels = np.array([0, 1, 1, 2])
-  m = evaluate.compute_metrics(labels, np.array([0, 1, 2, 2]), 3, majority_class=1)
+  m = train.compute_metrics(labels, np.array([0, 1, 2, 2]), 3, majority_class=1)
   report = evaluate.format_report(m, ["cat", "dog", "bird"])
   assert "majority baseline" in report and "per class" in report
   assert report.splitlines()[-1].split() == ["bird", "0", "0", "1"]
@@ -38,8 +41,6 @@ def test_bad_split_is_explained():
 
 def test_confusion_png_goes_to_a_non_local_workdir():
   # ram:// stands in for gs://: matplotlib writes to memory, tf.io.gfile writes the bytes.
-  import tensorflow as tf
-
   evaluate.plot_confusion(np.eye(2, dtype=int), ["a", "b"], "ram://evaluate_test/confusion.png",
                           "t")
   with tf.io.gfile.GFile("ram://evaluate_test/confusion.png", "rb") as f:
@@ -49,8 +50,6 @@ def test_confusion_png_goes_to_a_non_local_workdir():
 @pytest.mark.parametrize("overrides, steps", [([], 13), (["batch_size=2048"], 25)])
 def test_pod_config_evaluates_every_imagenet_validation_image_once(overrides, steps):
   # 50,000 images: 12 x 4,096 = 49,152 would skip 848; 13 padded batches count all of them.
-  from common import config as config_lib
-
   cfg = config_lib.resolve(config_lib.load("vision/configs/resnet50_tpu_pod.py", overrides),
                            print_fn=lambda _: None)
   assert cfg.eval_steps == steps

@@ -31,6 +31,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from common.export import publish
+from common.training import result as result_lib
 from vision import models, preprocessing, train
 
 IMAGE_BYTES = tf.TensorSpec([None], tf.string, name="image_bytes")
@@ -100,11 +101,9 @@ def export(workdir: str, export_root: str, model_name: str | None = None) -> str
   cfg, info, model = train.load_run(workdir)
   module = ImageClassifier(model, info["class_names"], crop_fraction=cfg.data.eval_crop_fraction,
                            max_pixels=cfg.data.max_pixels)
-  summary_path = os.path.join(workdir, "summary.json")
-  summary = {}
-  if tf.io.gfile.exists(summary_path):
-    with tf.io.gfile.GFile(summary_path) as f:
-      summary = json.load(f)
+  # The finished run's scores (result.json), when training got that far.
+  test = (result_lib.read_summary(workdir)["metrics"]["test"]
+          if tf.io.gfile.exists(os.path.join(workdir, result_lib.RESULT_FILE)) else None)
   with tempfile.TemporaryDirectory() as tmp:
     info_path = os.path.join(tmp, train.MODEL_INFO)
     with open(info_path, "w") as f:  # local: a temporary file, copied into the export
@@ -113,10 +112,10 @@ def export(workdir: str, export_root: str, model_name: str | None = None) -> str
         module, export_root, model_name or cfg.export.model_name, info["model"],
         assets={train.MODEL_INFO: info_path},
         config=cfg,
-        metrics={"test_accuracy": summary.get("test_accuracy")} if summary else None,
-        baseline_metrics=({"test_accuracy": summary.get("majority_baseline_accuracy"),
-                           "baseline": f"majority class ({summary.get('majority_class')})"}
-                          if summary else None),
+        metrics={"test_accuracy": test["model"]["accuracy"]} if test else None,
+        baseline_metrics=({"test_accuracy": test["baseline"]["accuracy"],
+                           "baseline": f"majority class ({test['majority_class']})"}
+                          if test else None),
         data_fingerprint=info["data_fingerprint"])
   print(f"exported {path}")
   return path

@@ -13,7 +13,8 @@ from PIL import Image
 from common import config as config_lib
 from common.export import metadata, publish
 from common.shopworld import world as shopworld
-from vision import datasets, encoder, export, preprocessing, train
+from vision import encoder, export, preprocessing, train
+from vision.data import shopworld as shopworld_source
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +24,11 @@ def exported(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("run"))
   # Two training steps: enough for real, non-initial weights and BN statistics.
   cfg = config_lib.resolve(config_lib.load("vision/configs/default.py", [
-      f"data.world_dir={world_dir}", "num_epochs=1", "steps_per_epoch=2", "batch_size=16"]),
+      f"data.path={world_dir}", "epochs=1", "steps_per_epoch=2", "batch_size=16"]),
       print_fn=lambda _: None)
   train.train_and_evaluate(cfg, workdir)
   export_dir = export.export(workdir, str(tmp_path_factory.mktemp("exports")))
-  data = datasets.shopworld(world_dir)
+  data = shopworld_source.read(world_dir)
   images = [e for e, _ in data.test.take(6).as_numpy_iterator()]
   return workdir, export_dir, publish.load(export_dir), images
 

@@ -1,4 +1,4 @@
-"""Training and evaluation batches from `datasets.Splits`, through `common.data.pipeline`.
+"""Training and evaluation batches from `vision.data.Splits`, through `common.data.pipeline`.
 
 Decoding is `preprocessing.decode_and_resize`, the same function the exported model
 runs on a client's bytes. Augmentations, training only:

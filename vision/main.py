@@ -4,7 +4,7 @@ Flags only; the work is in train.py. Examples:
 
     bazel run //vision:train -- --workdir=/tmp/trellis/digits --config=vision/configs/digits.py
     bazel run //vision:train -- --workdir=/tmp/trellis/vision \
-        --config.data.world_dir=/tmp/trellis/world --config.num_epochs=5
+        --config.data.path=/tmp/trellis/world --config.epochs=5
 """
 
 from absl import app, flags

@@ -24,13 +24,15 @@ import sys
 from common import config as config_lib
 from vision import train
 cfg = config_lib.resolve(config_lib.load("vision/configs/default.py", [
-    "data.world_dir=" + sys.argv[1], "data.split_fractions=(0.7,0.1,0.2)", "num_epochs=1",
+    "data.path=" + sys.argv[1], "data.split_fractions=(0.7,0.1,0.2)", "epochs=1",
     "steps_per_epoch=2", "batch_size=32", "resnet.image_size=16",
     "distribution.kind=multi_worker",
     "distribution.jit_compile=False"]), print_fn=lambda _: None)
-summary = train.train_and_evaluate(cfg, sys.argv[2])
-print("TESTED", summary["test_examples"], "of", summary["sizes"]["test"],
-      "accuracy", summary["test_accuracy"], flush=True)
+result = train.train_and_evaluate(cfg, sys.argv[2])
+test = result.metrics["test"]
+print("TESTED", test["examples"], "of", result.data.sizes["test"],
+      "accuracy", test["model"]["accuracy"],
+      "validated", len(result.extras["history"].get("val_accuracy", [])), flush=True)
 """
 
 
@@ -51,12 +53,11 @@ def test_vision_trainer_under_multi_worker_mirrored_counts_every_test_example_on
   assert code == 0, log[-5000:]
   tested = [line.split("TESTED ", 1)[1] for line in log.splitlines() if "TESTED " in line]
   assert len(tested) == 2, log[-5000:]  # both workers finished
-  summary = json.loads((workdir / "summary.json").read_text())
-  test_size = summary["sizes"]["test"]
+  test = json.loads((workdir / "result.json").read_text())["metrics"]["test"]  # the chief's
+  test_size = test["examples"]
   assert test_size % 32  # the last batch is a partial one
-  assert summary["test_examples"] == test_size
-  assert summary["final_validation_accuracy"] is not None  # validation ran on both workers
   for line in tested:  # each worker reports the same whole-split figure
-    count, _, total, _, accuracy = line.split()
+    count, _, total, _, accuracy, _, validated = line.split()
     assert int(count) == int(total) == test_size
-    assert float(accuracy) == pytest.approx(summary["test_accuracy"])
+    assert float(accuracy) == pytest.approx(test["model"]["accuracy"])
+    assert int(validated) == 1  # validation ran on both workers after the epoch

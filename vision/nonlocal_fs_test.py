@@ -11,7 +11,6 @@ Cloud Storage emulator is not here: see common/data/README.md ("Non-local file s
     bazel test //vision:nonlocal_fs_test
 """
 
-import json
 import sys
 
 import numpy as np
@@ -23,6 +22,8 @@ from common import config as config_lib
 from common.export import metadata, publish, versions
 from common.shopworld import world as shopworld
 from common.training import fit as fit_lib
+from common.training import result as result_lib
+from vision import data as data_lib
 from vision import export, main
 from vision import train as train_lib
 
@@ -55,8 +56,8 @@ def world_dir(tmp_path_factory):
 def _train_via_main(world_dir, monkeypatch):
   """What `bazel run //vision:train -- --workdir=ram://... --config.x=...` runs."""
   argv = ["train", f"--workdir={WORKDIR}", "--config=vision/configs/default.py",
-          f"--config.data.world_dir={world_dir}", "--config.data.split_fractions=(0.7,0.1,0.2)",
-          f"--config.num_epochs={EPOCHS}", "--config.batch_size=32",
+          f"--config.data.path={world_dir}", "--config.data.split_fractions=(0.7,0.1,0.2)",
+          f"--config.epochs={EPOCHS}", "--config.batch_size=32",
           "--config.resnet.image_size=16", "--config.steps_per_epoch=3",
           "--config.distribution.jit_compile=False"]
   monkeypatch.setattr(sys, "argv", argv)  # ml_collections reads --config.* overrides from argv
@@ -96,20 +97,20 @@ def test_train_killed_resumed_exported_and_answered_on_a_non_local_file_system(
   with tf.io.gfile.GFile(f"{WORKDIR}/train_log.csv") as f:
     logged_epochs = [line.split(",")[0] for line in f.read().splitlines()[1:]]
   assert logged_epochs == ["0", "1", "2"]  # each epoch once over both processes' lives
-  with tf.io.gfile.GFile(f"{WORKDIR}/summary.json") as f:
-    summary = json.load(f)
-  assert summary["test_examples"] == summary["sizes"]["test"]  # every test image, once
+  test = result_lib.read_summary(WORKDIR)["metrics"]["test"]
+  test_size = data_lib.load(config_lib.read_saved(WORKDIR).data).sizes["test"]
+  assert test["examples"] == test_size  # every test image, once
   for name in ("final/weights.index", "checkpoints/epoch-0003.index", "tensorboard",
                "model_info.json", "config.txt"):
     assert tf.io.gfile.exists(f"{WORKDIR}/{name}"), name
-  assert config_lib.read_saved(WORKDIR).num_epochs == EPOCHS
+  assert config_lib.read_saved(WORKDIR).epochs == EPOCHS
 
   # 3. `//vision:export` publishes to a ram:// export root, metadata.json last.
   version_dir = export.export(WORKDIR, EXPORT_ROOT)
   assert version_dir == f"{EXPORT_ROOT}/vision_resnet20/1"
   assert versions.list_versions(f"{EXPORT_ROOT}/vision_resnet20") == [1]
   meta = metadata.read(f"{EXPORT_ROOT}/vision_resnet20")
-  assert meta["metrics"]["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+  assert meta["metrics"]["test_accuracy"] == pytest.approx(test["model"]["accuracy"])
 
   # 4. Loaded from the export root (as the model server does, newest complete version) and
   # asked about a real image: the answer equals the trained Keras model's.

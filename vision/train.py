@@ -3,14 +3,17 @@
     create_model(cfg, num_classes, mean, std)     → the Keras ResNet (float32 logits)
     create_optimizer(cfg, steps_per_epoch)        → SGD + Nesterov, linear-scaled LR, warm-up, cosine
     channel_statistics(ds, image_size)            → per-channel mean/std for in-model normalisation
-    train_and_evaluate(cfg, workdir, data_dir)    → trains, tests, writes the run, returns a summary
+    compute_metrics(labels, predicted, ...)       → the model beside the majority-class baseline
+    train_and_evaluate(cfg, workdir, data_dir)    → trains, scores validation and test, writes the
+                                                    run, returns a common.training.result.TrainResult
 
 A run directory holds everything `evaluate` and `export` need:
 
     <workdir>/config.json, config.txt   the resolved config (common.config.save)
     <workdir>/model_info.json           class names, normalisation statistics, data fingerprint
     <workdir>/final/weights.*           the trained weights (TF checkpoint)
-    <workdir>/summary.json              test accuracy beside the majority baseline, timings
+    <workdir>/result.json               validation and test metrics beside the majority baseline,
+                                        fingerprint, epochs, timing (TrainResult.summary())
     <workdir>/checkpoints/, backup/, tensorboard/, train_log.csv   from common.training.fit
 
 The workdir may be on any file system TensorFlow knows (`gs://bucket/runs/resnet50`, `ram://`):
@@ -28,6 +31,7 @@ Under a multi-host strategy, TFRecord splits are sharded by file, each host read
 files (`common.data.sharding`).
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -39,9 +43,12 @@ import tensorflow as tf
 from common import config as config_lib
 from common.data import tfrecord
 from common.distribute import strategy as strategy_lib
+from common.metrics import classification
 from common.training import fit as fit_lib
+from common.training import result as result_lib
 from common.training import seeds
-from vision import datasets, input_pipeline, models
+from vision import data as data_lib
+from vision import input_pipeline, models, preprocessing
 
 MODEL_INFO = "model_info.json"
 FINAL_WEIGHTS = os.path.join("final", "weights")
@@ -58,9 +65,9 @@ def create_model(cfg, num_classes: int, mean, std) -> tf.keras.Model:
 
 
 def learning_rate_schedule(cfg, steps_per_epoch: int):
-  """Linear warm-up to `lr x batch/256`, then cosine (or step) decay over the run."""
-  peak = cfg.optimizer.learning_rate * cfg.batch_size / 256
-  total = cfg.num_epochs * steps_per_epoch
+  """Linear warm-up to `learning_rate x batch/256`, then cosine (or step) decay over the run."""
+  peak = cfg.learning_rate * cfg.batch_size / 256
+  total = cfg.epochs * steps_per_epoch
   warmup = round(cfg.optimizer.warmup_epochs * steps_per_epoch)
   if cfg.optimizer.schedule == "cosine":
     decay = tf.keras.optimizers.schedules.CosineDecay(peak, max(1, total - warmup))
@@ -101,8 +108,6 @@ def create_optimizer(cfg, steps_per_epoch: int) -> tf.keras.optimizers.Optimizer
 
 def channel_statistics(ds: tf.data.Dataset, image_size: int, max_images: int = 2048):
   """Per-channel mean and std of decoded training images (what the model subtracts/divides)."""
-  from vision import preprocessing
-
   images = ds.take(max_images).map(
       lambda e, y: preprocessing.decode_and_resize(e, image_size),
       num_parallel_calls=tf.data.AUTOTUNE).batch(256)
@@ -147,6 +152,39 @@ def predict_labels(model, ds, cfg, image_size, batch_size=256):
   probs = np.concatenate(probs) if probs else np.zeros([0, model.output.shape[-1]])
   labels = np.concatenate(labels) if labels else np.zeros([0], np.int64)
   return labels, probs.argmax(-1), probs
+
+
+@dataclasses.dataclass(frozen=True)
+class MajorityClass:
+  """The baseline: always answer the training split's most frequent class."""
+
+  class_id: int
+  class_name: str
+
+  def predict(self, num_examples: int) -> np.ndarray:
+    return np.full([num_examples], self.class_id, np.int64)
+
+
+def compute_metrics(labels, predicted, num_classes: int, majority_class: int) -> dict:
+  """The model's and the majority baseline's accuracy and macro P/R/F1, per class, confusion.
+
+  Returns:
+    {"examples", "model": {...}, "baseline": {...}, "per_class": {precision, recall, f1,
+    support: one value per class}, "confusion_matrix": rows = true class, columns = predicted}.
+  """
+  baseline = np.full_like(labels, majority_class)
+  model_prf = classification.precision_recall_f1(labels, predicted, num_classes)
+  base_prf = classification.precision_recall_f1(labels, baseline, num_classes)
+  macro = ("macro_precision", "macro_recall", "macro_f1")
+  return {
+      "examples": len(labels),
+      "model": {"accuracy": classification.accuracy(labels, predicted),
+                **{k: model_prf[k] for k in macro}},
+      "baseline": {"accuracy": classification.accuracy(labels, baseline),
+                   **{k: base_prf[k] for k in macro}},
+      "per_class": {k: model_prf[k].tolist() for k in ("precision", "recall", "f1", "support")},
+      "confusion_matrix": classification.confusion_matrix(labels, predicted, num_classes).tolist(),
+  }
 
 
 def load_run(workdir):
@@ -213,18 +251,21 @@ def _pipeline_share(cfg, data, split: str, ctx):
   return getattr(data, split), True
 
 
-def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
-  """Trains `cfg.model` on `cfg.data`, evaluates on the test split, writes the run to `workdir`.
+def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> result_lib.TrainResult:
+  """Trains `cfg.model` on `cfg.data`, scores validation and test, writes the run to `workdir`.
 
   Returns:
-    A summary: test accuracy and the majority baseline's, sizes, class names, timings.
+    The run: the trained model, the majority-class baseline, the data (`vision.data.Splits`),
+    `metrics["validation" | "test"]` = `compute_metrics` (model beside baseline, per class),
+    the data fingerprint, epochs and training time; `extras` holds the run's `model_info`
+    (class names, normalisation), sizes, steps per epoch, the Keras history and the workdir.
   """
   t0 = time.time()
   seeds.set_all(cfg.seed)
   tf.io.gfile.makedirs(workdir)
   config_lib.save(cfg, workdir)
   strategy = strategy_lib.create(cfg.distribution)
-  data = datasets.load(cfg.data, data_dir)
+  data = data_lib.load(cfg.data, data_dir)
   size = cfg.resnet.image_size
   if cfg.data.normalization == "dataset":
     mean, std = channel_statistics(data.train, size)
@@ -276,28 +317,30 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> dict:
     model = create_model(cfg, data.num_classes, mean, std)
     compile_model(model, cfg, steps_per_epoch)
   t_train = time.time()
-  history = fit_lib.fit(model, train_ds, epochs=cfg.num_epochs, workdir=workdir,
+  history = fit_lib.fit(model, train_ds, epochs=cfg.epochs, workdir=workdir,
                         validation_data=val_ds, steps_per_epoch=steps_per_epoch,
                         validation_steps=eval_steps, verbose=2)
   train_seconds = time.time() - t_train
   _save_final_weights(model, strategy, workdir)
 
-  labels, predicted, _ = predict_labels(model, data.test, cfg, size)
-  baseline = float(np.mean(labels == data.majority_class)) if len(labels) else float("nan")
-  summary = {
-      "model": cfg.model, "data": cfg.data.source, "data_fingerprint": data.fingerprint,
-      "sizes": data.sizes, "class_names": data.class_names,
-      "test_accuracy": float(np.mean(labels == predicted)) if len(labels) else float("nan"),
-      "majority_baseline_accuracy": baseline, "majority_class": data.class_names[data.majority_class],
-      "test_examples": len(labels), "epochs": cfg.num_epochs, "steps_per_epoch": steps_per_epoch,
-      "train_seconds": round(train_seconds, 1), "total_seconds": round(time.time() - t0, 1),
-      "final_train_accuracy": float(history.history["accuracy"][-1]) if history.history else None,
-      "final_validation_accuracy": (float(history.history["val_accuracy"][-1])
-                                    if history.history.get("val_accuracy") else None),
-      "workdir": str(workdir),
-  }
+  # Every example of each split once, on every worker alike (see the module docstring).
+  metrics = {}
+  for split in ("validation", "test"):
+    labels, predicted, _ = predict_labels(model, getattr(data, split), cfg, size)
+    metrics[split] = compute_metrics(labels, predicted, data.num_classes, data.majority_class)
+    metrics[split]["majority_class"] = data.class_names[data.majority_class]
+  baseline = MajorityClass(data.majority_class, data.class_names[data.majority_class])
+  result = result_lib.TrainResult(
+      model=model, baseline=baseline, data=data, metrics=metrics,
+      data_fingerprint=data.fingerprint, epochs=cfg.epochs, train_seconds=train_seconds,
+      config=cfg,
+      extras={"model_info": info, "sizes": data.sizes, "steps_per_epoch": steps_per_epoch,
+              "history": history.history, "workdir": str(workdir),
+              "total_seconds": time.time() - t0})
   if strategy_lib.is_chief():
-    _write_json(os.path.join(workdir, "summary.json"), summary)
-  print(f"test accuracy {summary['test_accuracy']:.4f} on {len(labels)} images "
-        f"(majority baseline {baseline:.4f}); trained in {train_seconds:.0f} s")
-  return summary
+    result.write(workdir)
+  test = metrics["test"]
+  print(f"test accuracy {test['model']['accuracy']:.4f} on {test['examples']} images "
+        f"(majority baseline \"{baseline.class_name}\" {test['baseline']['accuracy']:.4f}); "
+        f"trained in {train_seconds:.0f} s")
+  return result

@@ -9,7 +9,9 @@ import numpy as np
 from absl import flags
 
 from common.data import idx
-from vision import datasets, main
+from common.training import result as result_lib
+from vision import main
+from vision.data import png
 
 
 def _images(n):
@@ -22,7 +24,7 @@ def _images(n):
 
 def _train(monkeypatch, workdir, *overrides):
   argv = ["train", f"--workdir={workdir}", "--config=vision/configs/default.py",
-          "--config.resnet.image_size=16", "--config.num_epochs=1", "--config.batch_size=16",
+          "--config.resnet.image_size=16", "--config.epochs=1", "--config.batch_size=16",
           "--config.distribution.jit_compile=False", *(f"--config.{o}" for o in overrides)]
   monkeypatch.setattr(sys, "argv", argv)  # ml_collections reads --config.* overrides from argv
   flags.FLAGS(argv)
@@ -32,19 +34,20 @@ def _train(monkeypatch, workdir, *overrides):
     flags.FLAGS.unparse_flags()
     for name in [n for n in flags.FLAGS if n.startswith("config.")]:
       delattr(flags.FLAGS, name)  # the next run's parse defines its own override flags
-  return json.loads((workdir / "summary.json").read_text())
+  info = json.loads((workdir / "model_info.json").read_text())
+  return info["class_names"], result_lib.read_summary(str(workdir))["metrics"]["test"]
 
 
 def test_trains_from_a_single_idx_pair(tmp_path, monkeypatch):
   images, labels = _images(90)
   idx.write_idx(tmp_path / "images-idx3-ubyte.gz", images)
   idx.write_idx(tmp_path / "labels-idx1-ubyte.gz", labels)
-  summary = _train(monkeypatch, tmp_path / "run", "data.source=idx",
-                   f"data.images={tmp_path / 'images-idx3-ubyte.gz'}",
-                   f"data.labels={tmp_path / 'labels-idx1-ubyte.gz'}")
-  assert summary["class_names"] == ["0", "1", "2"]
-  assert summary["test_examples"] > 0
-  assert 0.0 <= summary["test_accuracy"] <= 1.0
+  class_names, test = _train(monkeypatch, tmp_path / "run", "data.source=idx",
+                             f"data.images={tmp_path / 'images-idx3-ubyte.gz'}",
+                             f"data.labels={tmp_path / 'labels-idx1-ubyte.gz'}")
+  assert class_names == ["0", "1", "2"]
+  assert test["examples"] > 0
+  assert 0.0 <= test["model"]["accuracy"] <= 1.0
 
 
 def test_trains_from_an_image_folder(tmp_path, monkeypatch):
@@ -52,9 +55,9 @@ def test_trains_from_an_image_folder(tmp_path, monkeypatch):
   for i, (image, label) in enumerate(zip(images, labels, strict=True)):
     folder = tmp_path / "photos" / ["dark", "grey", "bright"][label]
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{i}.png").write_bytes(datasets.encode_png(image))
-  summary = _train(monkeypatch, tmp_path / "run", "data.source=image_folder",
-                   f"data.root={tmp_path / 'photos'}", "data.split_fractions=(0.6,0.2,0.2)")
-  assert summary["class_names"] == ["bright", "dark", "grey"]
-  assert summary["test_examples"] > 0
-  assert 0.0 <= summary["test_accuracy"] <= 1.0
+    (folder / f"{i}.png").write_bytes(png.encode(image))
+  class_names, test = _train(monkeypatch, tmp_path / "run", "data.source=image_folder",
+                             f"data.path={tmp_path / 'photos'}", "data.split_fractions=(0.6,0.2,0.2)")
+  assert class_names == ["bright", "dark", "grey"]
+  assert test["examples"] > 0
+  assert 0.0 <= test["model"]["accuracy"] <= 1.0

@@ -10,6 +10,8 @@ import tensorflow as tf
 
 from common import config as config_lib
 from common.shopworld import world as shopworld
+from common.training import result as result_lib
+from vision import data as data_lib
 from vision import input_pipeline, train
 
 
@@ -19,8 +21,8 @@ def _config(overrides=()):
 
 
 def test_learning_rate_is_scaled_warmed_up_then_cosine_decayed():
-  cfg = _config(["batch_size=512", "optimizer.learning_rate=0.1", "optimizer.warmup_epochs=2",
-                 "num_epochs=10"])
+  cfg = _config(["batch_size=512", "learning_rate=0.1", "optimizer.warmup_epochs=2",
+                 "epochs=10"])
   schedule = train.learning_rate_schedule(cfg, steps_per_epoch=100)
   # peak = 0.1 * 512 / 256 = 0.2, reached after 200 warm-up steps; half-way through the
   # remaining 800 steps the cosine is at half the peak; the last step is ~0.
@@ -48,33 +50,39 @@ def trained(tmp_path_factory):
   world_dir = tmp_path_factory.mktemp("world")
   shopworld.generate(seed=0, size="tiny").write(world_dir)
   workdir = str(tmp_path_factory.mktemp("run"))
-  cfg = _config([f"data.world_dir={world_dir}", "data.split_fractions=(0.7,0.05,0.25)",
-                 "num_epochs=12", "batch_size=32", "optimizer.learning_rate=0.4"])
+  cfg = _config([f"data.path={world_dir}", "data.split_fractions=(0.7,0.05,0.25)",
+                 "epochs=12", "batch_size=32", "learning_rate=0.4"])
   return workdir, train.train_and_evaluate(cfg, workdir)
 
 
 def test_short_training_on_the_shop_world_beats_the_majority_baseline_widely(trained):
-  _, summary = trained
+  _, result = trained
+  test = result.metrics["test"]
   # 10 categories: the majority baseline is ~10-20%; a learned model should be far above it.
-  assert summary["test_examples"] >= 50
-  assert summary["test_accuracy"] >= summary["majority_baseline_accuracy"] + 0.3, summary
+  assert test["examples"] >= 50
+  assert test["model"]["accuracy"] >= test["baseline"]["accuracy"] + 0.3, result.summary()
+  assert result.baseline.class_name == test["majority_class"]
+  assert result.epochs == 12 and result.train_seconds > 0
+  assert result.data_fingerprint.startswith("shopworld:")
+  assert result.metrics["validation"]["examples"] == result.data.sizes["validation"]
 
 
 def test_run_directory_holds_what_evaluate_and_export_need(trained):
-  workdir, summary = trained
-  for name in ("config.json", "model_info.json", "summary.json", "train_log.csv",
+  workdir, result = trained
+  for name in ("config.json", "model_info.json", result_lib.RESULT_FILE, "train_log.csv",
                "final/weights.index"):
     assert os.path.exists(os.path.join(workdir, name)), name
   with open(os.path.join(workdir, "model_info.json")) as f:
     info = json.load(f)
-  assert info["class_names"] == summary["class_names"] and len(info["mean"]) == 3
+  assert info["class_names"] == result.data.class_names and len(info["mean"]) == 3
+  assert result_lib.read_summary(workdir)["metrics"]["test"] == pytest.approx(
+      result.metrics["test"])
   # The reloaded float32 model predicts what the trained one measured.
   cfg, info, model = train.load_run(workdir)
-  from vision import datasets
-
-  data = datasets.load(cfg.data)
+  data = data_lib.load(cfg.data)
   labels, predicted, _ = train.predict_labels(model, data.test, cfg, info["image_size"])
-  assert float(np.mean(labels == predicted)) == pytest.approx(summary["test_accuracy"])
+  assert float(np.mean(labels == predicted)) == pytest.approx(
+      result.metrics["test"]["model"]["accuracy"])
 
 
 def test_missing_run_is_explained(tmp_path):

@@ -112,8 +112,8 @@ def publish_vision(workdir: pathlib.Path) -> tuple[str, pathlib.Path]:
 
   world_dir = workdir / "world"
   shopworld.generate(seed=0, size="tiny").write(world_dir, overwrite=True)
-  summary = demo.run(str(workdir / "vision"), str(world_dir), num_epochs=1)
-  return summary["export_dir"], world_dir
+  result = demo.run(str(workdir / "vision"), str(world_dir), epochs=1)
+  return result.extras["export_dir"], world_dir
 
 
 def write_images(path: pathlib.Path, world_dir: pathlib.Path, images: int) -> None:

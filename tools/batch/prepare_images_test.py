@@ -73,13 +73,13 @@ def test_the_vision_trainer_reads_the_shards_and_exports(prepared, tmp_path):
 
   out, _ = prepared
   names = (out / "labels.txt").read_text().split()
-  summary = demo.run(str(tmp_path), "", num_epochs=1, overrides=[
+  result = demo.run(str(tmp_path), "", epochs=1, overrides=[
       "data.source=tfrecord", f"data.train_files={out}/train-*",
       f"data.validation_files={out}/validation-*", f"data.test_files={out}/test-*",
       f"data.class_names={tuple(names)}", "steps_per_epoch=3", "batch_size=16", "eval_steps=1",
       "data.cache=False", "distribution.jit_compile=False"])
-  assert 0.0 <= summary["test_accuracy"] <= 1.0
-  labels = (pathlib.Path(summary["export_dir"]) / "assets" / "labels.txt").read_text().split()
+  assert 0.0 <= result.metrics["test"]["model"]["accuracy"] <= 1.0
+  labels = (pathlib.Path(result.extras["export_dir"]) / "assets" / "labels.txt").read_text().split()
   assert labels == names
   assert tfrecord.check_framing(next(out.glob("train-*.tfrecord"))) > 0
 

@@ -67,9 +67,9 @@ PY
 
 for venv in .venv-tpu .venv; do
   run $venv vision vision.main --config=vision/configs/resnet50_tpu_small.py \
-    --config.data.source=shopworld --config.data.world_dir="$tmp/world" \
+    --config.data.source=shopworld --config.data.path="$tmp/world" \
     --config.resnet.image_size=32 --config.batch_size=16 --config.steps_per_epoch=4 \
-    --config.num_epochs=1 --config.eval_steps=0
+    --config.epochs=1 --config.eval_steps=0
   run $venv text sequences.text.main --config=sequences/text/configs/tpu.py \
     --config.data.source=shopworld --config.data.path="$tmp/world" \
     --config.batch_size=32 --config.epochs=1 --config.tokenizer.vocab_size=500

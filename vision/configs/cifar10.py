@@ -14,6 +14,6 @@ def get_config():
   config = default.get_config()
   config.data.source = "cifar10"
   config.data.split_fractions = (0.9, 0.1, 0.0)   # validation = 10% of the official train split
-  config.num_epochs = 160
+  config.epochs = 160
   config.export.model_name = "vision_cifar10_resnet20"
   return config

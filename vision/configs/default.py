@@ -2,10 +2,10 @@
 
     bazel run //common/shopworld:generate -- --out_dir=/tmp/trellis/world --size=small
     bazel run //vision:train -- --workdir=/tmp/trellis/vision \
-        --config.data.world_dir=/tmp/trellis/world
+        --config.data.path=/tmp/trellis/world
 
 Measured (2026-11-22, shop world seed 0, size "small": 1,641/205/154 item images by a FarmHash
-split of item ids; `vision.demo.run` = this config with num_epochs=8): test accuracy 0.812
+split of item ids; `vision.demo.run` = this config with epochs=8): test accuracy 0.812
 against 0.169 for the majority class ("kitchen"), validation 0.878; 850 s of training on this
 2-core CPU while it was shared with other jobs (load average ~20).
 """
@@ -30,8 +30,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.data = ml_collections.ConfigDict()
   # shopworld | digits | mnist | fashion_mnist | idx | cifar10 | image_folder | tfrecord
   config.data.source = "shopworld"
-  config.data.world_dir = ""           # shopworld: where a world was written
-  config.data.root = ""                # image_folder: root/<class>/*.png
+  # shopworld: the directory a world was written to; image_folder: the root of <class>/*.png
+  config.data.path = ""
   config.data.images = ""              # idx: ONE images file (e.g. train-images-idx3-ubyte.gz)
   config.data.labels = ""              # idx: its labels file (e.g. train-labels-idx1-ubyte.gz)
   config.data.train_files = ""         # tfrecord: glob patterns per split
@@ -53,16 +53,16 @@ def get_config() -> ml_collections.ConfigDict:
   # training images; "imagenet" uses the ImageNet statistics.
   config.data.normalization = "dataset"
 
-  config.optimizer = ml_collections.ConfigDict()
-  # SGD with Nesterov momentum; the learning rate is `learning_rate * batch_size / 256`
+  # SGD with Nesterov momentum; the peak learning rate is `learning_rate * batch_size / 256`
   # (the linear scaling rule of Goyal et al. 2017), warmed up linearly, then cosine-decayed.
-  config.optimizer.learning_rate = 0.1
+  config.learning_rate = 0.1
+  config.optimizer = ml_collections.ConfigDict()
   config.optimizer.momentum = 0.9
   config.optimizer.warmup_epochs = 1.0
   config.optimizer.schedule = "cosine"  # cosine | step (x0.1 at 30/60/80% of training)
 
   config.batch_size = 128               # global, over all replicas
-  config.num_epochs = 10
+  config.epochs = 10
   config.steps_per_epoch = 0            # 0 = one pass over train (required for tfrecord)
   config.eval_steps = 0                 # 0 = the whole split
   config.seed = 0

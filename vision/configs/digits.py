@@ -19,7 +19,7 @@ def get_config():
   config.data.source = "digits"
   config.data.flip = False
   config.batch_size = 64
-  config.num_epochs = 30
-  config.optimizer.learning_rate = 0.4   # x 64/256 = 0.1 effective
+  config.epochs = 30
+  config.learning_rate = 0.4   # x 64/256 = 0.1 effective
   config.export.model_name = "vision_digits_resnet20"
   return config

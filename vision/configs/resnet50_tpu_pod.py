@@ -41,12 +41,12 @@ def get_config():
   config.data.normalization = "imagenet"
 
   config.batch_size = 4096
-  config.num_epochs = 90
+  config.epochs = 90
   config.steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.get_ref("batch_size")  # 312 at 4096
   # Every validation image once: ceil(50,000 / batch) = 13 batches at 4096, the last padded and
   # masked (vision/train.py). A reference, so --config.batch_size=N recomputes it.
   config.eval_steps = -(-IMAGENET_VALIDATION_IMAGES // config.get_ref("batch_size"))
-  config.optimizer.learning_rate = 0.1                          # per 256 images: 1.6 at 4096
+  config.learning_rate = 0.1                          # per 256 images: 1.6 at 4096
   config.optimizer.warmup_epochs = 8.0
   config.optimizer.schedule = "cosine"
 
