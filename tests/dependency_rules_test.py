@@ -13,8 +13,12 @@ so this test reads the imports themselves (with `ast`) and fails, naming `file:l
   (c) a function-level import of a repository module with no comment, on its line or the line
       above, saying why it is not at the top (`# lazy: <why>`).
 
-It also reads the `deps` of every BUILD target and applies the same table to them, so a visibility
-hole opened for a forbidden edge shows up here even before a module uses it.
+It also reads the BUILD files and applies the same table to the `deps` of every target (a stale dep
+on a domain is an edge too) and to every target's `visibility`: a target an area may not use must
+not be visible to it, so a hole opened for a forbidden edge shows up even before a module uses it.
+This reads the BUILD files rather than running `bazel query 'visible(//serving/..., //vision/...)'`:
+a `bazel` started inside `bazel test` waits on the output base the running test holds, and a second
+output base would start a server and load every package again (a minute of a 2-core machine).
 
 Product modules are every `.py` under PRODUCT_ROOTS except tests (`*_test.py`, `conftest.py`),
 generated protobuf code (`*_pb2*.py`) and `testdata/`. `tests/` and `tools/` may import anything.
@@ -402,6 +406,74 @@ def build_violations(deps: list[tuple[str, str, str, int]]) -> list[str]:
   return found
 
 
+def _build_calls(root: pathlib.Path):
+  """(package, call name, keyword dict) for every rule call in the repository's BUILD files."""
+  for build in sorted(root.rglob("BUILD")):  # local: the repository's own sources
+    rel = build.relative_to(root)
+    if len(rel.parts) > 1 and (rel.parts[0] not in REPO_PACKAGES or SKIP_PARTS & set(rel.parts)):
+      continue
+    package = "/".join(rel.parts[:-1])
+    tree = ast.parse(build.read_text(), str(rel))  # local: the repository's own sources
+    for call in ast.walk(tree):
+      if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+        yield package, call.func.id, {k.arg: k.value for k in call.keywords}
+
+
+def _strings(node) -> list[str]:
+  if isinstance(node, ast.List):
+    return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+  return []
+
+
+def visibility_holes(root: pathlib.Path) -> list[str]:
+  """Targets whose `visibility` lets an area the rules forbid depend on them.
+
+  Visibility is per package, so an area may see a target when any package of it may: `serving`
+  seeing a `vision` library is a hole; a domain seeing `serving` is not (its serve.py may use it).
+  """
+  calls = list(_build_calls(root))
+  groups = {f"//{package}:{kw['name'].value}": _strings(kw.get("packages"))
+            for package, rule, kw in calls if rule == "package_group"}
+  defaults = {package: _strings(kw.get("default_visibility"))
+              for package, rule, kw in calls if rule == "package"}
+  found = []
+  for package, rule, kw in calls:
+    name = kw.get("name")
+    if rule in ("package", "package_group", "py_test") or not isinstance(name, ast.Constant):
+      continue
+    label = f"//{package}:{name.value}"
+    target_area = area(_label_module(label))
+    visible = _strings(kw["visibility"]) if "visibility" in kw else defaults.get(package, [])
+    for other in RULES:
+      if other == target_area or not any(_grants(v, other, groups) for v in visible):
+        continue
+      why = forbidden(other, _label_module(label))
+      if why and forbidden(f"{other}.serve", _label_module(label)):
+        found.append(f"{package}/BUILD:{name.lineno}: {label} is visible to //{other}: {why}")
+  return found
+
+
+def _grants(visibility: str, area_name: str, groups: dict[str, list[str]]) -> bool:
+  """Whether a `visibility` entry lets some package of the area see the target."""
+  if visibility == "//visibility:public":
+    return True
+  if visibility in groups:
+    return any(_covers(spec, area_name) for spec in groups[visibility])
+  package, _, kind = visibility.partition(":")
+  if kind in ("__pkg__", "__subpackages__"):
+    return _covers(package + ("/..." if kind == "__subpackages__" else ""), area_name)
+  return False
+
+
+def _covers(spec: str, area_name: str) -> bool:
+  """Whether a package spec (`//a/b`, `//a/b/...`, `//...`) includes a package of the area."""
+  if spec == "//...":
+    return True
+  area_path, package = area_name.replace(".", "/"), spec[2:].removesuffix("/...")
+  return (package == area_path or package.startswith(area_path + "/")  # a package of the area
+          or (spec.endswith("/...") and area_path.startswith(package + "/")))  # a parent's tree
+
+
 # --- the checks on this repository ---------------------------------------------------------------
 
 
@@ -437,6 +509,12 @@ def test_function_level_imports_say_why(edges):
 def test_build_deps_follow_the_same_rules():
   found = build_violations(build_deps(REPO))
   assert not found, ("BUILD deps DESIGN.md's dependency rules forbid:\n  " + "\n  ".join(found))
+
+
+def test_visibility_is_no_wider_than_the_rules():
+  found = visibility_holes(REPO)
+  assert not found, ("Bazel visibility wider than DESIGN.md's dependency rules (close the hole: "
+                     "name only the packages the rules allow):\n  " + "\n  ".join(found))
 
 
 def test_the_checker_sees_this_repository(edges):
@@ -536,6 +614,38 @@ def test_the_build_checker_reports_a_forbidden_dep(tmp_path):
   assert build_violations(build_deps(root)) == [
       "serving/BUILD:6: //serving:bench depends on //vision:models: serving may import only "
       "common, serving"]
+
+
+def test_the_visibility_checker_reports_a_target_an_area_may_not_use(tmp_path):
+  root = _tree(tmp_path, {
+      "BUILD": ('package_group(name = "recsys", packages = ["//recsys/...", "//tools/..."])\n'
+                'package_group(name = "everyone", packages = ["//..."])\n'),
+      "common/BUILD": ('package(default_visibility = ["//:everyone"])\n'
+                       'py_library(name = "config")\n'),
+      "vision/BUILD": ('package(default_visibility = ["//visibility:private"])\n'
+                       'py_library(name = "encoder", visibility = ["//:recsys"])\n'
+                       'py_library(name = "models", visibility = ["//:recsys"])\n'
+                       'py_library(name = "export_lib", visibility = ["//serving:__pkg__"])\n'
+                       'py_test(name = "models_test", visibility = ["//visibility:public"])\n'),
+      "serving/BUILD": 'py_library(name = "server", visibility = ["//vision:__subpackages__"])\n',
+      "infra/tpu/BUILD": 'py_library(name = "client", visibility = ["//visibility:public"])\n',
+  })
+  assert visibility_holes(root) == [
+      "infra/tpu/BUILD:1: //infra/tpu:client is visible to //common: common may import only "
+      "common",
+      "infra/tpu/BUILD:1: //infra/tpu:client is visible to //vision: vision may import only "
+      "common, vision",
+      "infra/tpu/BUILD:1: //infra/tpu:client is visible to //sequences: sequences may import only "
+      "common, sequences",
+      "infra/tpu/BUILD:1: //infra/tpu:client is visible to //recsys: recsys may import only "
+      "common, recsys, vision.encoder, sequences.text.encoder, sequences.sequence_encoder",
+      "infra/tpu/BUILD:1: //infra/tpu:client is visible to //serving: serving may import only "
+      "common, serving",
+      "vision/BUILD:3: //vision:models is visible to //recsys: recsys may import only common, "
+      "recsys, vision.encoder, sequences.text.encoder, sequences.sequence_encoder",
+      "vision/BUILD:4: //vision:export_lib is visible to //serving: serving may import only "
+      "common, serving",
+  ]
 
 
 @pytest.mark.parametrize("importer, target, allowed", [
