@@ -31,7 +31,7 @@ A binary defines the flag, overrides single fields on the command line and
 resolves the config before doing anything else:
 
     _CONFIG = config_lib.DEFINE_config_file("config", default="vision/configs/default.py")
-    # bazel run //vision:train -- --config=vision/configs/tpu.py --config.optimizer.learning_rate=0.2
+    # bazel run //vision:train -- --config=vision/configs/tpu.py --config.learning_rate=0.2
     cfg = config_lib.resolve(_CONFIG.value)   # validated, printed, locked
     config_lib.save(cfg, workdir)             # config.json + config.txt
     model_cfg = config_lib.to_dataclass(cfg.model, models.ModelConfig)

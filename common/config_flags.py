@@ -186,7 +186,7 @@ def DEFINE_config_file(  # noqa: N802 - absl's naming
 def load(path: str, overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
   """Loads a config file and applies `a.b=value` overrides exactly as the command line would.
 
-  For tests and tools: `load("vision/configs/default.py", ["optimizer.learning_rate=0.2"])`.
+  For tests and tools: `load("vision/configs/default.py", ["learning_rate=0.2"])`.
   """
   argv = ["load", f"--config={path}"] + [f"--config.{o}" for o in overrides]
   flag_values = flags.FlagValues()
