@@ -4,7 +4,6 @@ After every bad request the server must keep answering good ones. A second
 server checks the bearer token, TLS and the concurrency bound.
 """
 
-import datetime
 import json
 import ssl
 import threading
@@ -19,6 +18,7 @@ import tensorflow as tf
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
+from common.testing import tls
 from serving.clients import model_client
 from serving.core.inference import BatchingOptions
 from serving.core.server import ModelServer, ServerOptions
@@ -170,31 +170,9 @@ def test_errors_are_counted_in_metrics(server):
 # --- token, TLS and the concurrency bound -----------------------------------------------------
 
 
-def _self_signed(tmp_path):
-  from cryptography import x509
-  from cryptography.hazmat.primitives import hashes, serialization
-  from cryptography.hazmat.primitives.asymmetric import ec
-  from cryptography.x509.oid import NameOID
-
-  key = ec.generate_private_key(ec.SECP256R1())
-  name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-  now = datetime.datetime.now(datetime.UTC)
-  cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-          .public_key(key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(minutes=1))
-          .not_valid_after(now + datetime.timedelta(hours=1))
-          .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-          .sign(key, hashes.SHA256()))
-  cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-  (tmp_path / "cert.pem").write_bytes(cert_pem)
-  (tmp_path / "key.pem").write_bytes(key.private_bytes(
-      serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-  return tmp_path / "cert.pem", tmp_path / "key.pem", cert_pem
-
-
 @pytest.fixture(scope="module")
 def secure(export_root, tmp_path_factory):
-  cert, key, cert_pem = _self_signed(tmp_path_factory.mktemp("tls"))
+  cert, key, cert_pem = tls.self_signed(tmp_path_factory.mktemp("tls"))
   # One request at a time, held 300 ms in its batch window, so a second one is over the bound.
   server = ModelServer(ServerOptions(
       export_root, port=0, rest_port=0, poll_seconds=0, bearer_token="s3cret",

@@ -11,7 +11,6 @@ what it used after warm-up. The old http.server front failed the idle-TLS,
 slowloris, Content-Length -1, unauthenticated-body, surrogate and nesting cases.
 """
 
-import datetime
 import json
 import os
 import pathlib
@@ -26,6 +25,7 @@ import time
 import pytest
 
 import serving
+from common.testing import tls
 from serving.testing import models
 
 TOKEN = "s3cret"
@@ -40,35 +40,13 @@ GOOD = b'{"instances": [[1.0, 1.0, 1.0]]}'
 PREDICT = "/v1/models/affine:predict"
 
 
-def _self_signed(folder: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path, bytes]:
-  from cryptography import x509
-  from cryptography.hazmat.primitives import hashes, serialization
-  from cryptography.hazmat.primitives.asymmetric import ec
-  from cryptography.x509.oid import NameOID
-
-  key = ec.generate_private_key(ec.SECP256R1())
-  name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-  now = datetime.datetime.now(datetime.UTC)
-  cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-          .public_key(key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(minutes=1))
-          .not_valid_after(now + datetime.timedelta(hours=1))
-          .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-          .sign(key, hashes.SHA256()))
-  cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-  (folder / "cert.pem").write_bytes(cert_pem)
-  (folder / "key.pem").write_bytes(key.private_bytes(
-      serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-  return folder / "cert.pem", folder / "key.pem", cert_pem
-
-
 class Server:
   """The server process, TLS sockets to it, and its resident memory."""
 
   def __init__(self, tmp: pathlib.Path):
     export_root = tmp / "exports"
     models.publish_affine(export_root, 1)
-    cert, key, cert_pem = _self_signed(tmp)
+    cert, key, cert_pem = tls.self_signed(tmp)
     (tmp / "token").write_text(TOKEN)
     repo_root = pathlib.Path(serving.__file__).resolve().parents[1]
     self._log = open(tmp / "server.log", "w")  # noqa: SIM115 -- closed in stop()
