@@ -2,6 +2,7 @@
 
 import ml_collections
 import pytest
+from absl import flags
 
 from common import config as config_lib
 from sequences.timeseries import bench, ensemble, train
@@ -64,3 +65,15 @@ def test_the_ensemble_config_is_the_bench_ensemble_row():
 
   assert member_dirs(ensemble_config.get_config()) == member_dirs(
       bench.bench_config("Ensemble", "ETTh1", 96, quick=False))
+
+
+def test_a_member_field_is_overridden_on_the_command_line():
+  argv = ["train", "--config=sequences/timeseries/configs/ensemble.py",
+          "--config.ensemble.members.gru.epochs=2"]
+  flag_values = flags.FlagValues()
+  holder = config_lib.DEFINE_config_file("config", default="sequences/timeseries/configs/default.py",
+                                         flag_values=flag_values, sys_argv=argv)
+  flag_values(argv)
+  config = config_lib.resolve(holder.value, print_fn=lambda _: None)
+  epochs = {m.model: m.epochs for m in ensemble.member_configs(config)}
+  assert epochs == {"DLinear": 10, "GRU": 2, "Linear": 10}
