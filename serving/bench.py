@@ -3,17 +3,24 @@
     bazel run //serving:bench                        # table: in-process vs bare grpcio vs gRPC vs REST,
                                                      # batching off/on; trellis CPU per request / floor
     bazel run //serving:bench -- --model=mlp         # the same for a realistic small model
+    bazel run //vision:bench_exports -- --export_root=/tmp/trellis/bench_exports
+    bazel run //serving:bench -- --model=resnet20 --export_root=/tmp/trellis/bench_exports
+                                                     # a real vision export (resnet20, resnet50)
     bazel run //serving:bench -- --soak_seconds=600  # fixed load, errors and latency per minute
     bazel run //serving:bench -- --recommend         # Recommend at 10k/1M items, exact vs faiss
                                                      # (serving/recommendation/bench.py; its flags follow)
 
-Protocol. A model is exported to a temporary export root and served by a
-`ModelServer` in this process; every request is one row. `--model=affine`
+Protocol. A model (published by the bench into a temporary export root, or read from
+`--export_root`) is served by a `ModelServer` in this process; every request is one row. `--model=affine`
 (`models.Affine`, a 3x2 matmul: compute ~0, so the table shows the
 server's own overhead) or `--model=mlp` (`models.RankingMLP`, the
 2.2 M-parameter top MLP of MLPerf's DLRM ranking model on a 479-float feature
 vector, 4.39 MFLOP per row: a small production model, where batching has
-compute to amortise). Load comes from separate client processes (`bench_client.py`, no
+compute to amortise), both published by the bench itself, or `--model=resnet20` /
+`--model=resnet50`: trellis's real vision exports (encoded image bytes in, decoding and the
+ResNet in the graph, untrained weights: the compute of a trained model), which the bench reads
+from `--export_root` where `bazel run //vision:bench_exports` published them (serving never
+imports vision: it serves exports). Load comes from separate client processes (`bench_client.py`, no
 TensorFlow, pre-serialized requests, one channel/connection per thread), so
 client work does not share the server's GIL. Each concurrency level runs
 `--seconds` after a 1 s warm-up. "in-process" calls the loaded signature from
@@ -54,8 +61,7 @@ from serving.core import servable as servable_lib
 from serving.core.inference import BatchingOptions
 from serving.core.server import ModelServer, ServerOptions
 from serving.testing import models
-from vision import export as vision_export
-from vision import models as vision_models
+from serving.versions.watcher import list_versions
 
 PREDICT = "/tensorflow.serving.PredictionService/Predict"
 
@@ -65,24 +71,9 @@ class BenchModel:
   """A benchmark model: how to publish it and what one request row looks like."""
 
   name: str
-  publish: object  # (export_root, version) -> path
+  publish: object | None  # (export_root, version) -> path; None: read from --export_root
   input_name: str
   row: np.ndarray  # one request row, shape (1, features)
-
-
-def _publish_vision(bench_name: str, architecture: str, image_size: int, num_classes: int,
-                    crop_fraction: float):
-  """Publishes trellis's real vision export (`vision.export.ImageClassifier`: encoded bytes in,
-  decode + resize + ResNet in the graph) around freshly initialised weights: the compute of a
-  trained model, without a training run."""
-  def publish(export_root: pathlib.Path, version: int) -> str:
-    model = vision_models.create(architecture, vision_models.ModelConfig(
-        num_classes=num_classes, image_size=image_size))
-    module = vision_export.ImageClassifier(model, [f"class_{i}" for i in range(num_classes)],
-                                           crop_fraction=crop_fraction)
-    return vision_export.publish_classifier(module, str(export_root), bench_name, architecture,
-                                            version=version)
-  return publish
 
 
 def _image_row(height: int, width: int, encode) -> np.ndarray:
@@ -100,13 +91,13 @@ def _models() -> dict[str, BenchModel]:
       "affine": BenchModel("affine", models.publish_affine, "x", np.ones((1, 3), np.float32)),
       "mlp": BenchModel("mlp", models.publish_mlp, "features",
                         rng.normal(size=(1, models.MLP_FEATURES)).astype(np.float32)),
-      # The vision demo's model (vision/configs/default.py): ResNet-20 on a 32x32 PNG.
-      "resnet20": BenchModel("resnet20", _publish_vision("resnet20", "ResNet20", 32, 10, 1.0),
-                             "image_bytes", _image_row(32, 32, tf.io.encode_png)),
+      # Vision exports read from --export_root (`bazel run //vision:bench_exports`). The vision
+      # demo's model (vision/configs/default.py): ResNet-20 on a 32x32 PNG.
+      "resnet20": BenchModel("resnet20", None, "image_bytes", _image_row(32, 32, tf.io.encode_png)),
       # ImageNet ResNet-50 v1.5 (vision/configs/resnet50_tpu_pod.py) on a 256x256 JPEG,
       # centre-cropped to 224 (eval crop 0.875) in the graph.
-      "resnet50": BenchModel("resnet50", _publish_vision("resnet50", "ResNet50", 224, 1000, 0.875),
-                             "image_bytes", _image_row(256, 256, tf.io.encode_jpeg)),
+      "resnet50": BenchModel("resnet50", None, "image_bytes",
+                             _image_row(256, 256, tf.io.encode_jpeg)),
   }
 
 
@@ -218,9 +209,30 @@ def _request_bytes(model: BenchModel) -> tuple[bytes, bytes]:
   return request.SerializeToString(), rest
 
 
-def _trellis_response(root: pathlib.Path, request: bytes) -> bytes:
+def served_version(export_root: str | None, model: BenchModel) -> tuple[int, str]:
+  """The newest version of `model` under `export_root` and its directory.
+
+  Raises:
+    SystemExit: no export root was given, or it holds no version of the model; the message
+      says how to publish one.
+  """
+  publish = (f"bazel run //vision:bench_exports -- --export_root={export_root or 'DIR'} "
+             f"--models={model.name}")
+  if not export_root:
+    raise SystemExit(f"--model={model.name} is a vision export the benchmark reads from "
+                     f"--export_root: publish it with `{publish}`, then pass --export_root=DIR")
+  model_dir = export_root.rstrip("/") + "/" + model.name
+  versions = list_versions(model_dir) if tf.io.gfile.isdir(model_dir) else []
+  if not versions:
+    raise SystemExit(f"--export_root={export_root} has no {model.name}/<version>/ export; "
+                     f"publish one with `{publish}`")
+  return versions[-1], f"{model_dir}/{versions[-1]}"
+
+
+def _trellis_response(root: str, model: BenchModel, request: bytes) -> bytes:
   """trellis's serialized PredictResponse to `request` (what the floor server answers with)."""
-  server = ModelServer(ServerOptions(root, port=0, rest_port=None, poll_seconds=0)).start()
+  server = ModelServer(ServerOptions(root, model_names=(model.name,), port=0, rest_port=None,
+                                     poll_seconds=0)).start()
   try:
     with grpc.insecure_channel(f"localhost:{server.port}") as channel:
       stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -260,9 +272,9 @@ def _cpu_ratios(rows: list[tuple[Stats, Stats]]) -> str:
                     *lines])
 
 
-def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
+def benchmark(args, root: str, model: BenchModel) -> None:
   grpc_request, rest_request = _request_bytes(model)
-  servable = servable_lib.load(model.name, 1, root / model.name / "1")
+  servable = servable_lib.load(model.name, *served_version(root, model))
   sig = servable.signatures["serving_default"]
   levels = [int(c) for c in args.concurrency.split(",")]
   print(f"model {model.name}; load average at start {_loadavg()}", flush=True)
@@ -270,7 +282,7 @@ def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
   batched = in_process(sig, {model.input_name: np.repeat(model.row, args.max_batch_size, axis=0)},
                        1, args.seconds, rows=args.max_batch_size)
   rows: list[tuple[Stats, Stats]] = [(base[c], base[c]) for c in levels] + [(batched, batched)]
-  floor, floor_port = floor_server(_trellis_response(root, grpc_request), max(levels))
+  floor, floor_port = floor_server(_trellis_response(root, model, grpc_request), max(levels))
   try:
     for c in levels:
       stats = drive("gRPC floor (bare grpcio)", f"localhost:{floor_port}", PREDICT, grpc_request, c,
@@ -280,7 +292,8 @@ def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
   finally:
     floor.stop(grace=1).wait()
   for batching in (False, True):
-    options = ServerOptions(root, port=0, rest_port=0, poll_seconds=0, num_threads=max(levels),
+    options = ServerOptions(root, model_names=(model.name,), port=0, rest_port=0, poll_seconds=0,
+                            num_threads=max(levels),
                             max_concurrent_requests=4 * max(levels), batching=BatchingOptions(
                                 enabled=batching, max_batch_size=args.max_batch_size,
                                 batch_timeout=args.batch_timeout_micros / 1e6,
@@ -320,11 +333,12 @@ def benchmark(args, root: pathlib.Path, model: BenchModel) -> None:
     print(f"errors in {s.label} c={s.concurrency}: {s.errors} e.g. {s.samples}")
 
 
-def soak(args, root: pathlib.Path, model: BenchModel) -> int:
+def soak(args, root: str, model: BenchModel) -> int:
   """Fixed load for --soak_seconds, reported per window; returns the error count."""
   grpc_request, _ = _request_bytes(model)
   server = ModelServer(ServerOptions(
-      root, port=0, rest_port=0, poll_seconds=1.0, batching=BatchingOptions(
+      root, model_names=(model.name,), port=0, rest_port=0, poll_seconds=1.0,
+      batching=BatchingOptions(
           enabled=True, max_batch_size=args.max_batch_size,
           batch_timeout=args.batch_timeout_micros / 1e6))).start()
   rows, total_errors, elapsed = [], 0, 0.0
@@ -367,7 +381,11 @@ def main(argv=None) -> int:
   p.add_argument("--recommend", action="store_true",
                  help="run the Recommend benchmark (serving/recommendation/bench.py) instead")
   p.add_argument("--model", choices=sorted(_models()), default="affine",
-                 help="affine: ~0 compute, measures overhead; mlp: a 2.2 M-parameter ranking MLP")
+                 help="affine: ~0 compute, measures overhead; mlp: a 2.2 M-parameter ranking MLP; "
+                      "resnet20, resnet50: vision exports read from --export_root")
+  p.add_argument("--export_root", default=None,
+                 help="where `bazel run //vision:bench_exports -- --export_root=DIR` published "
+                      "resnet20/resnet50 (local or gs://); affine and mlp are built by the bench")
   p.add_argument("--concurrency", default="1,4,16,64", help="comma-separated levels")
   p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per level")
   p.add_argument("--client_processes", type=int, default=2)
@@ -380,10 +398,17 @@ def main(argv=None) -> int:
   p.add_argument("--soak_concurrency", type=int, default=8)
   p.add_argument("--soak_window_seconds", type=float, default=60.0)
   args = p.parse_args(argv)
+  model = _models()[args.model]
+  if model.publish is None:
+    served_version(args.export_root, model)  # a missing export fails here, before any work
+  elif args.export_root:
+    p.error(f"--export_root is for the vision models; --model={model.name} is published by the "
+            "benchmark itself")
   with tempfile.TemporaryDirectory() as tmp:
-    root = pathlib.Path(tmp)
-    model = _models()[args.model]
-    model.publish(root, 1)
+    root = args.export_root
+    if model.publish is not None:
+      root = tmp
+      model.publish(pathlib.Path(tmp), 1)
     if args.soak_seconds > 0:
       return 1 if soak(args, root, model) else 0
     benchmark(args, root, model)

@@ -1,7 +1,13 @@
 """The serving benchmark runs end to end (short) and reports what it measured, CPU included."""
 
+import contextlib
+import io
+
+import pytest
+
 from serving import bench
 from serving.core import servable as servable_lib
+from vision import bench_exports
 
 
 def test_bench_drives_the_server_from_client_processes_and_prints_the_table(capsys):
@@ -41,11 +47,27 @@ def test_vision_bench_models_send_encoded_images():
   assert b'"b64"' in rest_request and len(grpc_request) > 50
 
 
-def test_vision_bench_model_is_the_real_export_and_answers_its_request(tmp_path):
+def test_vision_models_are_read_from_the_export_root_vision_publishes(tmp_path):
+  # What `bazel run //vision:bench_exports -- --export_root=DIR` leaves for the bench to serve.
+  bench_exports.publish(bench_exports.BENCH_EXPORTS["resnet20"], str(tmp_path))
+  bench_exports.publish(bench_exports.BENCH_EXPORTS["resnet20"], str(tmp_path))
   model = bench._models()["resnet20"]
-  model.publish(tmp_path, 1)
-  servable = servable_lib.load(model.name, 1, tmp_path / model.name / "1")
+  version, path = bench.served_version(str(tmp_path), model)
+  assert (version, path) == (2, f"{tmp_path}/resnet20/2")  # the newest, as the server serves
+  servable = servable_lib.load(model.name, version, path)
   assert set(servable.signatures) >= {"classify", "embed", "serving_default"}
   out = servable.signatures["serving_default"].run({model.input_name: model.row})
   assert out["class_ids"].shape == (1,) and out["probabilities"].shape == (1, 10)
   assert servable_lib.warm_up(servable) == 2  # one recorded raw input per signature
+
+
+def test_a_vision_model_without_its_export_says_how_to_publish_it(tmp_path):
+  with pytest.raises(SystemExit, match=r"reads from --export_root: publish it with `bazel run "
+                                       r"//vision:bench_exports -- --export_root=DIR"):
+    bench.main(["--model=resnet20"])
+  with pytest.raises(SystemExit, match=rf"--export_root={tmp_path} has no resnet50/<version>/ "
+                                       rf"export; publish one with `bazel run //vision:bench_exports"):
+    bench.main(["--model=resnet50", f"--export_root={tmp_path}"])
+  with contextlib.redirect_stderr(io.StringIO()) as err, pytest.raises(SystemExit):
+    bench.main(["--model=affine", f"--export_root={tmp_path}"])
+  assert "--export_root is for the vision models" in err.getvalue()
