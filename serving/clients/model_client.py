@@ -34,6 +34,7 @@ from tensorflow_serving.apis import (
   prediction_service_pb2_grpc,
 )
 
+from serving.clients.grpc_client import GrpcClient
 from serving.core.errors import ServingError
 
 _State = get_model_status_pb2.ModelVersionStatus.State
@@ -46,7 +47,7 @@ def _as_array(value: Any) -> np.ndarray:
   return array
 
 
-class ModelClient:
+class ModelClient(GrpcClient):
   """gRPC client using TensorFlow Serving's stubs.
 
   Args:
@@ -56,32 +57,11 @@ class ModelClient:
     timeout: default per-call deadline in seconds.
   """
 
-  def __init__(self, target: str = "localhost:8500", *, token: str | None = None,
-               root_certificates: bytes | None = None, timeout: float = 10.0):
-    if root_certificates is not None:
-      self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates))
-    else:
-      self._channel = grpc.insecure_channel(target)
-    self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-    self.timeout = timeout
-    self.prediction = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
-    self.models = model_service_pb2_grpc.ModelServiceStub(self._channel)
-    self.health_stub = health_pb2_grpc.HealthStub(self._channel)
-
-  def __enter__(self):
-    return self
-
-  def __exit__(self, *exc):
-    self.close()
-
-  def close(self) -> None:
-    self._channel.close()
-
-  def _call(self, method, request, timeout):
-    try:
-      return method(request, timeout=timeout or self.timeout, metadata=self._metadata)
-    except grpc.RpcError as e:
-      raise ServingError(e.code(), e.details()) from e
+  def __init__(self, target: str = "localhost:8500", **options):
+    super().__init__(target, **options)
+    self.prediction = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+    self.models = model_service_pb2_grpc.ModelServiceStub(self.channel)
+    self.health_stub = health_pb2_grpc.HealthStub(self.channel)
 
   def predict(self, model: str, inputs: Mapping[str, Any], *, signature: str = "",
               version: int | None = None, timeout: float | None = None) -> dict[str, np.ndarray]:
@@ -93,7 +73,7 @@ class ModelClient:
       request.model_spec.version.value = version
     for key, value in inputs.items():
       request.inputs[key].CopyFrom(tf.make_tensor_proto(_as_array(value)))
-    response = self._call(self.prediction.Predict, request, timeout)
+    response = self.call(self.prediction.Predict, request, timeout)
     return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
 
   def metadata(self, model: str, version: int | None = None) -> dict[str, Any]:
@@ -103,7 +83,7 @@ class ModelClient:
     if version is not None:
       request.model_spec.version.value = version
     request.metadata_field.extend(["signature_def", "trellis_metadata"])
-    response = self._call(self.prediction.GetModelMetadata, request, None)
+    response = self.call(self.prediction.GetModelMetadata, request, None)
     sig_map = get_model_metadata_pb2.SignatureDefMap()
     response.metadata["signature_def"].Unpack(sig_map)
     struct = struct_pb2.Struct()
@@ -121,7 +101,7 @@ class ModelClient:
     if version is not None:
       request.model_spec.version.value = version
     sig_map = get_model_metadata_pb2.SignatureDefMap()
-    self._call(self.prediction.GetModelMetadata, request, None).metadata["signature_def"].Unpack(sig_map)
+    self.call(self.prediction.GetModelMetadata, request, None).metadata["signature_def"].Unpack(sig_map)
     key = signature or "serving_default"
     if key not in sig_map.signature_def:
       raise ServingError(grpc.StatusCode.NOT_FOUND, f"model {model!r} has no signature {key!r}; "
@@ -133,13 +113,13 @@ class ModelClient:
     request.model_spec.name = model
     if version is not None:
       request.model_spec.version.value = version
-    response = self._call(self.models.GetModelStatus, request, None)
+    response = self.call(self.models.GetModelStatus, request, None)
     return [{"version": s.version, "state": _State.Name(s.state), "error": s.status.error_message}
             for s in response.model_version_status]
 
   def health(self, service: str = "") -> str:
     """"SERVING" / "NOT_SERVING" for the server ("") or one model (its name)."""
-    response = self._call(self.health_stub.Check, health_pb2.HealthCheckRequest(service=service),
+    response = self.call(self.health_stub.Check, health_pb2.HealthCheckRequest(service=service),
                           None)
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 

@@ -17,38 +17,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 
-import grpc
 from google.protobuf import timestamp_pb2
 
-from serving.core.errors import ServingError
+from serving.clients.grpc_client import GrpcClient
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2_grpc as pb_grpc
 
 
-class RecommendationClient:
-  """Args: target "host:port"; token: bearer token if the server checks one; timeout seconds."""
+class RecommendationClient(GrpcClient):
+  """Args: target "host:port"; token: bearer token if the server checks one; root_certificates:
+  PEM bytes of the CA, to use TLS; timeout: per-call deadline in seconds (`serving.clients.
+  grpc_client.GrpcClient` holds the channel)."""
 
-  def __init__(self, target: str = "localhost:8500", *, token: str | None = None,
-               timeout: float = 10.0):
-    self._channel = grpc.insecure_channel(target)
-    self._stub = pb_grpc.RecommendationServiceStub(self._channel)
-    self._metadata = [("authorization", f"Bearer {token}")] if token else None
-    self.timeout = timeout
-
-  def __enter__(self):
-    return self
-
-  def __exit__(self, *exc):
-    self.close()
-
-  def close(self) -> None:
-    self._channel.close()
-
-  def _call(self, method, request):
-    try:
-      return method(request, timeout=self.timeout, metadata=self._metadata)
-    except grpc.RpcError as e:
-      raise ServingError(e.code(), e.details()) from None
+  def __init__(self, target: str = "localhost:8500", **options):
+    super().__init__(target, **options)
+    self._stub = pb_grpc.RecommendationServiceStub(self.channel)
 
   @staticmethod
   def _model(version: int, label: str) -> pb.ModelRef:
@@ -71,24 +54,24 @@ class RecommendationClient:
         request.filter.min_price = min_price
       if max_price is not None:
         request.filter.max_price = max_price
-    return self._call(self._stub.Recommend, request)
+    return self.call(self._stub.Recommend, request)
 
   def similar_items(self, *, item_id: str = "", k: int = 10, title: str = "", description: str = "",
                     image: bytes = b"", exclude_item_ids: Sequence[str] = ()) -> pb.SimilarItemsResponse:
     request = pb.SimilarItemsRequest(item_id=item_id, k=k, exclude_item_ids=list(exclude_item_ids))
     if title or description or image:
       request.content.CopyFrom(pb.ItemContent(title=title, description=description, image=image))
-    return self._call(self._stub.SimilarItems, request)
+    return self.call(self._stub.SimilarItems, request)
 
   def rank(self, candidate_item_ids: Sequence[str], *, user_id: str = "",
            recent_item_ids: Sequence[str] = (), request_time: int = 0) -> pb.RankResponse:
-    return self._call(self._stub.Rank, pb.RankRequest(
+    return self.call(self._stub.Rank, pb.RankRequest(
         user_id=user_id, recent_item_ids=list(recent_item_ids),
         candidate_item_ids=list(candidate_item_ids), request_time=request_time))
 
   def record_events(self, events: Iterable[tuple], event_type: str = "") -> int:
     """events: (user_id, item_id[, unix_seconds[, rating]]) tuples; time defaults to now."""
-    return self._call(self._stub.RecordEvents, pb.RecordEventsRequest(
+    return self.call(self._stub.RecordEvents, pb.RecordEventsRequest(
         events=[_event(e, event_type) for e in events])).accepted
 
   def stream_events(self, batches: Iterable[Iterable[tuple]], event_type: str = "") -> int:
@@ -102,7 +85,7 @@ class RecommendationClient:
     """
     requests = (pb.RecordEventsRequest(events=[_event(e, event_type) for e in batch])
                 for batch in batches)
-    return self._call(self._stub.StreamEvents, requests).accepted
+    return self.call(self._stub.StreamEvents, requests).accepted
 
 
 def _event(row: tuple, event_type: str) -> pb.Event:
