@@ -103,16 +103,6 @@ class RankingMLP(tf.Module):
     return {"score": tf.sigmoid(logit[:, 0])}
 
 
-def mlp_parameters() -> int:
-  sizes = (MLP_FEATURES, *MLP_LAYERS)
-  return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
-
-
-def mlp_flops_per_row() -> int:
-  sizes = (MLP_FEATURES, *MLP_LAYERS)
-  return 2 * sum(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
-
-
 class Text(tf.Module):
   """Whitespace token count (tensorflow-text), byte length and upper-case of raw strings."""
 
