@@ -9,7 +9,7 @@
   fitted with Adam and L2 on the training ratings; the classic RMSE baseline.
 
 Each retrieval baseline exposes `score(examples) -> [rows, num_items]` in catalogue order,
-the interface `recsys.evaluation` ranks.
+the interface `recsys.metrics` ranks.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recsys import baselines
+from recsys import baselines, tfrs_tutorial
 from recsys.data.interactions import Interactions
 from recsys.features import Examples
 
@@ -48,8 +48,6 @@ def test_biased_mf_fits_user_and_item_effects(dim):
 
 
 def test_tfrs_tutorial_model_learns_who_takes_what():
-  from recsys import tfrs_tutorial
-
   # Two groups of users: "a*" users take items a0..a4, "b*" users b0..b4, many times over.
   users = [f"{g}{u}" for g in "ab" for u in range(20) for _ in range(5)]
   items = [f"{u[0]}{i}" for u in users[::5] for i in range(5)]
@@ -67,15 +65,11 @@ def test_tfrs_tutorial_model_learns_who_takes_what():
 
 
 def test_tfrs_tutorial_model_refuses_an_empty_table():
-  from recsys import tfrs_tutorial
-
   with pytest.raises(ValueError, match="needs training interactions"):
     tfrs_tutorial.TfrsTutorialRetrieval(np.array(["a"], dtype=object)).fit(_events([], [], []))
 
 
 def test_tfrs_ranking_tutorial_model_fits_ratings():
-  from recsys import tfrs_tutorial
-
   rng = np.random.default_rng(0)
   users = rng.integers(0, 30, 3000).astype(str).astype(object)
   items = rng.integers(0, 20, 3000).astype(str).astype(object)

@@ -33,7 +33,7 @@ from absl import app, flags
 
 from common.data import data_dir as data_dir_lib
 from common.data import fingerprint
-from recsys import baselines, evaluation, tfrs_tutorial, train
+from recsys import baselines, metrics, tfrs_tutorial, train
 from recsys.configs import movielens, movielens_rating
 from recsys.data import movielens as movielens_data
 from recsys.rating import blend as rating_blend
@@ -64,19 +64,19 @@ def retrieval_table(data_dir: str) -> str:
   cfg.epochs = _EPOCHS.value
   start = time.time()
   run = train.train_and_evaluate(cfg, f"{_WORKDIR.value}/retrieval", data_dir=data_dir)
-  r = run["results"]
+  r = run.metrics["test"]
   seconds = time.time() - start
-  data = run["data"]
+  data = run.data
   start = time.time()
   tutorial = tfrs_tutorial.TfrsTutorialRetrieval(data.catalog.item_id).fit(data.train_events)
   history_len = np.array([len(data.seen.get(u, ())) for u in data.test.user_id])
-  tutorial_m = evaluation.evaluate(tutorial.score, data.test, data.catalog.item_id, data.train_counts,
-                                   data.seen, history_len, k=cfg.eval_k)["overall"]
+  tutorial_m = metrics.evaluate(tutorial.score, data.test, data.catalog.item_id, data.train_counts,
+                                data.seen, history_len, k=cfg.eval_k)["overall"]
   lines = ["| model (ML-100K leave-last-out, full catalogue) | Recall@10 | NDCG@10 | MRR | coverage "
            "| pop. pct | users' coverage | overlap | train s |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
            _row(f"two-tower GRU ({cfg.epochs} epochs)", r["model"]["overall"], seconds),
-           _row("item co-occurrence", r["item_cooccurrence"]["overall"]),
+           _row("item co-occurrence", r["baseline"]["overall"]),
            _row("most popular (30-day half-life)", r["most_popular"]["overall"]),
            _row("TFRS basic retrieval tutorial (3 epochs)", tutorial_m, time.time() - start)]
   lines.append("\n(users' coverage and overlap: the catalogue share covered by, and the mean pairwise "
@@ -101,11 +101,11 @@ def rating_table(data_dir: str) -> str:
   cfg = movielens_rating.get_config()
   cfg.epochs = _RATING_EPOCHS.value
   run = train.train_and_evaluate(cfg, f"{_WORKDIR.value}/rating", data_dir=data_dir)
-  examples = run["data"].test  # ordered by user and time, not in u1.test's file order
+  examples = run.data.test  # ordered by user and time, not in u1.test's file order
   if len(examples.rating) != len(test.rating):
     raise RuntimeError(f"the model scored {len(examples.rating)} of u1's {len(test.rating)} test ratings")
-  add(f"multitask two-tower + DCN ({run['results']['epochs_run']} of <={cfg.epochs} ep)",
-      train.predict_ratings(run["model"], run["data"], examples), time.time() - start,
+  add(f"multitask two-tower + DCN ({run.epochs} of <={cfg.epochs} ep)",
+      train.predict_ratings(run.model, run.data, examples), time.time() - start,
       truth=examples.rating)
   start = time.time()
   tutorial = tfrs_tutorial.fit_ranking(base)

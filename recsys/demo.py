@@ -11,9 +11,8 @@ from __future__ import annotations
 from recsys import export, train
 from recsys.configs import default
 
-# Rows of the summary table: results key -> what the table calls it.
-MODELS = {"model": "two-tower", "item_cooccurrence": "item co-occurrence",
-          "most_popular": "most popular"}
+# Rows of the summary table: metrics key -> what the table calls it.
+MODELS = {"model": "two-tower", "baseline": "item co-occurrence", "most_popular": "most popular"}
 
 
 def run(workdir: str, world_dir: str, export_root: str, vision_export: str = "") -> dict:
@@ -26,21 +25,22 @@ def run(workdir: str, world_dir: str, export_root: str, vision_export: str = "")
     vision_export: a vision export whose ResNet becomes the frozen image tower ("" = fresh).
   """
   cfg = default.get_config()
+  cfg.data.path = world_dir
   cfg.vision_export = vision_export
-  out = train.train_and_evaluate(cfg, workdir, world_dir=world_dir)
-  export_dir = export.export_run(cfg, out, export_root, "recsys")
-  r = out["results"]
-  rows = {name: {key: r[name]["overall"][key]
+  result = train.train_and_evaluate(cfg, workdir)
+  export_dir = export.export_run(cfg, result, export_root, "recsys")
+  test = result.metrics["test"]
+  rows = {name: {key: test[name]["overall"][key]
                  for key in ("recall@10", "ndcg@10", "user_coverage", "overlap", "users")}
           for name in MODELS}
   return {
       "export": str(export_dir),
       "recall@10": rows["model"]["recall@10"],
-      "baseline recall@10 (item co-occurrence)": rows["item_cooccurrence"]["recall@10"],
+      "baseline recall@10 (item co-occurrence)": rows["baseline"]["recall@10"],
       "baseline recall@10 (most popular)": rows["most_popular"]["recall@10"],
       "rows": rows,
-      "epochs": r["epochs_run"],
-      "train seconds": round(r["train_seconds"], 1),
+      "epochs": result.epochs,
+      "train seconds": round(result.train_seconds, 1),
   }
 
 
@@ -48,7 +48,7 @@ def table(summary: dict) -> str:
   """The summary's rows as a Markdown table (Recall and NDCG beside the personalisation columns)."""
   rows = summary["rows"]
   users = rows["model"]["users"]
-  cooc = rows["item_cooccurrence"]["recall@10"]
+  cooc = rows["baseline"]["recall@10"]
   lines = [f"| recommender (leave-last-out test) | Recall@10 | × co-occurrence | NDCG@10 | "
            f"coverage of {users} users' top-10 | mean pairwise Jaccard of the lists |",
            "|---|---:|---:|---:|---:|---:|"]

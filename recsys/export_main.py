@@ -25,7 +25,9 @@ def main(argv):
     raise app.UsageError(f"{weights} does not exist: train first with "
                          f"`bazel run //recsys:train -- --workdir={workdir}`")
   cfg = config_lib.read_saved(workdir)
-  run = train.restore(cfg, workdir, flags.FLAGS.data_dir, flags.FLAGS.world_dir)
+  if flags.FLAGS.world_dir:  # the shop world moved since training; restore checks the data
+    cfg.data.path = flags.FLAGS.world_dir
+  run = train.restore(cfg, workdir, flags.FLAGS.data_dir)
   print(f"exported {export.export_run(cfg, run, flags.FLAGS.export_root, flags.FLAGS.model_name)}")
 
 

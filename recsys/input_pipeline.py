@@ -1,6 +1,7 @@
 """Datasets for the recommender: interactions + item table → (history, target) examples.
 
-`load` reads a dataset by name and applies an evaluation protocol; `to_dataset` turns
+`load` reads a data source (config `data.source`, `data.path`) and applies an evaluation
+protocol (`data.protocol`); `to_dataset` turns
 examples into a `tf.data.Dataset` of feature dicts, joining each target with its
 content (text, image bytes) from the catalogue and its sampling probability.
 """
@@ -30,41 +31,64 @@ class Data:
   seen: dict[str, set[str]]  # user -> items in their (train + validation) history
   train_counts: dict[str, int]  # item -> training interactions
   images: dict[str, bytes] | None  # item -> encoded image
+  # `common.data.fingerprint` of the files as read and the protocol that split them: what an
+  # export records as its data_fingerprint.
+  fingerprint: str
 
 
-def load(dataset: str, protocol: str, max_history: int, data_dir: str | None = None,
-         world_dir: str | None = None) -> Data:
-  """Loads `dataset` ("movielens" or "shopworld") split by `protocol`.
+SOURCES = ("movielens", "shopworld")
+PROTOCOLS = ("leave_last_out", "temporal", *movielens.CANONICAL_SPLITS)
 
-  Protocols: "leave_last_out", "temporal", or a MovieLens canonical split ("u1".."u5", "ua", "ub").
+
+def load(source: str, protocol: str, max_history: int, data_dir: str | None = None,
+         path: str = "") -> Data:
+  """Loads `source` split by `protocol`.
+
+  Args:
+    source: "movielens" (MovieLens 100K from `data_dir`) or "shopworld" (the folder `path`).
+    protocol: "leave_last_out", "temporal", or a MovieLens canonical split ("u1".."u5", "ua", "ub").
+    max_history: the longest history an example keeps (the most recent items).
+    data_dir: the real datasets' folder (`--data_dir`); None = the default.
+    path: the shop world folder, for source "shopworld" (local or any tf.io.gfile location).
+
+  Raises:
+    ValueError: an unknown source or protocol, a MovieLens split asked of another source, or a
+      shop world without a path; each says which config field to set.
   """
+  if source not in SOURCES:
+    raise ValueError(f"unknown data.source {source!r}; set --config.data.source to one of {', '.join(SOURCES)}")
+  if protocol not in PROTOCOLS:
+    raise ValueError(f"unknown data.protocol {protocol!r}; set --config.data.protocol to one of "
+                     f"{', '.join(PROTOCOLS)}")
+  canonical = protocol in movielens.CANONICAL_SPLITS
+  if canonical and source != "movielens":
+    raise ValueError(f"data.protocol {protocol!r} is a MovieLens split; data.source is {source!r}: "
+                     "use leave_last_out or temporal")
   images = None
-  if dataset == "movielens":
-    events, catalog = movielens.load_ratings(data_dir), movielens.load_catalog(data_dir)
-  elif dataset == "shopworld":
-    if not world_dir:
-      raise ValueError("dataset 'shopworld' needs world_dir: the folder written by "
-                       "`bazel run //common/shopworld:generate -- --out_dir=DIR`")
-    events, catalog = shopworld.load_interactions(world_dir), shopworld.load_catalog(world_dir)
-    images = shopworld.load_images(catalog)
+  if source == "movielens":
+    catalog = movielens.load_catalog(data_dir)
+    files = (f"{protocol}.base", f"{protocol}.test") if canonical else ("u.data",)
+    fingerprint = movielens.fingerprint(*files, "u.item", "u.genre")
+    if canonical:
+      split = protocols.with_hash_validation(*movielens.load_split(protocol, data_dir))
+    else:
+      events = movielens.load_ratings(data_dir)
   else:
-    raise ValueError(f"unknown dataset {dataset!r}; use 'movielens' or 'shopworld'")
-
+    if not path:
+      raise ValueError("data.source 'shopworld' needs data.path, the folder written by "
+                       "`bazel run //common/shopworld:generate -- --out_dir=DIR`: pass "
+                       "--config.data.path=DIR")
+    events, catalog = shopworld.load_interactions(path), shopworld.load_catalog(path)
+    images = shopworld.load_images(catalog)
+    fingerprint = shopworld.fingerprint(path, images)
   if protocol == "leave_last_out":
     split = protocols.leave_last_out(events)
   elif protocol == "temporal":
     split = protocols.temporal_split(events)
-  elif protocol in movielens.CANONICAL_SPLITS:
-    if dataset != "movielens":
-      raise ValueError(f"protocol {protocol!r} is a MovieLens split; dataset is {dataset!r}")
-    split = protocols.with_hash_validation(*movielens.load_split(protocol, data_dir))
-  else:
-    raise ValueError(f"unknown protocol {protocol!r}; use leave_last_out, temporal or one of "
-                     f"{', '.join(movielens.CANONICAL_SPLITS)}")
 
   # Rating protocols score every held-out rating, even a user's first (empty history: the
   # user embedding and item carry it); retrieval protocols need a history to query with.
-  min_history = 0 if protocol in movielens.CANONICAL_SPLITS else 1
+  min_history = 0 if canonical else 1
   train = features_lib.build_examples(split.train, max_history, min_history=min_history)
   validation = features_lib.build_examples(split.validation, max_history, context=split.train,
                                            min_history=min_history)
@@ -75,7 +99,8 @@ def load(dataset: str, protocol: str, max_history: int, data_dir: str | None = N
     seen.setdefault(u, set()).add(i)
   items, counts = np.unique(split.train.item_id.astype(str), return_counts=True)
   return Data(catalog, split.train, train, validation, test, seen,
-              dict(zip(items, counts.tolist(), strict=True)), images)
+              dict(zip(items, counts.tolist(), strict=True)), images,
+              str(fingerprint.update(protocol)))
 
 
 def item_content(data: Data, item_ids: np.ndarray) -> dict[str, np.ndarray]:

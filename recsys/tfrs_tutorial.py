@@ -12,7 +12,7 @@ embeddings concatenated into an MLP (256, 64, 1 units) regressing the rating wit
 Adagrad 0.1, batches of 8,192, 3 epochs.
 
 Retrieval scores follow the retrieval baselines' interface (`score(examples) -> [rows, num_items]` in
-catalogue order), so `recsys.evaluation` ranks it like the others.
+catalogue order), so `recsys.metrics` ranks it like the others.
 """
 
 from __future__ import annotations

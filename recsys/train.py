@@ -1,17 +1,24 @@
-"""Training and evaluation of the recommender (same shape as every trellis trainer).
+"""Training and evaluation of the recommender (the same shape as every trellis trainer).
 
     create_model        towers (with the text/image encoders the config asks for) and heads
     candidate_table     embeds the whole catalogue with the candidate tower
     score_fn            full-catalogue scores for evaluation
+    fit_baselines       the baselines every evaluation reports beside the model
     evaluate_model      Recall/NDCG/MRR per slice and RMSE, beside the baselines
-    train_and_evaluate  the loop: data, model, fit, evaluation, saved results
+    train_and_evaluate  the loop: data, model, fit, evaluation, result.json
+    restore             the model and result of a finished run, without training
+
+    result = train.train_and_evaluate(config, workdir, data_dir)
+    result.metrics["test"]["model"]["overall"]["recall@10"], result.metrics["test"]["baseline"]
+
+The baseline a run is judged against (`result.baseline`, `metrics[split]["baseline"]`) is item
+co-occurrence, the stronger of the two; time-decayed popularity is reported beside it as
+`metrics[split]["most_popular"]`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import pathlib
 import time
 
 import ml_collections
@@ -21,8 +28,9 @@ import tensorflow as tf
 from common import config as config_lib
 from common.distribute import strategy as strategy_lib
 from common.training import fit as fit_lib
+from common.training import result as result_lib
 from common.training import seeds
-from recsys import baselines, evaluation, input_pipeline, models
+from recsys import baselines, input_pipeline, metrics, models
 from recsys import encoders as encoders_lib
 from recsys.features import Examples
 
@@ -83,22 +91,29 @@ def predict_ratings(model: models.Recommender, data: input_pipeline.Data, exampl
   return np.concatenate(out)
 
 
-def evaluate_model(model, data: input_pipeline.Data, examples: Examples, k: int,
-                   with_baselines: bool = True) -> dict:
-  """Retrieval metrics per slice (and RMSE/MAE when there are ratings), beside the baselines."""
+def fit_baselines(data: input_pipeline.Data) -> dict:
+  """The baselines, fitted on the training events: {"baseline": item co-occurrence, "most_popular": ...}."""
+  return {"baseline": baselines.ItemCooccurrence(data.catalog.item_id).fit(data.train_events),
+          "most_popular": baselines.MostPopular(data.catalog.item_id).fit(data.train_events)}
+
+
+def evaluate_model(model: models.Recommender, data: input_pipeline.Data, examples: Examples, k: int,
+                   fitted_baselines: dict | None = None, table: np.ndarray | None = None) -> dict:
+  """Retrieval metrics per slice (and RMSE/MAE when there are ratings), beside the baselines.
+
+  Returns {"model": {...}, "baseline": {...}, "most_popular": {...}} (the baselines' entries only
+  with `fitted_baselines`, from `fit_baselines`). `table` (from `candidate_table`) saves
+  re-embedding the catalogue when several splits are evaluated.
+  """
   history_len = np.array([len(data.seen.get(u, ())) for u in examples.user_id])
   results = {}
   if model.config.retrieval_weight > 0:
-    table = candidate_table(model, data)
-    results["model"] = evaluation.evaluate(score_fn(model, table), examples, data.catalog.item_id,
-                                           data.train_counts, data.seen, history_len, k=k)
-  if with_baselines:
-    pop = baselines.MostPopular(data.catalog.item_id).fit(data.train_events)
-    results["most_popular"] = evaluation.evaluate(pop.score, examples, data.catalog.item_id,
-                                                  data.train_counts, data.seen, history_len, k=k)
-    cooc = baselines.ItemCooccurrence(data.catalog.item_id).fit(data.train_events)
-    results["item_cooccurrence"] = evaluation.evaluate(cooc.score, examples, data.catalog.item_id,
-                                                       data.train_counts, data.seen, history_len, k=k)
+    table = candidate_table(model, data) if table is None else table
+    results["model"] = metrics.evaluate(score_fn(model, table), examples, data.catalog.item_id,
+                                        data.train_counts, data.seen, history_len, k=k)
+  for name, baseline in (fitted_baselines or {}).items():
+    results[name] = metrics.evaluate(baseline.score, examples, data.catalog.item_id,
+                                     data.train_counts, data.seen, history_len, k=k)
   if examples.rating is not None and model.config.rating_weight > 0:
     pred = predict_ratings(model, data, examples)
     err = pred - examples.rating
@@ -107,16 +122,42 @@ def evaluate_model(model, data: input_pipeline.Data, examples: Examples, k: int,
   return results
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir: str | None = None,
-                       world_dir: str | None = None) -> dict:
-  """Trains the recommender in `config`, evaluates it on the test split, writes results.json."""
+def _evaluate_splits(model: models.Recommender, data: input_pipeline.Data, k: int,
+                     fitted_baselines: dict) -> dict:
+  """metrics[split] for validation (when it has examples) and test, the catalogue embedded once."""
+  table = candidate_table(model, data) if model.config.retrieval_weight > 0 else None
+  splits = {"validation": data.validation, "test": data.test}
+  return {split: evaluate_model(model, data, examples, k, fitted_baselines, table)
+          for split, examples in splits.items() if len(examples)}
+
+
+def _summary_line(result: result_lib.TrainResult, k: int) -> str:
+  test = result.metrics["test"]
+  cells = [f"{result.epochs} epochs in {result.train_seconds:.0f} s; test"]
+  for name in ("model", "baseline", "most_popular"):
+    overall = test.get(name, {}).get("overall")
+    if overall:
+      cells.append(f"{name} recall@{k} {overall[f'recall@{k}']:.4f}")
+  if "rating" in test.get("model", {}):
+    cells.append(f"model RMSE {test['model']['rating']['rmse']:.4f}")
+  return ", ".join(cells)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       data_dir: str | None = None) -> result_lib.TrainResult:
+  """Trains the recommender in `config`, evaluates it on validation and test, writes result.json.
+
+  Args:
+    config: a recsys config (`recsys/configs/`); `config.data` names the data.
+    workdir: checkpoints, logs, final weights and result.json (local or gs://).
+    data_dir: the real datasets' folder (for data.source=movielens); None = the default.
+  """
   workdir = os.fspath(workdir)  # may be gs://: tf.io.gfile below, never pathlib
   tf.io.gfile.makedirs(workdir)
   config_lib.save(config, workdir)
   seeds.set_all(config.seed)
-  data = input_pipeline.load(config.dataset, config.protocol, config.model.max_history,
-                             data_dir=data_dir, world_dir=world_dir)
-  print(f"{config.dataset}/{config.protocol}: {len(data.catalog)} items, "
+  data = _load(config, data_dir)
+  print(f"{config.data.source}/{config.data.protocol}: {len(data.catalog)} items, "
         f"{len(data.train)} train / {len(data.validation)} validation / {len(data.test)} test examples")
 
   strategy = strategy_lib.create(config.distribution)
@@ -144,23 +185,44 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, data_dir
   train_seconds = time.time() - start
   if strategy_lib.is_chief():
     model.save_weights(os.path.join(workdir, FINAL_WEIGHTS))
-  results = evaluate_model(model, data, data.test, k=config.eval_k)
-  results["train_seconds"] = train_seconds
-  results["epochs_run"] = len(history.history.get("loss", []))
+  fitted = fit_baselines(data)
+  result = result_lib.TrainResult(
+      model=model, baseline=fitted["baseline"], data=data,
+      metrics=_evaluate_splits(model, data, config.eval_k, fitted),
+      data_fingerprint=data.fingerprint, epochs=len(history.history.get("loss", [])),
+      train_seconds=train_seconds, config=config, extras={"most_popular": fitted["most_popular"]})
   if strategy_lib.is_chief():  # one writer: workers share the workdir
-    with tf.io.gfile.GFile(os.path.join(workdir, "results.json"), "w") as f:
-      f.write(json.dumps(results, indent=2))
-  return {"model": model, "data": data, "results": results}
+    result.write(workdir)
+  print(_summary_line(result, config.eval_k))
+  return result
 
 
-def restore(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, data_dir: str | None = None,
-            world_dir: str | None = None) -> dict:
-  """The model and data of a finished run (its final weights), without training."""
-  data = input_pipeline.load(config.dataset, config.protocol, config.model.max_history,
-                             data_dir=data_dir, world_dir=world_dir)
+def restore(config: ml_collections.ConfigDict, workdir: str,
+            data_dir: str | None = None) -> result_lib.TrainResult:
+  """The model, data, baselines and recorded metrics of a finished run (its final weights).
+
+  Raises:
+    FileNotFoundError: the run has not finished (no result.json).
+    ValueError: the data read now is not the data the run trained on.
+  """
+  workdir = os.fspath(workdir)
+  summary = result_lib.read_summary(workdir)
+  data = _load(config, data_dir)
+  if data.fingerprint != summary["data_fingerprint"]:
+    raise ValueError(f"the run in {workdir} trained on data {summary['data_fingerprint']}, but "
+                     f"{config.data.source} now reads as {data.fingerprint}; point --data_dir (or "
+                     "data.path in the run's config.json) at the data it trained on")
   model = create_model(config, data)
   build(model, data)
-  model.load_weights(os.path.join(os.fspath(workdir), FINAL_WEIGHTS))
-  with tf.io.gfile.GFile(os.path.join(os.fspath(workdir), "results.json")) as f:
-    results = json.loads(f.read())
-  return {"model": model, "data": data, "results": results}
+  model.load_weights(os.path.join(workdir, FINAL_WEIGHTS))
+  fitted = fit_baselines(data)
+  return result_lib.TrainResult(
+      model=model, baseline=fitted["baseline"], data=data, metrics=summary["metrics"],
+      data_fingerprint=data.fingerprint, epochs=summary["epochs"],
+      train_seconds=summary["train_seconds"], config=config,
+      extras={"most_popular": fitted["most_popular"]})
+
+
+def _load(config: ml_collections.ConfigDict, data_dir: str | None) -> input_pipeline.Data:
+  return input_pipeline.load(config.data.source, config.data.protocol, config.model.max_history,
+                             data_dir=data_dir, path=config.data.path)

@@ -3,12 +3,15 @@
 One module-scoped run (a few epochs on 300 items) is shared by the checks below.
 """
 
+import shutil
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from common.export import publish
+from common.export import metadata, publish
 from common.shopworld import world as shopworld
+from common.training import result as result_lib
 from recsys import export, train
 from recsys.configs import default
 
@@ -23,9 +26,12 @@ def run(tmp_path_factory):
   cfg.train_image_encoder = False  # random frozen image features: the image path runs, cheaply
   cfg.model.max_history = 8
   cfg.early_stopping_patience = 3
-  out = train.train_and_evaluate(cfg, str(tmp_path_factory.mktemp("work")), world_dir=str(world_dir))
-  export_dir = export.export_run(cfg, out, str(tmp_path_factory.mktemp("exports")), "recsys")
-  return {**out, "cfg": cfg, "export_dir": export_dir, "loaded": publish.load(export_dir)}
+  cfg.data.path = str(world_dir)
+  workdir = str(tmp_path_factory.mktemp("work"))
+  result = train.train_and_evaluate(cfg, workdir)
+  export_dir = export.export_run(cfg, result, str(tmp_path_factory.mktemp("exports")), "recsys")
+  return {"result": result, "model": result.model, "data": result.data, "cfg": cfg,
+          "workdir": workdir, "export_dir": export_dir, "loaded": publish.load(export_dir)}
 
 
 def _query(data, rows):
@@ -36,12 +42,41 @@ def _query(data, rows):
               timestamp=tf.constant(ex.timestamp[rows]))
 
 
-def test_results_report_model_beside_baselines(run):
-  results = run["results"]
-  for name in ("model", "most_popular", "item_cooccurrence"):
-    assert 0.0 <= results[name]["overall"]["recall@10"] <= 1.0
-    assert results[name]["slices"], name
-  assert results["model"]["overall"]["n"] == len(run["data"].test)
+def test_results_report_model_beside_baselines_on_validation_and_test(run):
+  result = run["result"]
+  assert isinstance(result, result_lib.TrainResult)
+  for split, examples in (("validation", run["data"].validation), ("test", run["data"].test)):
+    for name in ("model", "baseline", "most_popular"):
+      assert 0.0 <= result.metrics[split][name]["overall"]["recall@10"] <= 1.0
+      assert result.metrics[split][name]["slices"], (split, name)
+    assert result.metrics[split]["model"]["overall"]["n"] == len(examples)
+  assert 1 <= result.epochs <= run["cfg"].epochs and result.train_seconds > 0
+  assert result.data_fingerprint == run["data"].fingerprint
+  assert result.data_fingerprint.startswith("shopworld:")
+
+
+def test_the_workdir_holds_the_result_and_restores_the_run(run):
+  summary = result_lib.read_summary(run["workdir"])
+  assert summary["data_fingerprint"] == run["result"].data_fingerprint
+  assert summary["metrics"]["test"]["model"]["overall"]["recall@10"] == pytest.approx(
+      run["result"].metrics["test"]["model"]["overall"]["recall@10"])
+  restored = train.restore(run["cfg"], run["workdir"])
+  rows = np.arange(4)
+  q = _query(run["data"], rows)
+  np.testing.assert_allclose(restored.model.query_tower(q, training=False).numpy(),
+                             run["model"].query_tower(q, training=False).numpy(), rtol=1e-5, atol=1e-6)
+  assert restored.metrics == summary["metrics"] and restored.epochs == run["result"].epochs
+
+
+def test_restoring_on_other_data_names_the_mismatch(run, tmp_path):
+  world = tmp_path / "world"
+  shutil.copytree(run["cfg"].data.path, world)
+  lines = (world / "interactions.csv").read_text().splitlines()
+  (world / "interactions.csv").write_text("\n".join(lines[:-1]) + "\n")  # one event fewer
+  cfg = run["cfg"].copy_and_resolve_references()
+  cfg.data.path = str(world)
+  with pytest.raises(ValueError, match=r"trained on data shopworld:.* now reads as shopworld:"):
+    train.restore(cfg, run["workdir"])
 
 
 def test_exported_recommend_equals_in_process_retrieval_and_ranking(run):
@@ -97,22 +132,29 @@ def test_unknown_candidates_are_rejected(run):
     run["loaded"].signatures["rank"](**q, candidate_ids=tf.constant([["no_such_item"]]))
 
 
-def test_wrong_history_length_names_the_expected_shape(run):
-  q = _query(run["data"], np.arange(1))
-  q["history_ids"], q["history_times"] = q["history_ids"][:, 1:], q["history_times"][:, 1:]
-  with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
+def test_raw_history_without_padding_gets_the_padded_answer(run):
+  """The export takes the raw history (export.py's contract): its padding is the export's job."""
+  q = _query(run["data"], np.arange(2))
+  padded = run["loaded"].signatures["recommend"](**q, k=tf.constant(5))["item_ids"].numpy()
+  for r in range(2):
+    real = q["history_ids"].numpy()[r].astype(str) != ""
+    raw = dict(user_id=q["user_id"][r:r + 1], timestamp=q["timestamp"][r:r + 1],
+               history_ids=tf.constant(q["history_ids"].numpy()[r][real][None]),
+               history_times=tf.constant(q["history_times"].numpy()[r][real][None]))
+    out = run["loaded"].signatures["recommend"](**raw, k=tf.constant(5))["item_ids"].numpy()
+    np.testing.assert_array_equal(out[0], padded[r])
+  q["history_times"] = q["history_times"][:, 1:]
+  with pytest.raises(tf.errors.InvalidArgumentError, match="same shape as history_ids"):
     run["loaded"].signatures["recommend"](**q, k=tf.constant(3))
 
 
 def test_export_uses_only_stock_tensorflow_ops(run):
-  from common.export import metadata
-
   assert metadata.read(run["export_dir"])["custom_ops"] == []
 
 
 def test_model_beats_the_popularity_baseline(run):
-  results = run["results"]
-  assert results["model"]["overall"]["recall@10"] > results["most_popular"]["overall"]["recall@10"], results
+  test = run["result"].metrics["test"]
+  assert test["model"]["overall"]["recall@10"] > test["most_popular"]["overall"]["recall@10"], test
 
 
 def test_cold_item_gets_neighbours_of_its_category_from_content_alone(run):

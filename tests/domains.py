@@ -78,7 +78,7 @@ def train_text(workdir: pathlib.Path, world_dir: pathlib.Path, export_root: path
                                              overrides={"epochs": 2})
   name = metadata.read(str(export_dir))["model_name"]
   return Trained(name, pathlib.Path(export_dir), time.time() - start, keras=result.model,
-                 extra={"tokenizer": result.tokenizer, "class_names": result.data.class_names,
+                 extra={"tokenizer": result.extras["tokenizer"], "class_names": result.data.class_names,
                         "texts": list(result.data.texts)})
 
 
@@ -116,8 +116,9 @@ def train_recsys(workdir: pathlib.Path, world_dir: pathlib.Path, export_root: pa
 
   start = time.time()
   cfg = recsys_config(str(vision_export))
-  run = train.train_and_evaluate(cfg, str(workdir), world_dir=str(world_dir))
+  cfg.data.path = str(world_dir)
+  run = train.train_and_evaluate(cfg, str(workdir))
   export_dir = export.export_run(cfg, run, str(export_root), "recsys")
-  return Trained("recsys", pathlib.Path(export_dir), time.time() - start, keras=run["model"],
-                 extra={"data": run["data"], "config": cfg})
+  return Trained("recsys", pathlib.Path(export_dir), time.time() - start, keras=run.model,
+                 extra={"data": run.data, "config": cfg})
 

@@ -46,7 +46,8 @@ def server(world, tmp_path_factory):
   cfg = default.get_config()
   cfg.image_tower = False  # the text tower carries content; the image tower would only cost time
   cfg.verbose = 0
-  run = train.train_and_evaluate(cfg, str(tmp_path_factory.mktemp("recsys")), world_dir=str(world))
+  cfg.data.path = str(world)
+  run = train.train_and_evaluate(cfg, str(tmp_path_factory.mktemp("recsys")))
   export_root = tmp_path_factory.mktemp("exports")
   export.export_run(cfg, run, str(export_root), "recsys")
   logs = tmp_path_factory.mktemp("server")

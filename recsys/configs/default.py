@@ -1,7 +1,7 @@
 """Recommender on the synthetic shop world: the `make demo` model.
 
     bazel run //recsys:train -- --config=recsys/configs/default.py --workdir=/tmp/trellis/recsys \
-        --world_dir=/tmp/trellis/world
+        --config.data.path=/tmp/trellis/world
 
 Two towers with the text encoder on titles/descriptions, the image encoder on the item
 pictures and a GRU over the last 20 items; retrieval and rating heads trained together.
@@ -18,9 +18,13 @@ from common.distribute import config as distribute_config
 
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
-  config.dataset = "shopworld"  # shopworld | movielens
-  config.protocol = "leave_last_out"  # leave_last_out | temporal | u1..u5, ua, ub (MovieLens)
   config.seed = 0
+
+  config.data = ml_collections.ConfigDict()
+  config.data.source = "shopworld"  # shopworld | movielens (recsys/data/<source>.py)
+  # The shop world folder (for source=shopworld; local or gs://). MovieLens is read from --data_dir.
+  config.data.path = ""
+  config.data.protocol = "leave_last_out"  # leave_last_out | temporal | u1..u5, ua, ub (MovieLens)
 
   config.model = ml_collections.ConfigDict()
   config.model.embedding_dim = 64

@@ -11,8 +11,8 @@ from recsys.configs import default
 
 def get_config():
   config = default.get_config()
-  config.dataset = "movielens"
-  config.protocol = "leave_last_out"
+  config.data.source = "movielens"
+  config.data.protocol = "leave_last_out"
   config.image_tower = False
   config.text_tower = False
   config.model.max_history = 50

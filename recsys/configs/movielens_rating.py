@@ -8,7 +8,7 @@ from recsys.configs import movielens
 
 def get_config():
   config = movielens.get_config()
-  config.protocol = "u1"
+  config.data.protocol = "u1"
   config.model.rating_weight = 1.0
   config.model.retrieval_weight = 0.1
   config.model.user_hash_bins = 5000

@@ -2,7 +2,7 @@
 
 Read from the unmodified files of the official `ml-100k` folder (u.data, u.item,
 u.user and the canonical rating splits u1..u5, ua, ub), each checked against the
-sha256 in the data folder's PROVENANCE.md before use. The licence forbids
+sha256 in `common/data/datasets.py` (from the data folder's PROVENANCE.md) before use. The licence forbids
 redistribution: the files are read from `--data_dir`, never copied. That folder is local by
 design (common/data/data_dir.py refuses a URL), so plain file reads are used here.
 
@@ -18,44 +18,30 @@ import pathlib
 import numpy as np
 
 from common.data import data_dir as data_dir_lib
-from common.data import download
+from common.data import datasets
+from common.data import fingerprint as fingerprint_lib
 from recsys.data.interactions import Catalog, Interactions
 
 DATASET = "ml-100k"
 
-# sha256 of the files as GroupLens released them (../shared/data/ml-100k/PROVENANCE.md).
-SHA256 = {
-    "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
-    "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
-    "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
-    "u.genre": "9757e0d3e6b298159a80dd48eaf938114690e911e39af97a76949ef1663610bb",
-    "u1.base": "ce253ec86c448b44fb3ba9a30d12dcfc2e9210cbde71efada3730c22e9ac212a",
-    "u1.test": "18c6014a4b2c7324f250a63f8904a7b16b2b19f911129e346141507b0cbac950",
-    "u2.base": "6c06f0b5df4b256da1a994f3ac66edc8da4d3f09bc9282df6b14d893366d703e",
-    "u2.test": "4de658d1e04ed9104629509a2e2528fce833ac8e048280183f1df167632038c3",
-    "u3.base": "afdc155c291c6edc41c0407e39d7462eb98d341e064f0b0a12175b80b3c4af5d",
-    "u3.test": "0f548b51c78327de4c156461d3e430b7e5579fe2b5681586a59416e48fd35f6d",
-    "u4.base": "219f0f4d40dfe9c5141d425f53fa91ee23ed275f14e280bbf1b50117afb064ca",
-    "u4.test": "7c02ad0a1e7ab1083c8b9d4b627203a051dd7b5eab46d99fa44de33470de8db9",
-    "u5.base": "a9574e59ce961eec2121627760b6e9b0974ce1637b3fe69ac32cb14a4bfab485",
-    "u5.test": "351cc52e0d15b6c721466276fc24671d40936899e3d01fadeaf312915b8c5634",
-    "ua.base": "67b5bcdb380c29f85d56a012ecd88612ae020f30a6730d117a334ee8203b91f2",
-    "ua.test": "d0497e202417720f57a184ec8c66be2d1afa4ff41bb53787c57b28d6bf79bc42",
-    "ub.base": "237254d253b6ad7de84f919d041055428646254f34ed8f562703c899430cd881",
-    "ub.test": "d54a72d05730d5892062734b2bec73e976f9b713d18c828a18b968d6cce442da",
-}
-
 CANONICAL_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
-
-_HINT = ("Place the unmodified MovieLens 100K folder (https://grouplens.org/datasets/movielens/100k/) "
-         "at <data_dir>/ml-100k, or pass --data_dir pointing at its parent.")
 
 
 def _file(data_dir: str | pathlib.Path | None, name: str) -> pathlib.Path:
-  root = data_dir_lib.resolve(data_dir)
-  path = data_dir_lib.require(root / DATASET, name, hint=_HINT)
-  download.verify_sha256(path, SHA256[name])
-  return path
+  # Verified against the sha256 in common/data/datasets.py; a missing file's error says how to fetch it.
+  return datasets.require(data_dir_lib.resolve(data_dir), DATASET, name)
+
+
+def fingerprint(*files: str) -> fingerprint_lib.Fingerprint:
+  """The fingerprint of what was read from `files` (names in the ml-100k folder).
+
+  Every read is verified against the file's published checksum, so the checksums name the data.
+  """
+  checksums = datasets.get(DATASET).checksums  # file -> (algorithm, digest)
+  unknown = [f for f in files if f not in checksums]
+  if unknown:
+    raise KeyError(f"{unknown} are not files of {DATASET}; its files: {sorted(checksums)}")
+  return fingerprint_lib.Fingerprint(DATASET).update(*((f, *checksums[f]) for f in files))
 
 
 def _read_text(data_dir: str | pathlib.Path | None, name: str) -> str:

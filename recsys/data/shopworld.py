@@ -5,6 +5,7 @@ interactions.csv (user_id,item_id,timestamp,rating) and the item pictures; this 
 reads them into the same tables MovieLens loads into, with the title and description as
 item text and the pictures as encoded PNG bytes for the image tower. The folder may be local or
 on any file system TensorFlow knows (gs://, ram://): every read goes through tf.io.gfile.
+A generated world has no published checksums: `fingerprint` hashes what was read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from common.data import fingerprint as fingerprint_lib
 from recsys.data.interactions import Catalog, Interactions, read_interactions
 
 _HINT = "generate it with `bazel run //common/shopworld:generate -- --out_dir=DIR` and pass that DIR"
@@ -59,3 +61,14 @@ def load_images(catalog: Catalog) -> dict[str, bytes]:
     with tf.io.gfile.GFile(path, "rb") as f:
       images[item] = f.read()
   return images
+
+
+def fingerprint(world_dir: str | pathlib.Path, images: dict[str, bytes] | None = None
+                ) -> fingerprint_lib.Fingerprint:
+  """The fingerprint of a shop world as read: its two tables' contents and the item pictures."""
+  fp = fingerprint_lib.Fingerprint("shopworld")
+  for name in ("items.csv", "interactions.csv"):
+    fp.update(name).update_file(_require(world_dir, name))
+  for item in sorted(images or {}):
+    fp.update(item, images[item])
+  return fp

@@ -47,3 +47,14 @@ def test_a_bad_price_names_the_file_and_line(tmp_path):
   folder = _world(f"ram://shopworld/{tmp_path.name}", _ITEMS.replace("12,images", "twelve,images"))
   with pytest.raises(ValueError, match=r"items.csv:3: expected item_id,.*numeric price"):
     shopworld.load_catalog(folder)
+
+
+def test_fingerprint_follows_the_tables_and_pictures(tmp_path):
+  folder = _world(f"ram://shopworld/{tmp_path.name}/fp")
+  images = shopworld.load_images(shopworld.load_catalog(folder))
+  fp = str(shopworld.fingerprint(folder, images))
+  assert fp.startswith("shopworld:") and fp == str(shopworld.fingerprint(folder, images))
+  assert str(shopworld.fingerprint(folder, {**images, "a": b"other"})) != fp
+  assert str(shopworld.fingerprint(folder)) != fp  # without pictures: another dataset
+  other = _world(f"ram://shopworld/{tmp_path.name}/fp2", _ITEMS.replace("Red mug", "Red cup"))
+  assert str(shopworld.fingerprint(other, images)) != fp

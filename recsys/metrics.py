@@ -1,4 +1,4 @@
-"""Full-catalogue ranking evaluation: Recall@K, NDCG@K, MRR, coverage, popularity bias, personalisation.
+"""Full-catalogue ranking metrics: Recall@K, NDCG@K, MRR, coverage, popularity bias, personalisation.
 
 Every candidate in the catalogue is scored for every test query (no sampled
 negatives: sampled metrics overstate quality and can reorder models, Krichene &
