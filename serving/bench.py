@@ -375,7 +375,7 @@ def _rss_mb() -> float:
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else list(argv)
   if "--recommend" in argv:  # the Recommendation API's benchmark takes the other flags
-    from serving.recommendation import bench as recommend_bench
+    from serving.recommendation import bench as recommend_bench  # lazy: only --recommend uses it
     return recommend_bench.main([a for a in argv if a != "--recommend"])
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--recommend", action="store_true",

@@ -6,8 +6,6 @@ import io
 import pytest
 
 from serving import bench
-from serving.core import servable as servable_lib
-from vision import bench_exports
 
 
 def test_bench_drives_the_server_from_client_processes_and_prints_the_table(capsys):
@@ -47,21 +45,8 @@ def test_vision_bench_models_send_encoded_images():
   assert b'"b64"' in rest_request and len(grpc_request) > 50
 
 
-def test_vision_models_are_read_from_the_export_root_vision_publishes(tmp_path):
-  # What `bazel run //vision:bench_exports -- --export_root=DIR` leaves for the bench to serve.
-  bench_exports.publish(bench_exports.BENCH_EXPORTS["resnet20"], str(tmp_path))
-  bench_exports.publish(bench_exports.BENCH_EXPORTS["resnet20"], str(tmp_path))
-  model = bench._models()["resnet20"]
-  version, path = bench.served_version(str(tmp_path), model)
-  assert (version, path) == (2, f"{tmp_path}/resnet20/2")  # the newest, as the server serves
-  servable = servable_lib.load(model.name, version, path)
-  assert set(servable.signatures) >= {"classify", "embed", "serving_default"}
-  out = servable.signatures["serving_default"].run({model.input_name: model.row})
-  assert out["class_ids"].shape == (1,) and out["probabilities"].shape == (1, 10)
-  assert servable_lib.warm_up(servable) == 2  # one recorded raw input per signature
-
-
 def test_a_vision_model_without_its_export_says_how_to_publish_it(tmp_path):
+  # (Serving the export vision publishes: tests/serving_bench_vision_test.py.)
   with pytest.raises(SystemExit, match=r"reads from --export_root: publish it with `bazel run "
                                        r"//vision:bench_exports -- --export_root=DIR"):
     bench.main(["--model=resnet20"])

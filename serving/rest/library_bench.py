@@ -1,6 +1,6 @@
 """Which HTTP library carries the REST front: aiohttp against uvicorn+starlette, in one run.
 
-    bazel run //serving:rest_library_bench [-- --seconds=5 --rows=1,64]
+    bazel run //serving/rest:library_bench [-- --seconds=5 --rows=1,64]
 
 Both serve the same `RestApi` (TF Serving's routes over trellis's `Inference`) on
 the affine test model, each the way it is meant to be used: aiohttp is trellis's

@@ -4,7 +4,7 @@
     GET  /metrics                                      Prometheus text format (no token needed)
 
 aiohttp was chosen over uvicorn+starlette by measurement (serving/README.md,
-`bazel run //serving:rest_library_bench`): its C HTTP parser costs less CPU per
+`bazel run //serving/rest:library_bench`): its C HTTP parser costs less CPU per
 request than uvicorn's pure-Python h11 (httptools is not in the lock), and it
 starts a deadline for the request head when a connection opens, which uvicorn
 does not.
