@@ -5,6 +5,7 @@ from __future__ import annotations
 from serving.core.grpc_errors import handle_errors
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2_grpc as pb_grpc
+from serving.recommendation import rest_routes
 from serving.recommendation.recommender import Recommender
 
 
@@ -40,7 +41,6 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
 def mount(server, recommender: Recommender) -> None:
   """Adds the service (gRPC and REST) to a `serving.core.server.ModelServer` before `start`."""
-  from serving.recommendation import rest_routes
   server.add_grpc_service(pb_grpc.add_RecommendationServiceServicer_to_server,
                           RecommendationServicer(recommender),
                           pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name)
