@@ -5,7 +5,7 @@
     bazel run //sequences/text:bench -- --dataset=gs://b/reviews.csv --text_column=review \
         --label_column=stars
 
-`--dataset` is any layout `formats.read` knows (a CSV file, a folder of one file per class, a
+`--dataset` is any layout `data.detect` knows (a CSV file, a folder of one file per class, a
 folder of one folder per class; local or gs://); without it the bench reads AG News from
 --data_dir. Protocol, printed in the table title:
 - records are dealt to `--folds` **stratified** folds (each class shuffled with `--seed`, then
@@ -36,7 +36,8 @@ from absl import app, flags
 from common import config as config_lib
 from common.data import data_dir as data_dir_lib
 from common.metrics import slices
-from sequences.text import classic, ensemble, formats, input_pipeline, loaders, models, train
+from sequences.text import classic, ensemble, input_pipeline, models, train
+from sequences.text import data as data_lib
 from sequences.text import evaluate as evaluate_lib
 from sequences.text.configs import default as default_config
 
@@ -65,20 +66,23 @@ MAJORITY = "Majority"
 VALIDATION_FOLDS = 5  # one fifth of each training part is the ensemble's validation
 
 
-def load_dataset() -> loaders.TextDataset:
-  if not _DATASET.value:
-    return loaders.ag_news(data_dir_lib.resolve(flags.FLAGS.data_dir))
-  return formats.read(_DATASET.value, _LAYOUT.value, encoding=_ENCODING.value,
-                      text_column=_TEXT_COLUMN.value, label_column=_LABEL_COLUMN.value)
+def load_dataset(config) -> data_lib.TextDataset:
+  """AG News, or the user's `--dataset` in its (detected) layout, through `config.data`."""
+  if _DATASET.value:
+    config.data.source = _LAYOUT.value or data_lib.detect(_DATASET.value)
+    config.data.path = _DATASET.value
+    config.data.encoding = _ENCODING.value
+    config.data.text_column = _TEXT_COLUMN.value
+    config.data.label_column = _LABEL_COLUMN.value
+  return data_lib.load(config.data, flags.FLAGS.data_dir)
 
 
 def _neural_logits(config, name, tokenizer, train_part, eval_texts, num_classes, workdir):
   """(logits on eval_texts, seconds of fit) for neural model `name` trained on train_part."""
-  cfg = train.model_config(config, tokenizer.vocab_size, num_classes)
   ids = input_pipeline.tokenize(tokenizer, train_part.texts)
-  model, seconds = train.fit_classifier(config, name, cfg, (ids, train_part.labels), None,
-                                        workdir, learning_rate=LEARNING_RATES.get(name),
-                                        verbose=0)
+  model, seconds = train.fit_classifier(config, name, tokenizer.vocab_size, num_classes,
+                                        (ids, train_part.labels), None, workdir,
+                                        learning_rate=LEARNING_RATES.get(name), verbose=0)
   logits = model.predict(input_pipeline.tokenize(tokenizer, eval_texts), batch_size=256,
                          verbose=0)
   return np.asarray(logits, np.float64), seconds
@@ -170,7 +174,7 @@ def main(argv):
   if _FOLDS.value < 2:
     raise app.UsageError(f"--folds={_FOLDS.value}: cross-validation needs at least 2 folds")
   classic_cfg = classic.ClassicConfig(steps=_CLASSIC_STEPS.value, seed=_SEED.value)
-  data = load_dataset()
+  data = load_dataset(config)
   smallest = int(np.bincount(data.labels).min())
   if smallest < _FOLDS.value:
     raise app.UsageError(f"{data.name}: the smallest class has {smallest} records, fewer than "

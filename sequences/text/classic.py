@@ -3,8 +3,8 @@
 Linear models on word uni+bigrams are what a text classifier must beat (Wang & Manning 2012,
 "Baselines and Bigrams"): on small and mid-size sets they match or beat CNNs trained from scratch.
 Both are trellis models: `ngrams.NgramVectorizer` (raw string -> sparse n-grams) is their
-tokenizer inside the export, and `export.TextClassifierModule(vectorizer, model, classes)` serves
-them like the neural ones (raw string in, class out).
+tokenizer inside the export, and `classifier_module.TextClassifierModule(vectorizer, model,
+classes)` serves them like the neural ones (raw string in, class out).
 
 - **NBSVM** (Wang & Manning 2012, with the logistic loss of Mesnil et al. 2014): binary n-gram
   indicators `x` are scaled by the log-count ratio `r = log((p / |p|_1) / (q / |q|_1))` with

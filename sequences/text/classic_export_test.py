@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from common import config as config_lib
 from common.export import metadata, publish
-from sequences.text import export, train
+from sequences.text import classifier_module, export, train
+from sequences.text import data as data_lib
 from sequences.text.configs import default
 
 WORDS = {"pos": ["wonderful", "superb", "charming", "delight", "moving", "clever"],
@@ -41,21 +42,23 @@ def _config(folder, model, **overrides):
   config.classic.alpha_grid = (1.0,)
   config.classic.steps = 40
   for key, value in overrides.items():
-    setattr(config.ensemble if key == "members" else config, key, value)
+    setattr(config.ensemble if key == "members" else config, key, value)  # members: a tuple
   return config_lib.resolve(config, print_fn=lambda *_: None)
 
 
 @pytest.mark.parametrize("model", ["NBSVM", "TfidfLogistic", "Ensemble"])
 def test_trains_from_raw_folder_and_export_equals_in_process(folder, tmp_path, model):
-  config = _config(folder, model, members="NBSVM,TfidfLogistic")
-  result = train.train_and_evaluate(config, tmp_path / "work")
-  assert result.evaluation["model"]["accuracy"] >= 0.9
-  assert result.evaluation["model"]["accuracy"] > result.evaluation["baseline"]["accuracy"]
-  export_dir = export.export_result(result, config, tmp_path / "exports")
+  config = _config(folder, model, members=("NBSVM", "TfidfLogistic"))
+  config_lib.save(config, tmp_path / "work")  # as `bazel run //sequences/text:train` does
+  result = train.train_and_evaluate(config, str(tmp_path / "work"))
+  assert result.metrics["test"]["model"]["accuracy"] >= 0.9
+  assert result.metrics["test"]["model"]["accuracy"] > result.metrics["test"]["baseline"]["accuracy"]
+  export_dir = export.export_result(result, tmp_path / "exports")
   assert metadata.read(export_dir)["extra"]["class_names"] == ["neg", "pos"]
   loaded = publish.load(export_dir)
   texts = tf.constant(TEXTS)
-  module = export.TextClassifierModule(result.tokenizer, result.model, result.data.class_names)
+  module = classifier_module.TextClassifierModule(result.extras["tokenizer"], result.model,
+                                                  result.data.class_names)
   expected = module.classify(texts)
   got = loaded.signatures["classify"](text=texts)
   np.testing.assert_allclose(got["probabilities"].numpy(), expected["probabilities"].numpy(),
@@ -64,26 +67,29 @@ def test_trains_from_raw_folder_and_export_equals_in_process(folder, tmp_path, m
   assert loaded.signatures["embed"](text=texts)["embedding"].shape[0] == 3
   with pytest.raises(tf.errors.InvalidArgumentError, match="empty or whitespace only"):
     loaded.signatures["classify"](text=tf.constant(["fine", " "]))
-  if model != "Ensemble":
-    with pytest.raises(ValueError, match=r"only the neural models .* --export_root"):
-      config_lib.save(config, tmp_path / "work")
-      export.export_workdir(tmp_path / "work", tmp_path / "exports")
+  # `bazel run //sequences/text:export -- --workdir=...` publishes the same model from the run
+  # directory alone (its saved raw-string module), in another version.
+  again = export.export_workdir(tmp_path / "work", tmp_path / "exports")
+  assert again != export_dir and metadata.read(again)["data_fingerprint"] == result.data_fingerprint
+  np.testing.assert_allclose(
+      publish.load(again).signatures["classify"](text=texts)["probabilities"].numpy(),
+      expected["probabilities"].numpy(), atol=1e-6)
 
 
 def test_bad_source_settings_are_clear_errors(folder, tmp_path):
   with pytest.raises(ValueError, match=r"needs --config\.data\.path"):
-    train.load_data(_config("", "NBSVM"), None)
-  with pytest.raises(ValueError, match=r"ensemble\.members='NBSVM,SVM': \['SVM'\] not models"):
-    train.train_and_evaluate(_config(folder, "Ensemble", members="NBSVM,SVM"), tmp_path)
+    data_lib.load(_config("", "NBSVM").data)
+  with pytest.raises(ValueError, match=r"ensemble\.members=\('NBSVM', 'SVM'\): \['SVM'\] not models"):
+    train.train_and_evaluate(_config(folder, "Ensemble", members=("NBSVM", "SVM")), str(tmp_path))
 
 
 def test_workdir_and_export_root_on_a_non_local_file_system(folder):
   """Workdirs and export roots may be gs://; TensorFlow's ram:// file system stands in for it."""
   config = _config(folder, "NBSVM")
   result = train.train_and_evaluate(config, "ram://classic_export_test/work")
-  for name in ("metrics.json", "classes.txt", "data_fingerprint.txt", "confusion.png"):
+  for name in ("result.json", "classes.txt", "confusion.png", "final/saved_model/saved_model.pb"):
     assert tf.io.gfile.exists(f"ram://classic_export_test/work/{name}"), name
-  export_dir = export.export_result(result, config, "ram://classic_export_test/exports")
+  export_dir = export.export_result(result, "ram://classic_export_test/exports")
   assert str(export_dir).startswith("ram://classic_export_test/exports/")
   got = publish.load(export_dir).signatures["classify"](text=tf.constant(TEXTS))
   assert [s.decode() for s in got["label"].numpy()] == ["pos", "neg", "pos"]

@@ -33,7 +33,6 @@ import tensorflow as tf
 from sequences.text import models
 from sequences.text import tokenizer as tokenizer_lib
 
-
 FEATURE_MODELS = ("FastText", "CNN", "BiGRU", "Transformer")
 
 

@@ -10,12 +10,20 @@ Every figure is reported next to the majority-class baseline (DESIGN.md, idea 3)
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 
 import numpy as np
+import tensorflow as tf
+from absl import app, flags
 
+from common import config as config_lib
+from common.data import data_dir as data_dir_lib
+from common.export import metadata, publish
 from common.metrics import classification, slices
+from sequences.text import data as data_lib
+from sequences.text import input_pipeline
 
 
 def majority_baseline(train_labels: np.ndarray, num_classes: int) -> int:
@@ -74,8 +82,7 @@ def format_report(result: dict, title: str) -> str:
 def plot_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[str],
                    path: str | os.PathLike) -> str:
   """Draws the confusion matrix (rows = true class) as a PNG at `path` (may be gs://)."""
-  import io
-
+  # lazy: matplotlib costs a second to import and only this drawing needs it
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -94,8 +101,6 @@ def plot_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[str
   png = io.BytesIO()
   fig.savefig(png, format="png", dpi=100)
   plt.close(fig)
-  import tensorflow as tf  # here, like matplotlib: the metrics above need neither
-
   path = os.fspath(path)
   with tf.io.gfile.GFile(path, "wb") as f:
     f.write(png.getvalue())
@@ -108,16 +113,9 @@ def evaluate_export(export_dir: str | os.PathLike, config, data_dir: str | None 
 
   This is the served model's number (tokenisation included), not the training process's.
   """
-  import tensorflow as tf
-
-  from common.export import metadata, publish
-
-  # train.py imports this module: import it here, when a binary that has both calls this.
-  from sequences.text import input_pipeline, train
-
   meta = metadata.read(export_dir)
   class_names = meta.get("extra", {}).get("class_names")
-  data = train.load_data(config, data_dir)
+  data = data_lib.load(config.data, data_dir)
   if class_names != data.class_names:
     raise ValueError(f"{export_dir} predicts classes {class_names} but {data.name} has "
                      f"{data.class_names}; evaluate it with the config it was trained with "
@@ -134,10 +132,6 @@ def evaluate_export(export_dir: str | os.PathLike, config, data_dir: str | None 
 
 
 def main(argv):
-  from absl import app, flags
-
-  from common import config as config_lib
-
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   config = config_lib.resolve(flags.FLAGS.config, print_fn=lambda *_: None)
@@ -146,11 +140,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  from absl import app, flags
-
-  from common import config as config_lib
-  from common.data import data_dir as data_dir_lib
-
   config_lib.DEFINE_config_file("config", default="sequences/text/configs/default.py")
   flags.DEFINE_string("export_dir", None, "a published version (or model) directory",
                       required=True)

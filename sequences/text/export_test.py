@@ -14,7 +14,7 @@ import tensorflow as tf
 from common import config as config_lib
 from common.export import metadata, publish
 from common.shopworld import world as shopworld
-from sequences.text import demo, evaluate, export
+from sequences.text import classifier_module, demo, evaluate, export
 
 TEXTS = ["Acme wireless headphones. Rechargeable bluetooth speaker cable",
          "Oak dining table",
@@ -43,7 +43,8 @@ def test_export_equals_in_process_model_on_raw_strings_in_a_fresh_process(traine
   meta = metadata.read(export_dir)
   assert meta["custom_ops"] == ["tensorflow_text"]
   assert set(meta["signatures"]) >= {"classify", "embed", "serving_default"}
-  module = export.TextClassifierModule(result.tokenizer, result.model, result.data.class_names)
+  module = classifier_module.TextClassifierModule(result.extras["tokenizer"], result.model,
+                                                  result.data.class_names)
   texts = tf.constant(TEXTS)
   expected = {"classify": module.classify(texts), "embed": module.embed(texts)}
   # A fresh Python process that imports nothing from trellis: only TF and the recorded ops.
@@ -99,9 +100,21 @@ def test_loaded_export_rejects_bad_input_with_a_clear_error(loaded, bad, message
       loaded.signatures[name](text=tf.constant([b"oak table", bad]))
 
 
+def test_result_is_the_common_train_result(trained):
+  result = trained[0]
+  assert set(result.metrics) == {"validation", "test"}
+  assert result.data_fingerprint == result.data.fingerprint
+  assert result.data_fingerprint.startswith("shopworld:")
+  assert 1 <= result.epochs <= result.config.epochs and result.train_seconds > 0
+  assert result.baseline == int(np.argmax(np.bincount(result.extras["parts"]["train"].labels)))
+  workdir = pathlib.Path(trained[1]).parents[2]
+  assert json.loads((workdir / "result.json").read_text())["metrics"]["test"]["model"] == (
+      pytest.approx(result.metrics["test"]["model"]))
+
+
 def test_model_beats_the_majority_baseline_on_the_shop_world(trained):
-  evaluation = trained[0].evaluation
-  assert len(trained[0].parts["test"].texts) > 40
+  evaluation = trained[0].metrics["test"]
+  assert len(trained[0].extras["parts"]["test"].texts) > 40
   # Majority is ~0.1-0.2 on ten categories; the CNN reaches ~0.8.
   assert evaluation["model"]["accuracy"] > evaluation["baseline"]["accuracy"] + 0.3
   assert evaluation["model"]["macro_f1"] > 2 * evaluation["baseline"]["macro_f1"]
@@ -111,8 +124,8 @@ def test_evaluating_the_export_from_raw_strings_reproduces_training_metrics(trai
   result, export_dir = trained
   config = config_lib.read_saved(pathlib.Path(export_dir).parents[2])
   served = evaluate.evaluate_export(export_dir, config)
-  assert served["model"] == pytest.approx(result.evaluation["model"])
-  assert served["confusion"] == result.evaluation["confusion"]
+  assert served["model"] == pytest.approx(result.metrics["test"]["model"])
+  assert served["confusion"] == result.metrics["test"]["confusion"]
 
 
 def test_reexport_from_a_workdir_on_a_non_local_file_system(trained, loaded):
@@ -120,7 +133,7 @@ def test_reexport_from_a_workdir_on_a_non_local_file_system(trained, loaded):
   workdir = pathlib.Path(trained[1]).parents[2]
   remote = "ram://export_test/work"
   tf.io.gfile.makedirs(f"{remote}/final")
-  for name in ("config.json", "vocab.txt", "classes.txt", "metrics.json", "data_fingerprint.txt",
+  for name in ("config.json", "vocab.txt", "classes.txt", "result.json",
                *(f"final/{p.name}" for p in (workdir / "final").iterdir())):
     tf.io.gfile.copy(str(workdir / name), f"{remote}/{name}", overwrite=True)
   again = publish.load(export.export_workdir(remote, "ram://export_test/exports"))

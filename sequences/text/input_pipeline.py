@@ -18,12 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 from common.data import pipeline, splits
-from sequences.text import loaders
+from sequences.text import data as data_lib
 from sequences.text import tokenizer as tokenizer_lib
 
 
-def hash_split(data: loaders.TextDataset,
-               fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict[str, loaders.TextDataset]:
+def hash_split(data: data_lib.TextDataset,
+               fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict[str, data_lib.TextDataset]:
   """{"train", "validation", "test"} subsets of `data`, each a pure function of the record key."""
   names = np.array([splits.split_of(key, fractions) for key in data.keys])
   parts = {name: data.subset(np.flatnonzero(names == name)) for name in splits.SPLITS
@@ -39,8 +39,8 @@ def fold_of(key: str, num_folds: int) -> int:
   return splits.bucket_of(key) * num_folds // splits.NUM_BUCKETS
 
 
-def kfold(data: loaders.TextDataset,
-          num_folds: int = 5) -> list[tuple[loaders.TextDataset, loaders.TextDataset]]:
+def kfold(data: data_lib.TextDataset,
+          num_folds: int = 5) -> list[tuple[data_lib.TextDataset, data_lib.TextDataset]]:
   """[(train, test)] for each of `num_folds` hash folds; each record is tested exactly once."""
   if num_folds < 2:
     raise ValueError(f"num_folds={num_folds}: cross-validation needs at least 2 folds")

@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 
-from sequences.text import input_pipeline, loaders
+from sequences.text import data as data_lib
+from sequences.text import input_pipeline
 
 
 def _data(n=400):
   texts = [f"text number {i}" for i in range(n)] + ["duplicate"] * 2
-  return loaders.TextDataset("t", texts, np.arange(n + 2, dtype=np.int32) % 3, list(texts),
+  return data_lib.TextDataset("t", texts, np.arange(n + 2, dtype=np.int32) % 3, list(texts),
                              ["a", "b", "c"], "fp")
 
 

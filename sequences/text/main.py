@@ -2,7 +2,8 @@
 
 Flags only; the work is in train.py. Examples:
 
-    bazel run //sequences/text:train -- --workdir=/tmp/trellis/text_cnn \
+    bazel run //sequences/text:train -- --workdir=/tmp/trellis/text_cnn
+    bazel run //sequences/text:export -- --workdir=/tmp/trellis/text_cnn \
         --export_root=/tmp/trellis/exports
     bazel run //sequences/text:train -- --workdir=/tmp/trellis/text_shop \
         --config=sequences/text/configs/shopworld.py --config.data.path=/tmp/trellis/world
@@ -16,14 +17,11 @@ from absl import app, flags
 
 from common import config as config_lib
 from common.data import data_dir as data_dir_lib
-from sequences.text import export, train
+from sequences.text import train
 
 _CONFIG = config_lib.DEFINE_config_file("config", default="sequences/text/configs/default.py")
 _WORKDIR = flags.DEFINE_string("workdir", None, "directory for vocabulary, checkpoints, logs, "
-                               "metrics.json and confusion.png")
-_EXPORT_ROOT = flags.DEFINE_string(
-    "export_root", None, "if set, also publish the trained model here "
-    "(<export_root>/<config.export.model_name>/<version>)")
+                               "result.json, the final model and confusion.png")
 data_dir_lib.define_flag()
 flags.mark_flags_as_required(["workdir"])
 
@@ -33,12 +31,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments {argv[1:]}; settings go in --config.<field>=value")
   cfg = config_lib.resolve(_CONFIG.value)
   config_lib.save(cfg, _WORKDIR.value)
-  result = train.train_and_evaluate(cfg, _WORKDIR.value, flags.FLAGS.data_dir)
-  print(f"trained {cfg.model} in {result.train_seconds:.1f} s "
-        f"({result.examples_per_second:.0f} examples/s)")
-  export_root = _EXPORT_ROOT.value or cfg.export.export_root
-  if export_root:
-    print(f"exported {export.export_result(result, cfg, export_root)}")
+  train.train_and_evaluate(cfg, _WORKDIR.value, flags.FLAGS.data_dir)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model = "CNN"
 
   config.data = ml_collections.ConfigDict()
-  # ag_news | polarity | jsonl | shopworld (loaders.load), or a user's own data (formats.py):
-  # csv (a header; columns below) | class_files (pos.txt, neg.txt: one example a line) |
-  # class_folders (pos/, neg/: one example a file). Local paths or gs://.
+  # ag_news | polarity | jsonl | shopworld, or a user's own data: csv (a header; columns below)
+  # | class_files (pos.txt, neg.txt: one example a line) | class_folders (pos/, neg/: one example
+  # a file). One module each in sequences/text/data/. Local paths or gs://.
   config.data.source = "ag_news"
   # csv/jsonl: the file; class_files/class_folders: the folder; shopworld: the world directory;
   # polarity: "pos_file,neg_file".
@@ -71,9 +71,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.classic.learning_rate = 0.2
   config.classic.seed = 0
 
-  # config.model=Ensemble: members trained on train, blend weights fitted on validation.
+  # config.model=Ensemble: members trained on train, blend weights fitted on validation. Any
+  # classic or neural model names; a variant sets e.g. `config.ensemble.members = ("NBSVM", "CNN")`.
   config.ensemble = ml_collections.ConfigDict()
-  config.ensemble.members = "NBSVM,TfidfLogistic,FastText,CNN"
+  config.ensemble.members = ("NBSVM", "TfidfLogistic", "FastText", "CNN")
 
   config.batch_size = 64
   config.epochs = 4
@@ -83,8 +84,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.seed = 0
 
   config.export = ml_collections.ConfigDict()
-  # <export_root>/<model_name>/<version>/ ; empty export_root = <workdir>/exports.
-  config.export.export_root = ""
+  # `bazel run //sequences/text:export` publishes to <export_root>/<model_name>/<version>/.
   config.export.model_name = "text_classifier"
 
   config.distribution = distribute_config.get_config()
