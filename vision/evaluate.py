@@ -13,6 +13,7 @@ Every example of the split is scored exactly once: static-shape batches, the las
 with weight-0 rows that are dropped before scoring (`train.predict_labels`).
 """
 
+import io
 import json
 import os
 
@@ -50,9 +51,7 @@ def confusion_text(matrix: np.ndarray, class_names) -> str:
 
 def plot_confusion(matrix: np.ndarray, class_names, path: str, title: str) -> None:
   """Draws the row-normalised confusion matrix as a PNG at `path` (local or e.g. gs://)."""
-  import io
-
-  import matplotlib
+  import matplotlib  # third-party, here: only the report draws, and pyplot is slow to import
 
   matplotlib.use("Agg")  # no display on servers
   import matplotlib.pyplot as plt

@@ -75,8 +75,10 @@ def test_run_directory_holds_what_evaluate_and_export_need(trained):
   with open(os.path.join(workdir, "model_info.json")) as f:
     info = json.load(f)
   assert info["class_names"] == result.data.class_names and len(info["mean"]) == 3
-  assert result_lib.read_summary(workdir)["metrics"]["test"] == pytest.approx(
-      result.metrics["test"])
+  written = result_lib.read_summary(workdir)["metrics"]["test"]  # result.json, as export reads it
+  for side in ("model", "baseline"):
+    assert written[side] == pytest.approx(result.metrics["test"][side])
+  assert written["confusion_matrix"] == result.metrics["test"]["confusion_matrix"]
   # The reloaded float32 model predicts what the trained one measured.
   cfg, info, model = train.load_run(workdir)
   data = data_lib.load(cfg.data)
