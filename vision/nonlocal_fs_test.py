@@ -11,16 +11,15 @@ Cloud Storage emulator is not here: see common/data/README.md ("Non-local file s
     bazel test //vision:nonlocal_fs_test
 """
 
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 
 from common import config as config_lib
 from common.export import metadata, publish, versions
 from common.shopworld import world as shopworld
+from common.testing import flags as flags_testing
 from common.training import fit as fit_lib
 from common.training import result as result_lib
 from vision import data as data_lib
@@ -53,21 +52,14 @@ def world_dir(tmp_path_factory):
   return str(path)
 
 
-def _train_via_main(world_dir, monkeypatch):
+def _train_via_main(world_dir):
   """What `bazel run //vision:train -- --workdir=ram://... --config.x=...` runs."""
   argv = ["train", f"--workdir={WORKDIR}", "--config=vision/configs/default.py",
           f"--config.data.path={world_dir}", "--config.data.split_fractions=(0.7,0.1,0.2)",
           f"--config.epochs={EPOCHS}", "--config.batch_size=32",
           "--config.resnet.image_size=16", "--config.steps_per_epoch=3",
           "--config.distribution.jit_compile=False"]
-  monkeypatch.setattr(sys, "argv", argv)  # ml_collections reads --config.* overrides from argv
-  flags.FLAGS(argv)
-  try:
-    main.main(["train"])
-  finally:
-    flags.FLAGS.unparse_flags()
-    for name in [n for n in flags.FLAGS if n.startswith("config.")]:
-      delattr(flags.FLAGS, name)  # the next run's parse defines its own override flags
+  flags_testing.run_main(main.main, argv)
 
 
 def test_train_killed_resumed_exported_and_answered_on_a_non_local_file_system(
@@ -86,13 +78,13 @@ def test_train_killed_resumed_exported_and_answered_on_a_non_local_file_system(
   # 1. The job is killed at the end of its second epoch (after the backup was written).
   callbacks = [_PreemptAfter(1)]
   with pytest.raises(PreemptedError):
-    _train_via_main(world_dir, monkeypatch)
+    _train_via_main(world_dir)
   assert tf.io.gfile.exists(f"{WORKDIR}/config.json")
   assert tf.io.gfile.listdir(f"{WORKDIR}/backup")  # the BackupAndRestore state, on ram://
 
   # 2. Started again with the same workdir, it resumes from the backup: only epoch 3 runs.
   callbacks = []
-  _train_via_main(world_dir, monkeypatch)
+  _train_via_main(world_dir)
   assert epochs_run == [[2]]
   with tf.io.gfile.GFile(f"{WORKDIR}/train_log.csv") as f:
     logged_epochs = [line.split(",")[0] for line in f.read().splitlines()[1:]]
