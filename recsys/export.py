@@ -53,6 +53,7 @@ from absl import app, flags
 
 from common import config as config_lib
 from common.export import publish
+from common.training.result import TrainResult
 from recsys import features as features_lib
 from recsys import models, train
 
@@ -227,16 +228,16 @@ def _warmup_requests(item_ids: np.ndarray) -> dict:
           "recommend": query | {"k": np.array(1, np.int32)}}
 
 
-def export_run(cfg, run: dict, export_root: str, model_name: str) -> pathlib.Path | str:
-  """Publishes the model of a `train.train_and_evaluate` result."""
-  model, data, results = run["model"], run["data"], run["results"]
+def export_run(cfg, run: TrainResult, export_root: str, model_name: str) -> pathlib.Path | str:
+  """Publishes the model of a `train.train_and_evaluate` (or `train.restore`) result."""
+  model, data, results = run.model, run.data, run.metrics["test"]
   table = train.candidate_table(model, data)
   metrics = results.get("model", {}).get("overall", {}) | {
       k: v for k, v in results.get("model", {}).get("rating", {}).items()}
-  baseline = results.get("item_cooccurrence", {}).get("overall", {})
+  baseline = results.get("baseline", {}).get("overall", {})  # item co-occurrence
   return export(
       model, data.catalog.item_id, table, export_root=export_root, model_name=model_name,
-      config=cfg, metrics=metrics, baseline_metrics=baseline, data_fingerprint=data.fingerprint,
+      config=cfg, metrics=metrics, baseline_metrics=baseline, data_fingerprint=run.data_fingerprint,
       has_text=model.item_tower.text_encoder is not None,
       has_image=model.item_tower.image_encoder is not None)
 
@@ -249,7 +250,9 @@ def export_workdir(workdir: str, export_root: str, model_name: str = "recsys",
     raise FileNotFoundError(f"{weights} does not exist: train first with "
                             f"`bazel run //recsys:train -- --workdir={workdir}`")
   cfg = config_lib.read_saved(workdir)
-  return export_run(cfg, train.restore(cfg, workdir, data_dir, world_dir), export_root, model_name)
+  if world_dir:  # the shop world moved since training; restore checks it is the same data
+    cfg.data.path = world_dir
+  return export_run(cfg, train.restore(cfg, workdir, data_dir), export_root, model_name)
 
 
 def main(argv):

@@ -103,7 +103,7 @@ ENTRY_POINTS = {
     "//sequences/timeseries:train": "sequences.timeseries.main",
     "//sequences/timeseries:export": "sequences.timeseries.export",
     "//recsys:train": "recsys.main",
-    "//recsys:export": "recsys.export_main",
+    "//recsys:export": "recsys.export",
 }
 # The TPU lock, made by `make lock-tpu`; the hosts install it with `make setup-tpu`.
 TPU_LOCK = pathlib.Path(__file__).resolve().parents[2] / "requirements-tpu.txt"

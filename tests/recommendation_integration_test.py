@@ -2,7 +2,8 @@
 
 One module-scoped fixture trains the recommender for one epoch on a tiny shop world
 and exports it twice (versions 1 and 2, for the canary split); every test talks to a
-server started on it over gRPC/REST, as a product team's service would.
+server started on it over gRPC/REST, as a product team's service would. It lives in
+tests/ because it trains recsys: serving's own tests use the synthetic export only.
 """
 
 import json
@@ -35,7 +36,8 @@ def world_export(tmp_path_factory):
   cfg = default.get_config()
   cfg.epochs, cfg.batch_size, cfg.model.max_history, cfg.image_tower = 1, 128, 8, False
   cfg.verbose = 0
-  run = train.train_and_evaluate(cfg, str(root / "work"), world_dir=str(root / "world"))
+  cfg.data.path = str(root / "world")
+  run = train.train_and_evaluate(cfg, str(root / "work"))
   v1 = export.export_run(cfg, run, str(root / "export"), "recsys")
   shutil.copytree(v1, v1.parent / "2")  # version 2 for the canary (same weights, other number)
   return root
