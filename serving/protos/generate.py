@@ -11,11 +11,11 @@ compiles again into a temporary directory and fails when the two differ.
 import argparse
 import os
 import pathlib
+import subprocess
 import sys
 import tempfile
 
 import grpc_tools
-from grpc_tools import protoc
 
 # Files are compiled relative to the repo root, so the generated gRPC module
 # imports its messages as `serving.protos.trellis.serving.v1...`.
@@ -37,10 +37,14 @@ def compile_protos(root: pathlib.Path, out_dir: pathlib.Path) -> list[pathlib.Pa
   """Runs protoc on every serving proto; returns the generated files (relative)."""
   include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
   files = proto_files(root)
-  args = ["protoc", f"-I{root}", f"-I{include}", f"--python_out={out_dir}",
+  args = [f"-I{root}", f"-I{include}", f"--python_out={out_dir}",
           f"--grpc_python_out={out_dir}", *[str(root / f) for f in files]]
-  if protoc.main(args) != 0:
-    raise RuntimeError(f"protoc failed on {files}")
+  # In its own process: grpc_tools' compiler crashes (SIGSEGV) in a process that has already
+  # imported TensorFlow (each brings its own protobuf C++), e.g. a pytest run over serving/.
+  done = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", *args], check=False,
+                        capture_output=True, text=True)
+  if done.returncode != 0:
+    raise RuntimeError(f"protoc failed on {files}: {done.stderr.strip()}")
   return sorted(pathlib.Path(f[: -len(".proto")] + suffix)
                 for f in files for suffix in ("_pb2.py", "_pb2_grpc.py"))
 
