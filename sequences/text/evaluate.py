@@ -119,7 +119,8 @@ def evaluate_export(export_dir: str | os.PathLike, config, data_dir: str | None 
   if class_names != data.class_names:
     raise ValueError(f"{export_dir} predicts classes {class_names} but {data.name} has "
                      f"{data.class_names}; evaluate it with the config it was trained with "
-                     "(--config=<workdir>/config.json is written by train)")
+                     "(--config=<its config file> with the same --config.data.* overrides; the "
+                     "run's <workdir>/config.json records them)")
   fractions = (config.data.train_fraction, config.data.validation_fraction,
                1.0 - config.data.train_fraction - config.data.validation_fraction)
   parts = input_pipeline.hash_split(data, fractions)
