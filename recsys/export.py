@@ -52,6 +52,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from common import config as config_lib
+from common.data import data_dir as data_dir_lib
 from common.export import publish
 from common.training.result import TrainResult
 from recsys import features as features_lib
@@ -261,7 +262,7 @@ def main(argv):
   try:
     path = export_workdir(flags.FLAGS.workdir, flags.FLAGS.export_root, flags.FLAGS.model_name,
                           flags.FLAGS.data_dir, flags.FLAGS.world_dir)
-  except FileNotFoundError as e:
+  except (FileNotFoundError, ValueError) as e:  # no finished run there, or other data than it saw
     raise app.UsageError(str(e)) from None
   print(f"exported {path}")
 
@@ -271,6 +272,7 @@ if __name__ == "__main__":
   flags.DEFINE_string("workdir", None, "a finished `//recsys:train` workdir", required=True)
   flags.DEFINE_string("export_root", None, "TF Serving model root to publish into", required=True)
   flags.DEFINE_string("model_name", "recsys", "model name under --export_root")
-  flags.DEFINE_string("world_dir", None, "shop world folder (for dataset=shopworld)")
-  flags.DEFINE_string("data_dir", None, "real datasets folder (for dataset=movielens)")
+  flags.DEFINE_string("world_dir", None, "the shop world folder, if it moved since training "
+                      "(data.source=shopworld; default: data.path in the run's config)")
+  data_dir_lib.define_flag()  # the real datasets (data.source=movielens)
   app.run(main)
