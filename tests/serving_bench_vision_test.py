@@ -5,6 +5,8 @@ publishes untrained ResNet exports and `bazel run //serving:bench -- --model=res
 --export_root=DIR` serves the newest version from there. This test joins the two halves.
 """
 
+import pytest
+
 from serving import bench
 from serving.core import servable as servable_lib
 from vision import bench_exports
@@ -21,3 +23,11 @@ def test_the_bench_serves_the_newest_resnet20_vision_published(tmp_path):
   out = servable.signatures["serving_default"].run({model.input_name: model.row})
   assert out["class_ids"].shape == (1,) and out["probabilities"].shape == (1, 10)
   assert servable_lib.warm_up(servable) == 2  # one recorded raw input per signature
+
+
+def test_bench_exports_names_the_models_it_can_publish():
+  assert [e.name for e in bench_exports.chosen(["resnet50", "resnet20"])] == ["resnet50", "resnet20"]
+  with pytest.raises(ValueError, match=r"--models has 'resnet21'; choose from resnet20, resnet50"):
+    bench_exports.chosen(["resnet20", "resnet21"])
+  with pytest.raises(ValueError, match="--models has nothing"):
+    bench_exports.chosen([])

@@ -52,13 +52,27 @@ def publish(spec: BenchExport, export_root: str) -> str:
   return export.publish_classifier(module, export_root, spec.name, spec.architecture)
 
 
+def chosen(names: list[str]) -> list[BenchExport]:
+  """The exports `--models` names, checked before any is built.
+
+  Raises:
+    ValueError: a name is not one of BENCH_EXPORTS; the message lists them.
+  """
+  unknown = [n for n in names if n not in BENCH_EXPORTS]
+  if unknown or not names:
+    raise ValueError(f"--models has {', '.join(map(repr, unknown)) or 'nothing'}; choose from "
+                     f"{', '.join(BENCH_EXPORTS)}")
+  return [BENCH_EXPORTS[n] for n in names]
+
+
 def main(argv):
   del argv
-  for name in flags.FLAGS.models:
-    if name not in BENCH_EXPORTS:
-      raise app.UsageError(f"--models has {name!r}; choose from {', '.join(BENCH_EXPORTS)}")
-  for name in flags.FLAGS.models:
-    print(f"published {publish(BENCH_EXPORTS[name], flags.FLAGS.export_root)}", flush=True)
+  try:
+    specs = chosen(flags.FLAGS.models)
+  except ValueError as e:
+    raise app.UsageError(str(e)) from None
+  for spec in specs:
+    print(f"published {publish(spec, flags.FLAGS.export_root)}", flush=True)
 
 
 if __name__ == "__main__":
