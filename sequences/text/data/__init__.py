@@ -39,8 +39,6 @@ from sequences.text.data import (
 TextDataset = dataset.TextDataset
 TextFormatError = dataset.TextFormatError
 SOURCES = ("ag_news", "polarity", "jsonl", "shopworld", "csv", "class_files", "class_folders")
-# A user's own files, whose layout `detect` can tell from what is at the path.
-LAYOUTS = ("csv", "class_files", "class_folders")
 
 
 def load(config, data_dir: str | None = None) -> TextDataset:
