@@ -41,7 +41,7 @@ class RecommendationClient(GrpcClient):
                 exclude_item_ids: Sequence[str] = (), categories: Sequence[str] = (),
                 min_price: float | None = None, max_price: float | None = None,
                 mmr_lambda: float = 0.0, max_per_category: int = 0, rerank: bool = False,
-                include_seen: bool = False, request_time: int = 0, version: int = 0,
+                include_seen: bool = False, request_time: int | None = None, version: int = 0,
                 label: str = "") -> pb.RecommendResponse:
     request = pb.RecommendRequest(
         model=self._model(version, label), user_id=user_id, recent_item_ids=list(recent_item_ids),
@@ -64,7 +64,7 @@ class RecommendationClient(GrpcClient):
     return self.call(self._stub.SimilarItems, request)
 
   def rank(self, candidate_item_ids: Sequence[str], *, user_id: str = "",
-           recent_item_ids: Sequence[str] = (), request_time: int = 0) -> pb.RankResponse:
+           recent_item_ids: Sequence[str] = (), request_time: int | None = None) -> pb.RankResponse:
     return self.call(self._stub.Rank, pb.RankRequest(
         user_id=user_id, recent_item_ids=list(recent_item_ids),
         candidate_item_ids=list(candidate_item_ids), request_time=request_time))

@@ -64,6 +64,12 @@ def _finite(field: str, value: float) -> None:
     raise errors.invalid_argument(f"{field} is {value}; send a finite number")
 
 
+def _request_time(request) -> int:
+  """A Recommend/Rank request's "now" in Unix seconds: its `request_time` when the field is
+  present (presence, not value: 0 is 1970-01-01, a real time), else the server's clock."""
+  return request.request_time if request.HasField("request_time") else int(time.time())
+
+
 class _Checks:
   """Request-field validation shared by every front (gRPC, REST, batch): each problem is
   INVALID_ARGUMENT naming the field, before any work is done."""
@@ -274,7 +280,7 @@ class Recommender:
     if not 1 <= request.k <= max_k:
       raise errors.invalid_argument(f"k={request.k} is out of range: ask for 1..{max_k} items "
                                     f"(the server's cap and the catalogue size)")
-    now = request.request_time or int(time.time())
+    now = _request_time(request)
     ids, times = self._history(assets, request.user_id, list(request.recent_item_ids),
                                list(request.recent_timestamps), now)
     inputs = scoring.query_inputs([request.user_id], [ids], [times], [now])
@@ -424,7 +430,7 @@ class Recommender:
     if unknown:
       raise errors.invalid_argument(f"candidate_item_ids has {len(unknown)} id(s) not in the "
                                     f"catalogue: {unknown[:10]}")
-    now = request.request_time or int(time.time())
+    now = _request_time(request)
     ids, times = self._history(assets, request.user_id, list(request.recent_item_ids),
                                list(request.recent_timestamps), now)
     inputs = scoring.query_inputs([request.user_id], [ids], [times], [now])

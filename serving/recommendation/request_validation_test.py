@@ -1,11 +1,14 @@
 """Recommendation API request fields through the real gRPC server: bad values are
-INVALID_ARGUMENT naming the field, a 1970-01-01 event time is a real time, and the
-server keeps answering.
+INVALID_ARGUMENT naming the field, a 1970-01-01 event time or request_time is a real
+time (only an absent field means "now", over gRPC and REST), and the server keeps answering.
 
 The REST routes call the same `Recommender` methods, so they share these checks.
 """
 
+import json
 import math
+import time
+import urllib.request
 
 import grpc
 import pytest
@@ -13,19 +16,25 @@ from google.protobuf import timestamp_pb2
 
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2 as pb
 from serving.protos.trellis.serving.v1 import recommendation_service_pb2_grpc as pb_grpc
-from serving.recommendation import server_main, synthetic_export
+from serving.recommendation import scoring, server_main, synthetic_export
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def server(tmp_path_factory):
+  """The running server: (gRPC stub, the catalogue's ids, REST port)."""
   tmp = tmp_path_factory.mktemp("recommend")
   ids = [str(i) for i in synthetic_export.write_export(tmp / "export", 200)]
-  running = server_main.start([f"--export_root={tmp / 'export'}", "--port=0", "--rest_port=-1",
+  running = server_main.start([f"--export_root={tmp / 'export'}", "--port=0", "--rest_port=0",
                                "--poll_seconds=0", f"--history_db={tmp / 'h.sqlite'}"])
   channel = grpc.insecure_channel(f"localhost:{running.server.port}")
-  yield pb_grpc.RecommendationServiceStub(channel), ids
+  yield pb_grpc.RecommendationServiceStub(channel), ids, running.server.rest_port
   channel.close()
   running.stop()
+
+
+@pytest.fixture
+def served(server):
+  return server[:2]
 
 
 def _recommend(ids, **fields) -> pb.RecommendRequest:
@@ -95,3 +104,43 @@ def test_valid_edge_values_are_accepted(served):
   for mmr in (0.0, 1.0):
     assert stub.Recommend(_recommend(ids, diversity__mmr_lambda=mmr), timeout=30).items
   assert stub.Recommend(_recommend(ids, user_id="u" * 256), timeout=30).items
+
+
+def _rest(port: int, path: str, body: dict) -> dict:
+  request = urllib.request.Request(f"http://localhost:{port}{path}", json.dumps(body).encode(),
+                                   {"Content-Type": "application/json"})
+  with urllib.request.urlopen(request, timeout=30) as response:
+    return json.load(response)
+
+
+@pytest.fixture
+def model_times(monkeypatch):
+  """The request times ("now") the Recommender hands the model, one list per call."""
+  seen = []
+  real = scoring.query_inputs
+
+  def spy(user_ids, histories, times, now):
+    seen.append(list(now))
+    return real(user_ids, histories, times, now)
+
+  monkeypatch.setattr(scoring, "query_inputs", spy)
+  return seen
+
+
+def test_request_time_zero_is_1970_and_only_absent_is_now(server, model_times):
+  stub, ids, rest_port = server
+  rank = {"recent_item_ids": ids[:2], "candidate_item_ids": ids[3:5]}
+  before = int(time.time())
+  stub.Recommend(_recommend(ids, request_time=0), timeout=30)
+  stub.Rank(pb.RankRequest(request_time=0, **rank), timeout=30)
+  _rest(rest_port, "/v1/recommend", {"recent_item_ids": ids[:2], "k": 3, "request_time": 0})
+  _rest(rest_port, "/v1/rank", {**rank, "requestTime": "0"})
+  assert model_times == [[0]] * 4  # gRPC Recommend, Rank; REST recommend, rank
+
+  model_times.clear()
+  stub.Recommend(_recommend(ids), timeout=30)
+  stub.Rank(pb.RankRequest(**rank), timeout=30)
+  _rest(rest_port, "/v1/recommend", {"recent_item_ids": ids[:2], "k": 3})
+  _rest(rest_port, "/v1/rank", rank)
+  assert len(model_times) == 4
+  assert all(before <= now <= time.time() for (now,) in model_times), model_times

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n>serving/protos/trellis/serving/v1/recommendation_service.proto\x12\x12trellis.serving.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\x08ModelRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x15\n\rversion_label\x18\x03 \x01(\t\"a\n\nScoredItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x12\n\nrank_score\x18\x03 \x01(\x02\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\x02\"l\n\nItemFilter\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x16\n\tmin_price\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x16\n\tmax_price\x18\x03 \x01(\x02H\x01\x88\x01\x01\x42\x0c\n\n_min_priceB\x0c\n\n_max_price\"9\n\tDiversity\x12\x12\n\nmmr_lambda\x18\x01 \x01(\x02\x12\x18\n\x10max_per_category\x18\x02 \x01(\x05\"\xc7\x02\n\x10RecommendRequest\x12+\n\x05model\x18\x01 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x17\n\x0frecent_item_ids\x18\x03 \x03(\t\x12\t\n\x01k\x18\x04 \x01(\x05\x12\x18\n\x10\x65xclude_item_ids\x18\x05 \x03(\t\x12\x0e\n\x06rerank\x18\x06 \x01(\x08\x12\x14\n\x0cinclude_seen\x18\x07 \x01(\x08\x12.\n\x06\x66ilter\x18\x08 \x01(\x0b\x32\x1e.trellis.serving.v1.ItemFilter\x12\x30\n\tdiversity\x18\t \x01(\x0b\x32\x1d.trellis.serving.v1.Diversity\x12\x19\n\x11recent_timestamps\x18\n \x03(\x03\x12\x14\n\x0crequest_time\x18\x0b \x01(\x03\"\x98\x01\n\x11RecommendResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.trellis.serving.v1.ScoredItem\x12+\n\x05model\x18\x02 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x18\n\x10history_item_ids\x18\x03 \x03(\t\x12\r\n\x05index\x18\x04 \x01(\t\"@\n\x0bItemContent\x12\r\n\x05title\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\r\n\x05image\x18\x03 \x01(\x0c\"\xaa\x01\n\x13SimilarItemsRequest\x12+\n\x05model\x18\x01 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x18\n\x10\x65xclude_item_ids\x18\x04 \x03(\t\x12\x30\n\x07\x63ontent\x18\x05 \x01(\x0b\x32\x1f.trellis.serving.v1.ItemContent\"r\n\x14SimilarItemsResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.trellis.serving.v1.ScoredItem\x12+\n\x05model\x18\x02 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\"\xb1\x01\n\x0bRankRequest\x12+\n\x05model\x18\x01 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x17\n\x0frecent_item_ids\x18\x03 \x03(\t\x12\x1a\n\x12\x63\x61ndidate_item_ids\x18\x04 \x03(\t\x12\x19\n\x11recent_timestamps\x18\x05 \x03(\x03\x12\x14\n\x0crequest_time\x18\x06 \x01(\x03\"j\n\x0cRankResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.trellis.serving.v1.ScoredItem\x12+\n\x05model\x18\x02 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\"\x8c\x01\n\x05\x45vent\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x13\n\x06rating\x18\x05 \x01(\x02H\x00\x88\x01\x01\x42\t\n\x07_rating\"@\n\x13RecordEventsRequest\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.trellis.serving.v1.Event\"(\n\x14RecordEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x32\xe7\x03\n\x15RecommendationService\x12X\n\tRecommend\x12$.trellis.serving.v1.RecommendRequest\x1a%.trellis.serving.v1.RecommendResponse\x12\x61\n\x0cSimilarItems\x12\'.trellis.serving.v1.SimilarItemsRequest\x1a(.trellis.serving.v1.SimilarItemsResponse\x12I\n\x04Rank\x12\x1f.trellis.serving.v1.RankRequest\x1a .trellis.serving.v1.RankResponse\x12\x61\n\x0cRecordEvents\x12\'.trellis.serving.v1.RecordEventsRequest\x1a(.trellis.serving.v1.RecordEventsResponse\x12\x63\n\x0cStreamEvents\x12\'.trellis.serving.v1.RecordEventsRequest\x1a(.trellis.serving.v1.RecordEventsResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n>serving/protos/trellis/serving/v1/recommendation_service.proto\x12\x12trellis.serving.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\x08ModelRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x15\n\rversion_label\x18\x03 \x01(\t\"a\n\nScoredItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x12\n\nrank_score\x18\x03 \x01(\x02\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\x02\"l\n\nItemFilter\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x16\n\tmin_price\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x16\n\tmax_price\x18\x03 \x01(\x02H\x01\x88\x01\x01\x42\x0c\n\n_min_priceB\x0c\n\n_max_price\"9\n\tDiversity\x12\x12\n\nmmr_lambda\x18\x01 \x01(\x02\x12\x18\n\x10max_per_category\x18\x02 \x01(\x05\"\xdd\x02\n\x10RecommendRequest\x12+\n\x05model\x18\x01 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x17\n\x0frecent_item_ids\x18\x03 \x03(\t\x12\t\n\x01k\x18\x04 \x01(\x05\x12\x18\n\x10\x65xclude_item_ids\x18\x05 \x03(\t\x12\x0e\n\x06rerank\x18\x06 \x01(\x08\x12\x14\n\x0cinclude_seen\x18\x07 \x01(\x08\x12.\n\x06\x66ilter\x18\x08 \x01(\x0b\x32\x1e.trellis.serving.v1.ItemFilter\x12\x30\n\tdiversity\x18\t \x01(\x0b\x32\x1d.trellis.serving.v1.Diversity\x12\x19\n\x11recent_timestamps\x18\n \x03(\x03\x12\x19\n\x0crequest_time\x18\x0b \x01(\x03H\x00\x88\x01\x01\x42\x0f\n\r_request_time\"\x98\x01\n\x11RecommendResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.trellis.serving.v1.ScoredItem\x12+\n\x05model\x18\x02 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x18\n\x10history_item_ids\x18\x03 \x03(\t\x12\r\n\x05index\x18\x04 \x01(\t\"@\n\x0bItemContent\x12\r\n\x05title\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\r\n\x05image\x18\x03 \x01(\x0c\"\xaa\x01\n\x13SimilarItemsRequest\x12+\n\x05model\x18\x01 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x18\n\x10\x65xclude_item_ids\x18\x04 \x03(\t\x12\x30\n\x07\x63ontent\x18\x05 \x01(\x0b\x32\x1f.trellis.serving.v1.ItemContent\"r\n\x14SimilarItemsResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.trellis.serving.v1.ScoredItem\x12+\n\x05model\x18\x02 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\"\xc7\x01\n\x0bRankRequest\x12+\n\x05model\x18\x01 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x17\n\x0frecent_item_ids\x18\x03 \x03(\t\x12\x1a\n\x12\x63\x61ndidate_item_ids\x18\x04 \x03(\t\x12\x19\n\x11recent_timestamps\x18\x05 \x03(\x03\x12\x19\n\x0crequest_time\x18\x06 \x01(\x03H\x00\x88\x01\x01\x42\x0f\n\r_request_time\"j\n\x0cRankResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.trellis.serving.v1.ScoredItem\x12+\n\x05model\x18\x02 \x01(\x0b\x32\x1c.trellis.serving.v1.ModelRef\"\x8c\x01\n\x05\x45vent\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x13\n\x06rating\x18\x05 \x01(\x02H\x00\x88\x01\x01\x42\t\n\x07_rating\"@\n\x13RecordEventsRequest\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.trellis.serving.v1.Event\"(\n\x14RecordEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x32\xe7\x03\n\x15RecommendationService\x12X\n\tRecommend\x12$.trellis.serving.v1.RecommendRequest\x1a%.trellis.serving.v1.RecommendResponse\x12\x61\n\x0cSimilarItems\x12\'.trellis.serving.v1.SimilarItemsRequest\x1a(.trellis.serving.v1.SimilarItemsResponse\x12I\n\x04Rank\x12\x1f.trellis.serving.v1.RankRequest\x1a .trellis.serving.v1.RankResponse\x12\x61\n\x0cRecordEvents\x12\'.trellis.serving.v1.RecordEventsRequest\x1a(.trellis.serving.v1.RecordEventsResponse\x12\x63\n\x0cStreamEvents\x12\'.trellis.serving.v1.RecordEventsRequest\x1a(.trellis.serving.v1.RecordEventsResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,25 +41,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DIVERSITY']._serialized_start=394
   _globals['_DIVERSITY']._serialized_end=451
   _globals['_RECOMMENDREQUEST']._serialized_start=454
-  _globals['_RECOMMENDREQUEST']._serialized_end=781
-  _globals['_RECOMMENDRESPONSE']._serialized_start=784
-  _globals['_RECOMMENDRESPONSE']._serialized_end=936
-  _globals['_ITEMCONTENT']._serialized_start=938
-  _globals['_ITEMCONTENT']._serialized_end=1002
-  _globals['_SIMILARITEMSREQUEST']._serialized_start=1005
-  _globals['_SIMILARITEMSREQUEST']._serialized_end=1175
-  _globals['_SIMILARITEMSRESPONSE']._serialized_start=1177
-  _globals['_SIMILARITEMSRESPONSE']._serialized_end=1291
-  _globals['_RANKREQUEST']._serialized_start=1294
-  _globals['_RANKREQUEST']._serialized_end=1471
-  _globals['_RANKRESPONSE']._serialized_start=1473
-  _globals['_RANKRESPONSE']._serialized_end=1579
-  _globals['_EVENT']._serialized_start=1582
-  _globals['_EVENT']._serialized_end=1722
-  _globals['_RECORDEVENTSREQUEST']._serialized_start=1724
-  _globals['_RECORDEVENTSREQUEST']._serialized_end=1788
-  _globals['_RECORDEVENTSRESPONSE']._serialized_start=1790
-  _globals['_RECORDEVENTSRESPONSE']._serialized_end=1830
-  _globals['_RECOMMENDATIONSERVICE']._serialized_start=1833
-  _globals['_RECOMMENDATIONSERVICE']._serialized_end=2320
+  _globals['_RECOMMENDREQUEST']._serialized_end=803
+  _globals['_RECOMMENDRESPONSE']._serialized_start=806
+  _globals['_RECOMMENDRESPONSE']._serialized_end=958
+  _globals['_ITEMCONTENT']._serialized_start=960
+  _globals['_ITEMCONTENT']._serialized_end=1024
+  _globals['_SIMILARITEMSREQUEST']._serialized_start=1027
+  _globals['_SIMILARITEMSREQUEST']._serialized_end=1197
+  _globals['_SIMILARITEMSRESPONSE']._serialized_start=1199
+  _globals['_SIMILARITEMSRESPONSE']._serialized_end=1313
+  _globals['_RANKREQUEST']._serialized_start=1316
+  _globals['_RANKREQUEST']._serialized_end=1515
+  _globals['_RANKRESPONSE']._serialized_start=1517
+  _globals['_RANKRESPONSE']._serialized_end=1623
+  _globals['_EVENT']._serialized_start=1626
+  _globals['_EVENT']._serialized_end=1766
+  _globals['_RECORDEVENTSREQUEST']._serialized_start=1768
+  _globals['_RECORDEVENTSREQUEST']._serialized_end=1832
+  _globals['_RECORDEVENTSRESPONSE']._serialized_start=1834
+  _globals['_RECORDEVENTSRESPONSE']._serialized_end=1874
+  _globals['_RECOMMENDATIONSERVICE']._serialized_start=1877
+  _globals['_RECOMMENDATIONSERVICE']._serialized_end=2364
 # @@protoc_insertion_point(module_scope)
