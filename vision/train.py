@@ -1,10 +1,10 @@
 """Training and evaluation of a ResNet classifier, as plain functions (flax examples style).
 
-    create_model(cfg, num_classes, mean, std)     → the Keras ResNet (float32 logits)
-    create_optimizer(cfg, steps_per_epoch)        → SGD + Nesterov, linear-scaled LR, warm-up, cosine
+    create_model(config, num_classes, mean, std)     → the Keras ResNet (float32 logits)
+    create_optimizer(config, steps_per_epoch)        → SGD + Nesterov, linear-scaled LR, warm-up, cosine
     channel_statistics(ds, image_size)            → per-channel mean/std for in-model normalisation
     compute_metrics(labels, predicted, ...)       → the model beside the majority-class baseline
-    train_and_evaluate(cfg, workdir, data_dir)    → trains, scores validation and test, writes the
+    train_and_evaluate(config, workdir, data_dir)    → trains, scores validation and test, writes the
                                                     run, returns a common.training.result.TrainResult
 
 A run directory holds everything `evaluate` and `export` need:
@@ -54,29 +54,29 @@ MODEL_INFO = "model_info.json"
 FINAL_WEIGHTS = os.path.join("final", "weights")
 
 
-def model_config(cfg, num_classes: int, mean, std) -> models.ModelConfig:
+def model_config(config, num_classes: int, mean, std) -> models.ModelConfig:
   """The typed model boundary: the network never sees the config system."""
-  fields = dict(cfg.resnet.to_dict(), num_classes=num_classes, mean=tuple(mean), std=tuple(std))
+  fields = dict(config.resnet.to_dict(), num_classes=num_classes, mean=tuple(mean), std=tuple(std))
   return config_lib.to_dataclass(fields, models.ModelConfig, path="resnet")
 
 
-def create_model(cfg, num_classes: int, mean, std) -> tf.keras.Model:
-  return models.create(cfg.model, model_config(cfg, num_classes, mean, std))
+def create_model(config, num_classes: int, mean, std) -> tf.keras.Model:
+  return models.create(config.model, model_config(config, num_classes, mean, std))
 
 
-def learning_rate_schedule(cfg, steps_per_epoch: int):
+def learning_rate_schedule(config, steps_per_epoch: int):
   """Linear warm-up to `learning_rate x batch/256`, then cosine (or step) decay over the run."""
-  peak = cfg.learning_rate * cfg.batch_size / 256
-  total = cfg.epochs * steps_per_epoch
-  warmup = round(cfg.optimizer.warmup_epochs * steps_per_epoch)
-  if cfg.optimizer.schedule == "cosine":
+  peak = config.learning_rate * config.batch_size / 256
+  total = config.epochs * steps_per_epoch
+  warmup = round(config.optimizer.warmup_epochs * steps_per_epoch)
+  if config.optimizer.schedule == "cosine":
     decay = tf.keras.optimizers.schedules.CosineDecay(peak, max(1, total - warmup))
-  elif cfg.optimizer.schedule == "step":
+  elif config.optimizer.schedule == "step":
     bounds = [int(f * total) - warmup for f in (0.3, 0.6, 0.8)]
     decay = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
         bounds, [peak, peak * 0.1, peak * 0.01, peak * 0.001])
   else:
-    raise ValueError(f"optimizer.schedule={cfg.optimizer.schedule!r}: use 'cosine' or 'step'")
+    raise ValueError(f"optimizer.schedule={config.optimizer.schedule!r}: use 'cosine' or 'step'")
   return WarmUp(peak, warmup, decay)
 
 
@@ -101,9 +101,9 @@ class WarmUp(tf.keras.optimizers.schedules.LearningRateSchedule):
             "decay": tf.keras.optimizers.schedules.serialize(self.decay)}
 
 
-def create_optimizer(cfg, steps_per_epoch: int) -> tf.keras.optimizers.Optimizer:
-  return tf.keras.optimizers.SGD(learning_rate_schedule(cfg, steps_per_epoch),
-                                 momentum=cfg.optimizer.momentum, nesterov=True)
+def create_optimizer(config, steps_per_epoch: int) -> tf.keras.optimizers.Optimizer:
+  return tf.keras.optimizers.SGD(learning_rate_schedule(config, steps_per_epoch),
+                                 momentum=config.optimizer.momentum, nesterov=True)
 
 
 def channel_statistics(ds: tf.data.Dataset, image_size: int, max_images: int = 2048):
@@ -125,23 +125,23 @@ def channel_statistics(ds: tf.data.Dataset, image_size: int, max_images: int = 2
   return mean.tolist(), np.maximum(std, 1.0).tolist()
 
 
-def compile_model(model, cfg, steps_per_epoch):
+def compile_model(model, config, steps_per_epoch):
   model.compile(
-      optimizer=create_optimizer(cfg, steps_per_epoch),
+      optimizer=create_optimizer(config, steps_per_epoch),
       loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True,
-                                                   label_smoothing=cfg.label_smoothing),
+                                                   label_smoothing=config.label_smoothing),
       # Weighted: evaluation batches carry weight 0 on their padding rows (exact evaluation).
       weighted_metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")],
-      steps_per_execution=strategy_lib.steps_per_execution(cfg.distribution),
-      jit_compile=strategy_lib.jit_compile(cfg.distribution))
+      steps_per_execution=strategy_lib.steps_per_execution(config.distribution),
+      jit_compile=strategy_lib.jit_compile(config.distribution))
 
 
-def predict_labels(model, ds, cfg, image_size, batch_size=256):
+def predict_labels(model, ds, config, image_size, batch_size=256):
   """(true labels, predicted class ids, probabilities) over an unbatched split, every example once.
 
   Batches have one static shape (the last is padded); the padding rows are dropped by weight.
   """
-  batches = input_pipeline.create_split(ds, cfg.data, image_size=image_size,
+  batches = input_pipeline.create_split(ds, config.data, image_size=image_size,
                                         batch_size=batch_size, training=False, exact=True)
   predict = tf.function(lambda x: tf.nn.softmax(model(x, training=False)))
   labels, probs = [], []
@@ -189,7 +189,7 @@ def compute_metrics(labels, predicted, num_classes: int, majority_class: int) ->
 
 def load_run(workdir):
   """(config, model_info, model with trained weights) of a finished training run, in float32."""
-  cfg = config_lib.read_saved(workdir)
+  config = config_lib.read_saved(workdir)
   info_path = os.path.join(workdir, MODEL_INFO)
   if not tf.io.gfile.exists(info_path) or not tf.io.gfile.exists(
       os.path.join(workdir, FINAL_WEIGHTS) + ".index"):
@@ -199,9 +199,9 @@ def load_run(workdir):
   with tf.io.gfile.GFile(info_path) as f:
     info = json.load(f)
   tf.keras.mixed_precision.set_global_policy("float32")
-  model = create_model(cfg, len(info["class_names"]), info["mean"], info["std"])
+  model = create_model(config, len(info["class_names"]), info["mean"], info["std"])
   model.load_weights(os.path.join(workdir, FINAL_WEIGHTS)).expect_partial()
-  return cfg, info, model
+  return config, info, model
 
 
 def _write_json(path: str, value) -> None:
@@ -236,23 +236,23 @@ def _save_final_weights(model, strategy, workdir: str) -> None:
     tf.io.gfile.rmtree(scratch)
 
 
-def _pipeline_share(cfg, data, split: str, ctx):
+def _pipeline_share(config, data, split: str, ctx):
   """(examples, shard_records): one input pipeline's share of a split.
 
   TFRecord splits under several input pipelines are read by file, each host opening only its own
   files (or every n-th record when there are fewer files than hosts); other sources are in
   memory or small, and `pipeline.build` keeps every n-th record.
   """
-  if cfg.data.source == "tfrecord" and ctx is not None and ctx.num_input_pipelines > 1:
-    files = cfg.data.train_files if split == "train" else cfg.data.validation_files
+  if config.data.source == "tfrecord" and ctx is not None and ctx.num_input_pipelines > 1:
+    files = config.data.train_files if split == "train" else config.data.validation_files
     return tfrecord.image_dataset(files, check=False, input_context=ctx,
                                   num_parallel_reads=tf.data.AUTOTUNE if split == "train"
                                   else None), False
   return getattr(data, split), True
 
 
-def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> result_lib.TrainResult:
-  """Trains `cfg.model` on `cfg.data`, scores validation and test, writes the run to `workdir`.
+def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> result_lib.TrainResult:
+  """Trains `config.model` on `config.data`, scores validation and test, writes the run to `workdir`.
 
   Returns:
     The run: the trained model, the majority-class baseline, the data (`vision.data.Splits`),
@@ -261,63 +261,63 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> result
     (class names, normalisation), sizes, steps per epoch, the Keras history and the workdir.
   """
   t0 = time.time()
-  seeds.set_all(cfg.seed)
+  seeds.set_all(config.seed)
   tf.io.gfile.makedirs(workdir)
-  config_lib.save(cfg, workdir)
-  strategy = strategy_lib.create(cfg.distribution)
-  data = data_lib.load(cfg.data, data_dir)
-  size = cfg.resnet.image_size
-  if cfg.data.normalization == "dataset":
+  config_lib.save(config, workdir)
+  strategy = strategy_lib.create(config.distribution)
+  data = data_lib.load(config.data, data_dir)
+  size = config.resnet.image_size
+  if config.data.normalization == "dataset":
     mean, std = channel_statistics(data.train, size)
-  elif cfg.data.normalization == "imagenet":
+  elif config.data.normalization == "imagenet":
     mean, std = list(models.IMAGENET_MEAN), list(models.IMAGENET_STD)
   else:
-    raise ValueError(f"data.normalization={cfg.data.normalization!r}: use 'dataset' or 'imagenet'")
+    raise ValueError(f"data.normalization={config.data.normalization!r}: use 'dataset' or 'imagenet'")
   info = {"class_names": data.class_names, "mean": mean, "std": std,
-          "data_fingerprint": data.fingerprint, "model": cfg.model, "image_size": size,
-          "crop_fraction": cfg.data.eval_crop_fraction}
+          "data_fingerprint": data.fingerprint, "model": config.model, "image_size": size,
+          "crop_fraction": config.data.eval_crop_fraction}
   _write_json(os.path.join(workdir, MODEL_INFO), info)
 
-  steps_per_epoch = cfg.steps_per_epoch or math.ceil(data.sizes["train"] / cfg.batch_size)
+  steps_per_epoch = config.steps_per_epoch or math.ceil(data.sizes["train"] / config.batch_size)
   if not steps_per_epoch:
     raise ValueError("config.steps_per_epoch is 0 and the train size is unknown (TFRecords): set "
                      "--config.steps_per_epoch=<train images // batch_size>")
   static = strategy_lib.is_tpu(strategy)
   validation_size = data.sizes.get("validation")
-  if cfg.eval_steps and validation_size and cfg.eval_steps * cfg.batch_size < validation_size:
+  if config.eval_steps and validation_size and config.eval_steps * config.batch_size < validation_size:
     raise ValueError(
-        f"eval_steps={cfg.eval_steps} x batch_size={cfg.batch_size} covers fewer than the "
+        f"eval_steps={config.eval_steps} x batch_size={config.batch_size} covers fewer than the "
         f"{validation_size} validation examples; set --config.eval_steps="
-        f"{math.ceil(validation_size / cfg.batch_size)} (or 0: the whole split)")
+        f"{math.ceil(validation_size / config.batch_size)} (or 0: the whole split)")
   # Every worker runs the same number of validation steps, or the collectives of a multi-worker
   # strategy pair different steps (and Keras needs a count for a distributed dataset): the
   # whole split is ceil(examples / global batch) batches, each pipeline padded up to that many.
-  eval_steps = cfg.eval_steps or (math.ceil(validation_size / cfg.batch_size)
+  eval_steps = config.eval_steps or (math.ceil(validation_size / config.batch_size)
                                   if validation_size else None)
 
   def train_fn(ctx):
-    examples, shard = _pipeline_share(cfg, data, "train", ctx)
+    examples, shard = _pipeline_share(config, data, "train", ctx)
     return input_pipeline.create_split(
-        examples, cfg.data, image_size=size, batch_size=cfg.batch_size, training=True,
+        examples, config.data, image_size=size, batch_size=config.batch_size, training=True,
         num_classes=data.num_classes, input_context=ctx, drop_remainder=static, repeat=True,
-        seed=cfg.seed, shard=shard)
+        seed=config.seed, shard=shard)
 
   def eval_fn(ctx):
-    examples, shard = _pipeline_share(cfg, data, "validation", ctx)
+    examples, shard = _pipeline_share(config, data, "validation", ctx)
     # One step takes a batch from this pipeline for each of its replicas.
     replicas_here = ctx.num_replicas_in_sync // ctx.num_input_pipelines if ctx else 1
     return input_pipeline.create_split(
-        examples, cfg.data, image_size=size, batch_size=cfg.batch_size, training=False,
+        examples, config.data, image_size=size, batch_size=config.batch_size, training=False,
         num_classes=data.num_classes, input_context=ctx, shard=shard, exact=True,
         num_batches=eval_steps * replicas_here if eval_steps else None)
 
-  train_ds = strategy_lib.distribute(strategy, train_fn, cfg.batch_size)
-  val_ds = strategy_lib.distribute(strategy, eval_fn, cfg.batch_size)
+  train_ds = strategy_lib.distribute(strategy, train_fn, config.batch_size)
+  val_ds = strategy_lib.distribute(strategy, eval_fn, config.batch_size)
   with strategy.scope():
-    model = create_model(cfg, data.num_classes, mean, std)
-    compile_model(model, cfg, steps_per_epoch)
+    model = create_model(config, data.num_classes, mean, std)
+    compile_model(model, config, steps_per_epoch)
   t_train = time.time()
-  history = fit_lib.fit(model, train_ds, epochs=cfg.epochs, workdir=workdir,
+  history = fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=workdir,
                         validation_data=val_ds, steps_per_epoch=steps_per_epoch,
                         validation_steps=eval_steps, verbose=2)
   train_seconds = time.time() - t_train
@@ -326,14 +326,14 @@ def train_and_evaluate(cfg, workdir: str, data_dir: str | None = None) -> result
   # Every example of each split once, on every worker alike (see the module docstring).
   metrics = {}
   for split in ("validation", "test"):
-    labels, predicted, _ = predict_labels(model, getattr(data, split), cfg, size)
+    labels, predicted, _ = predict_labels(model, getattr(data, split), config, size)
     metrics[split] = compute_metrics(labels, predicted, data.num_classes, data.majority_class)
     metrics[split]["majority_class"] = data.class_names[data.majority_class]
   baseline = MajorityClass(data.majority_class, data.class_names[data.majority_class])
   result = result_lib.TrainResult(
       model=model, baseline=baseline, data=data, metrics=metrics,
-      data_fingerprint=data.fingerprint, epochs=cfg.epochs, train_seconds=train_seconds,
-      config=cfg,
+      data_fingerprint=data.fingerprint, epochs=config.epochs, train_seconds=train_seconds,
+      config=config,
       extras={"model_info": info, "sizes": data.sizes, "steps_per_epoch": steps_per_epoch,
               "history": history.history, "workdir": str(workdir),
               "total_seconds": time.time() - t0})
