@@ -1,11 +1,11 @@
 """Training and evaluation of a ResNet classifier, as plain functions (flax examples style).
 
-    create_model(config, num_classes, mean, std)     → the Keras ResNet (float32 logits)
-    create_optimizer(config, steps_per_epoch)        → SGD + Nesterov, linear-scaled LR, warm-up, cosine
-    channel_statistics(ds, image_size)            → per-channel mean/std for in-model normalisation
-    compute_metrics(labels, predicted, ...)       → the model beside the majority-class baseline
-    train_and_evaluate(config, workdir, data_dir)    → trains, scores validation and test, writes the
-                                                    run, returns a common.training.result.TrainResult
+    create_model(config, num_classes, mean, std)   → the Keras ResNet (float32 logits)
+    create_optimizer(config, steps_per_epoch)      → SGD + Nesterov, linear-scaled LR, warm-up, cosine
+    channel_statistics(ds, image_size)             → per-channel mean/std for in-model normalisation
+    compute_metrics(labels, predicted, ...)        → the model beside the majority-class baseline
+    train_and_evaluate(config, workdir, data_dir)  → trains, scores validation and test, writes the
+                                                     run, returns a common.training.result.TrainResult
 
 A run directory holds everything `evaluate` and `export` need:
 
