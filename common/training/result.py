@@ -16,6 +16,7 @@ needs beyond these fields (a tokenizer, a scaler, the ensemble members) goes in 
 
 import dataclasses
 import json
+import uuid
 from typing import Any
 
 import tensorflow as tf
@@ -58,8 +59,12 @@ class TrainResult:
     """Writes `summary()` to `<workdir>/result.json` (any gfile location); returns the path."""
     path = f"{workdir.rstrip('/')}/{RESULT_FILE}"
     tf.io.gfile.makedirs(workdir)
-    with tf.io.gfile.GFile(path, "w") as f:
+    # A temporary name, then a rename: a reader never sees half a file, and on file systems
+    # where reopening for writing appends (TensorFlow's ram://) the old summary is replaced.
+    temp = f"{path}.tmp-{uuid.uuid4().hex}"
+    with tf.io.gfile.GFile(temp, "w") as f:
       json.dump(self.summary(), f, indent=2, sort_keys=True, default=_jsonable)
+    tf.io.gfile.rename(temp, path, overwrite=True)
     return path
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from common.training import result as result_lib
 
@@ -22,6 +23,18 @@ def test_summary_round_trips(tmp_path, root):
   assert summary["metrics"]["validation"]["model"]["accuracy"] == 0.5
   assert summary["data_fingerprint"] == "digits:0123456789abcdef"
   assert summary["epochs"] == 3 and summary["train_seconds"] == 1.235
+
+
+@pytest.mark.parametrize("root", ["local", "ram://result_test/rewrite"])
+def test_a_second_write_replaces_the_first(tmp_path, root):
+  workdir = str(tmp_path / "run") if root == "local" else root
+  first = _result()
+  first.write(workdir)
+  second = _result()
+  second.epochs = 7
+  second.write(workdir)
+  assert result_lib.read_summary(workdir)["epochs"] == 7
+  assert tf.io.gfile.listdir(workdir) == [result_lib.RESULT_FILE]
 
 
 def test_missing_summary_says_how_to_make_one(tmp_path):
