@@ -23,6 +23,7 @@ import tensorflow as tf
 from recsys.data.interactions import Interactions
 
 PAD = ""
+PAD_INDEX = -1  # PAD once the ids are ints (recsys.models Recommender.encode_ids)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +112,8 @@ def history_inputs(history_ids: tf.Tensor, history_times: tf.Tensor, now: tf.Ten
   """In-graph features of a padded history.
 
   Args:
-    history_ids: [batch, max_len] string, oldest first, "" where padded.
+    history_ids: [batch, max_len] string, oldest first, "" where padded (or int64 ids from
+      `Recommender.encode_ids`, PAD_INDEX where padded).
     history_times: [batch, max_len] int64 seconds.
     now: [batch] int64 request time in seconds.
 
@@ -120,7 +122,7 @@ def history_inputs(history_ids: tf.Tensor, history_times: tf.Tensor, now: tf.Ten
      "gap_seconds": [batch, max_len] float32 seconds before `now` (0 where padded),
      "log_age_hours": log1p(gap in hours)}.
   """
-  mask = tf.not_equal(history_ids, PAD)
+  mask = tf.not_equal(history_ids, PAD if history_ids.dtype == tf.string else PAD_INDEX)
   gap = tf.cast(tf.maximum(now[:, None] - history_times, 0), tf.float32)
   gap = tf.where(mask, gap, tf.zeros_like(gap))
   return {"ids": history_ids, "mask": mask, "gap_seconds": gap,

@@ -14,10 +14,19 @@ History items are embedded with the candidate tower's id embedding (shared weigh
 as in SASRec), so the query tower speaks the candidate tower's language.
 
 All models are Keras 2 (tf-keras) so TensorFlow Recommenders' tasks apply.
+
+Ids are strings, and the towers hash and look them up in the graph, so an export takes raw ids.
+An XLA-compiled step (every step on a TPU) cannot take a string: `Recommender.encode_ids`
+does those lookups on the host, in the input pipeline, and the towers read the ints it makes with
+the same embeddings, so the two paths compute the same numbers.
+
+Under mixed_bfloat16 the towers compute in bfloat16 and their embeddings are cast to float32
+where the losses meet them (`Recommender.compute_loss`), as Keras keeps a model's outputs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import tensorflow as tf
@@ -48,6 +57,22 @@ class ModelConfig:
   category_weight: float = 0.0
 
 
+
+@contextlib.contextmanager
+def _float32_policy():
+  """Layers made inside compute in float32, whatever the global policy (mixed_bfloat16 on a TPU).
+
+  For the TFRS tasks: they build their labels in their compute dtype and meet float32 logits,
+  and they make layers of their own as they run (Retrieval's RemoveAccidentalHits).
+  """
+  policy = tf.keras.mixed_precision.global_policy()
+  tf.keras.mixed_precision.set_global_policy("float32")
+  try:
+    yield
+  finally:
+    tf.keras.mixed_precision.set_global_policy(policy)
+
+
 class ItemTower(tf.keras.layers.Layer):
   """Candidate tower: fused id, text and image views, L2-normalised.
 
@@ -73,11 +98,26 @@ class ItemTower(tf.keras.layers.Layer):
     self.fuse = tf.keras.Sequential([
         tf.keras.layers.Dense(2 * config.embedding_dim, activation="gelu"),
         tf.keras.layers.Dense(config.embedding_dim)], name="fuse")
+    # The hash bucket of each encoded id (index 0, an unseen id, has no id view: any bucket).
+    self._known_buckets = self.hashing(tf.constant([features_lib.PAD, *known_items], tf.string))
+
+  def encode_ids(self, item_ids: tf.Tensor) -> tf.Tensor:
+    """String ids -> int64: 1.. for ids seen in training, 0 for others, features_lib.PAD_INDEX for ""."""
+    index = self.known(item_ids)
+    return tf.where(tf.equal(item_ids, features_lib.PAD),
+                    tf.constant(features_lib.PAD_INDEX, index.dtype), index)
 
   def id_view(self, item_ids: tf.Tensor, training=False) -> tf.Tensor:
-    """Id embedding, zero for ids never seen in training (and for "" padding)."""
-    emb = self.id_embedding(self.hashing(item_ids))
-    known = tf.cast(self.known(item_ids) > 0, emb.dtype)
+    """Id embedding, zero for ids never seen in training (and for "" padding).
+
+    `item_ids` are strings, or the ints of `encode_ids` (the same embedding, no string op).
+    """
+    if item_ids.dtype == tf.string:
+      buckets, known = self.hashing(item_ids), self.known(item_ids) > 0
+    else:
+      buckets, known = tf.gather(self._known_buckets, tf.maximum(item_ids, 0)), item_ids > 0
+    emb = self.id_embedding(buckets)
+    known = tf.cast(known, emb.dtype)
     if training and self.config.id_dropout > 0:
       keep = tf.cast(tf.random.uniform(tf.shape(known)) >= self.config.id_dropout, emb.dtype)
       known = known * keep
@@ -139,7 +179,9 @@ class QueryTower(tf.keras.layers.Layer):
     x = self.encoder({"item_ids": h["ids"], "time_gaps": h["gap_seconds"], "mask": h["mask"]},
                      training=training)
     if self.user_embedding is not None:
-      x = tf.concat([x, self.user_embedding(self.user_hashing(inputs["user_id"]))], axis=-1)
+      user = inputs["user_id"]  # a string, or its hash bucket from `Recommender.encode_ids`
+      x = tf.concat([x, self.user_embedding(self.user_hashing(user) if user.dtype == tf.string
+                                            else user)], axis=-1)
     return tf.math.l2_normalize(self.out(x), axis=-1)
 
 
@@ -155,6 +197,8 @@ class RankingHead(tf.keras.layers.Layer):
         tf.keras.layers.Dense(1, dtype="float32")], name="rank_mlp")
 
   def call(self, query: tf.Tensor, candidate: tf.Tensor) -> tf.Tensor:
+    # Keras casts only the first input to the compute dtype (bfloat16 under mixed_bfloat16).
+    query, candidate = tf.cast(query, self.compute_dtype), tf.cast(candidate, self.compute_dtype)
     x0 = tf.concat([query, candidate, query * candidate], axis=-1)
     x = x0
     for cross in self.crosses:
@@ -187,12 +231,37 @@ class Recommender(tfrs.Model):
     zeros = tf.zeros([1, config.embedding_dim])
     self.ranking_head(zeros, zeros)
     self.rating_range = rating_range
-    self.retrieval_task = tfrs.tasks.Retrieval(
-        temperature=config.temperature,
-        remove_accidental_hits=config.remove_accidental_hits)
-    self.rating_task = tfrs.tasks.Ranking(
-        loss=tf.keras.losses.MeanSquaredError(),
-        metrics=[tf.keras.metrics.RootMeanSquaredError(name="rmse")])
+    with _float32_policy():
+      self.retrieval_task = tfrs.tasks.Retrieval(
+          temperature=config.temperature,
+          remove_accidental_hits=config.remove_accidental_hits)
+      self.rating_task = tfrs.tasks.Ranking(
+          loss=tf.keras.losses.MeanSquaredError(),
+          metrics=[tf.keras.metrics.RootMeanSquaredError(name="rmse")])
+
+  def encode_ids(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """`features` with no string left: ids as the ints the towers read without string ops.
+
+    For an XLA-compiled step (a TPU's): map it over the input pipeline, so the lookups run on
+    the host. Item and history ids become `ItemTower.encode_ids` indices (the accidental-hit
+    check compares those, which name training's items exactly), the user id its hash bucket,
+    the category its index; features the model does not read are dropped.
+
+    Raises:
+      ValueError: the model has a text or image tower, which reads raw strings in the graph.
+    """
+    if self.item_tower.text_encoder is not None or self.item_tower.image_encoder is not None:
+      raise ValueError("the text and image towers read raw strings, which an XLA-compiled step "
+                       "(a TPU) cannot take; set config.text_tower=False and "
+                       "config.image_tower=False, or distribution.jit_compile=False off a TPU")
+    out = {k: v for k, v in features.items() if v.dtype != tf.string}
+    out["item_id"] = self.item_tower.encode_ids(features["item_id"])
+    out["history_ids"] = self.item_tower.encode_ids(features["history_ids"])
+    if self.query_tower.user_hashing is not None:
+      out["user_id"] = self.query_tower.user_hashing(features["user_id"])
+    if "category" in features:
+      out["category"] = self.category_lookup(features["category"])
+    return out
 
   def candidate_inputs(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     return {k: features[k] for k in ("item_id", "text", "image") if k in features}
@@ -204,24 +273,30 @@ class Recommender(tfrs.Model):
     return mid + half * tf.tanh(self.ranking_head(query, candidate) / 2.0)
 
   def compute_loss(self, features, training=False) -> tf.Tensor:
-    query = self.query_tower(features, training=training)
+    # The losses in float32 (no-op casts unless the towers compute in bfloat16).
+    query = tf.cast(self.query_tower(features, training=training), tf.float32)
     with_category = self.config.category_weight > 0 and "category" in features
     if with_category:  # the content-only view reuses the encoders' outputs (they are costly)
       candidate, content = self.item_tower.with_content_only(self.candidate_inputs(features),
                                                              training=training)
     else:
       candidate = self.item_tower(self.candidate_inputs(features), training=training)
+    candidate = tf.cast(candidate, tf.float32)
     loss = tf.constant(0.0)
     if self.config.retrieval_weight > 0:
       prob = features.get("sampling_prob") if self.config.logq_correction else None
-      loss += self.config.retrieval_weight * self.retrieval_task(
-          query, candidate, candidate_sampling_probability=prob,
-          candidate_ids=features["item_id"] if self.config.remove_accidental_hits else None,
-          compute_metrics=False)
+      with _float32_policy():  # the layers the task makes as it runs, too
+        loss += self.config.retrieval_weight * self.retrieval_task(
+            query, candidate, candidate_sampling_probability=prob,
+            candidate_ids=features["item_id"] if self.config.remove_accidental_hits else None,
+            compute_metrics=False)
     if with_category:
+      category = features["category"]  # a string, or its index from `encode_ids`
+      if category.dtype == tf.string:
+        category = self.category_lookup(category)
       loss += self.config.category_weight * tf.reduce_mean(
           tf.keras.losses.sparse_categorical_crossentropy(
-              self.category_lookup(features["category"]), self.category_head(content), from_logits=True))
+              category, tf.cast(self.category_head(content), tf.float32), from_logits=True))
     if self.config.rating_weight > 0 and "rating" in features:
       loss += self.config.rating_weight * self.rating_task(
           labels=features["rating"], predictions=self.predict_rating(query, candidate))

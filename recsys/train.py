@@ -168,13 +168,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
                   steps_per_execution=strategy_lib.steps_per_execution(config.distribution),
                   jit_compile=strategy_lib.jit_compile(config.distribution))
+  # An XLA-compiled step (a TPU's) takes no strings: the id lookups run here, on the host.
+  xla = strategy_lib.jit_compile(config.distribution)
+  host_side = (lambda ds: ds.map(model.encode_ids, num_parallel_calls=tf.data.AUTOTUNE)) if xla \
+      else (lambda ds: ds)
   # Each worker (multi-worker, Horovod rank, TPU host) reads its own shard of the examples.
   train_ds = strategy_lib.distribute(
-      strategy, lambda ctx: input_pipeline.to_dataset(data, data.train, config.batch_size,
-                                                      training=True, seed=config.seed,
-                                                      drop_remainder=True, input_context=ctx),
+      strategy, lambda ctx: host_side(input_pipeline.to_dataset(
+          data, data.train, config.batch_size, training=True, seed=config.seed,
+          drop_remainder=True, input_context=ctx)),
       config.batch_size)
-  val_ds = (input_pipeline.to_dataset(data, data.validation, config.batch_size, training=False)
+  val_ds = (host_side(input_pipeline.to_dataset(data, data.validation, config.batch_size,
+                                                training=False))
             if len(data.validation) else None)
   start = time.time()
   history = fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=workdir,
