@@ -15,7 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.eager import context
+from tensorflow.python import pywrap_tfe
+from tensorflow.python.eager import context, core
+from tensorflow.python.framework.ops import EagerTensor
 
 from serving.core import errors
 
@@ -95,28 +97,40 @@ class Signature:
     return [True]
 
   @functools.cached_property
-  def _flat_call(self):
-    """`fn` called with its flat tensor list, skipping TensorFlow's argument binding.
+  def _direct(self) -> "_DirectCall | None":
+    """The signature's graph function bound once, for the per-request path; None when this
+    TensorFlow's ConcreteFunction lacks the (private) pieces it needs: `run` then calls
+    `fn(**tensors)`.
 
-    `fn(**tensors)` spends ~70 µs per call binding keywords to the traced
-    signature before it reaches `_call_flat`, which is as much as running a
-    small model. Our inputs are already checked to be exactly the signature's
-    tensors, so they go to `_call_flat` in the signature's keyword order. None
-    when this TensorFlow's ConcreteFunction lacks that (private) entry point or
-    names its arguments differently: `run` then calls `fn(**tensors)`.
+    `fn(**tensors)` spends ~70 µs per call binding keywords to the traced signature, and even
+    `fn._call_flat` goes through five Python layers (tape and graph-building checks, the
+    executor-type context manager, repacking the outputs) that cost as much as running a small
+    model from a server thread. A served signature is always called eagerly, with no tape
+    watching, on exactly its checked input tensors, so all of that is decided once here and
+    each request is one `TFE_Py_Execute` of the function.
     """
-    keywords = getattr(self.fn, "_arg_keywords", None)
-    call_flat = getattr(self.fn, "_call_flat", None)
-    if (keywords is None or call_flat is None or not hasattr(self.fn, "captured_inputs")
-        or sorted(keywords) != sorted(self.inputs)):
-      return None
-    order = tuple(keywords)
     fn = self.fn
-
-    def call(tensors):
-      return call_flat([tensors[k] for k in order], fn.captured_inputs)
-
-    return call
+    try:
+      keywords = tuple(fn._arg_keywords)
+      atomic = fn._inference_function
+      name = atomic.name.decode()
+      num_outputs = len(atomic.function_type.flat_outputs)
+      captures = fn._captured_inputs
+    except AttributeError:
+      return None
+    # The function returns its outputs flat, in `tf.nest` order of the output dict.
+    output_keys = tuple(tf.nest.flatten({k: k for k in fn.structured_outputs}))
+    if (sorted(keywords) != sorted(self.inputs) or num_outputs != len(output_keys)
+        or any(callable(c) for c in captures)):
+      return None
+    ctx = context.context()
+    with context.function_executor_type(_INLINE_EXECUTOR):
+      inline_attrs = _flat_attrs(ctx.function_call_options.as_attrs())
+    default_attrs = _flat_attrs(ctx.function_call_options.as_attrs())
+    return _DirectCall(ctx, name, keywords, tuple(self.inputs[k].dtype.as_datatype_enum
+                                                  for k in keywords),
+                       list(fn.captured_inputs), num_outputs, output_keys, inline_attrs,
+                       default_attrs)
 
   def describe(self) -> str:
     return f"signature {self.name!r} of model {self.model!r} version {self.version}"
@@ -194,33 +208,75 @@ class Signature:
 
   def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Runs the signature on checked inputs; returns numpy outputs."""
-    tensors = {k: tf.constant(v, dtype=self.inputs[k].dtype) for k, v in inputs.items()}
     try:
-      outputs = self._call(tensors)
+      direct = self._direct
+      if direct is not None:
+        return direct(inputs, self._inline)
+      tensors = {k: tf.constant(v, dtype=self.inputs[k].dtype) for k, v in inputs.items()}
+      return {k: v.numpy() for k, v in self.fn(**tensors).items()}
     except tf.errors.InvalidArgumentError as e:
       # Data-dependent failures inside the graph (undecodable image bytes, a
       # check_numerics) are the client's input, not a server fault.
       raise errors.invalid_argument(
           f"{self.describe()} could not process the input: {graph_error_message(e.message)}") from e
-    return {k: v.numpy() for k, v in outputs.items()}
 
-  def _call(self, tensors: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    call = self._flat_call
-    if call is None:
-      return self.fn(**tensors)
-    inline = self._inline
+  def _spec_list(self) -> str:
+    return ", ".join(f"{k}: {s.dtype.name}{_shape_str(s.shape)}" for k, s in sorted(self.inputs.items()))
+
+
+def _flat_attrs(attrs: Mapping[str, object]) -> tuple:
+  return tuple(x for item in attrs.items() for x in item)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DirectCall:
+  """One signature's graph function, called the way TensorFlow's eager runtime calls it in the
+  end (`execute.quick_execute`), with everything but the tensors prepared once.
+
+  Attributes:
+    ctx: the eager context.
+    name: the function's name in that context.
+    keywords: input names in the function's argument order.
+    dtypes: their DataType enums.
+    captures: the captured tensors (variable handles, constants) passed after the inputs.
+    num_outputs: how many flat outputs the function returns.
+    output_keys: the output names in that order.
+    inline_attrs, default_attrs: the call's attributes with the single-threaded executor, and
+      with the context's own (for graphs that executor cannot run).
+  """
+
+  ctx: object
+  name: str
+  keywords: tuple
+  dtypes: tuple
+  captures: list
+  num_outputs: int
+  output_keys: tuple
+  inline_attrs: tuple
+  default_attrs: tuple
+
+  def __call__(self, inputs: Mapping[str, np.ndarray], inline: list[bool]) -> dict[str, np.ndarray]:
+    device = self.ctx.device_name
+    # A copy, as tf.constant makes: the tensor may share the array's memory.
+    args = [EagerTensor(inputs[k].copy(), device, d) for k, d in zip(self.keywords, self.dtypes,
+                                                                      strict=True)]
+    args += self.captures
     if inline[0]:
       try:
-        with context.function_executor_type(_INLINE_EXECUTOR):
-          return call(tensors)
+        return self._execute(args, self.inline_attrs)
       except tf.errors.OpError as e:
         if "executor" not in e.message.lower():
           raise  # the input's fault (or the model's), whatever the executor
         inline[0] = False
-    return call(tensors)
+    return self._execute(args, self.default_attrs)
 
-  def _spec_list(self) -> str:
-    return ", ".join(f"{k}: {s.dtype.name}{_shape_str(s.shape)}" for k, s in sorted(self.inputs.items()))
+  def _execute(self, args: list, attrs: tuple) -> dict[str, np.ndarray]:
+    try:
+      outputs = pywrap_tfe.TFE_Py_Execute(self.ctx._handle, self.ctx.device_name, self.name,
+                                          args, attrs, self.num_outputs)
+    except core._NotOkStatusException as e:  # what execute.quick_execute turns into an OpError
+      raise core._status_to_exception(e) from None
+    return {k: v.numpy() for k, v in zip(self.output_keys, outputs, strict=True)}
 
 
 def graph_error_message(message: str) -> str:
