@@ -60,10 +60,12 @@ def wait_for(predicate, timeout, what):
 def _progress(workdir: pathlib.Path) -> tuple[int, int]:
   """(newest mtime, total size) of the files in a run's workdir: changes while the run works."""
   newest = total = 0
-  for path in workdir.rglob("*"):
-    with contextlib.suppress(FileNotFoundError):  # backups rotate while we look
-      stat = path.stat()
-      newest, total = max(newest, stat.st_mtime_ns), total + stat.st_size
+  # os.walk skips a folder that vanishes while it lists (rglob raises): backups rotate as we look.
+  for folder, _, files in os.walk(workdir):
+    for name in files:
+      with contextlib.suppress(FileNotFoundError):
+        stat = os.stat(os.path.join(folder, name))
+        newest, total = max(newest, stat.st_mtime_ns), total + stat.st_size
   return newest, total
 
 
