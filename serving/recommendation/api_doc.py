@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import subprocess
 import sys
+import tempfile
 
 import grpc_tools
 from google.protobuf import descriptor_pb2
-from grpc_tools import protoc
 
 PROTO = "serving/protos/trellis/serving/v1/recommendation_service.proto"
 OUT = "serving/recommendation/API.md"
@@ -35,9 +36,13 @@ def repo_root() -> pathlib.Path:
 def _descriptor(root: pathlib.Path, tmp: pathlib.Path) -> descriptor_pb2.FileDescriptorProto:
   include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
   out = tmp / "set.pb"
-  if protoc.main(["protoc", f"-I{root}", f"-I{include}", "--include_source_info",
-                  f"--descriptor_set_out={out}", str(root / PROTO)]) != 0:
-    raise RuntimeError(f"protoc failed on {PROTO}")
+  # protoc in its own process: it crashes in a process that has already loaded TensorFlow
+  # (as serving/protos/generate.py notes), which any test run beside a TF test is.
+  done = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{root}", f"-I{include}",
+                         "--include_source_info", f"--descriptor_set_out={out}", str(root / PROTO)],
+                        check=False, capture_output=True, text=True)
+  if done.returncode != 0:
+    raise RuntimeError(f"protoc failed on {PROTO}: {done.stderr.strip()}")
   return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file[0]
 
 
@@ -47,7 +52,6 @@ def _comments(fd: descriptor_pb2.FileDescriptorProto) -> dict[tuple, str]:
 
 
 def render(root: pathlib.Path) -> str:
-  import tempfile
   with tempfile.TemporaryDirectory() as tmp:
     fd = _descriptor(root, pathlib.Path(tmp))
   doc = _comments(fd)
