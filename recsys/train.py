@@ -144,8 +144,7 @@ def _summary_line(result: result_lib.TrainResult, k: int) -> str:
   return line
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       data_dir: str | None = None) -> result_lib.TrainResult:
+def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> result_lib.TrainResult:
   """Trains the recommender in `config`, evaluates it on validation and test, writes result.json.
 
   Args:
