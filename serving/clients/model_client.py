@@ -13,7 +13,6 @@ Both talk to any TensorFlow Serving-compatible server. Failures raise
 `ServingError` with the server's status code and message.
 """
 
-import base64
 import contextlib
 import json
 import urllib.error
@@ -122,11 +121,6 @@ class ModelClient(GrpcClient):
     response = self.call(self.health_stub.Check, health_pb2.HealthCheckRequest(service=service),
                           None)
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-
-
-def b64(data: bytes) -> dict[str, str]:
-  """A binary string value for REST JSON."""
-  return {"b64": base64.b64encode(data).decode("ascii")}
 
 
 class RestClient:
