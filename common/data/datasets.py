@@ -257,6 +257,10 @@ def fetch(name: str, data_dir: str | os.PathLike, *, progress: bool = True) -> l
     download.ChecksumError: a downloaded file is not the expected version.
   """
   dataset = get(name)
+  if "://" in os.fspath(data_dir):  # pathlib would turn gs://b into a local folder gs:/b
+    raise ValueError(
+        f"fetch downloads into a local directory, not {os.fspath(data_dir)}; fetch into a local "
+        "--data_dir, then copy it up (e.g. `gcloud storage cp -r`): readers take gs:// paths")
   target = pathlib.Path(data_dir) / name
   missing = [f for f in dataset.checksums if not (target / f).is_file()]
   if missing and dataset.archive_url:

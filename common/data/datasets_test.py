@@ -161,3 +161,8 @@ def test_verify_reads_any_file_system_and_names_a_missing_file(tmp_path):
     datasets.verify("cifar10", "test_batch", tmp_path / "absent")
   with pytest.raises(KeyError, match="has no file 'data_batch_9'"):
     datasets.verify("cifar10", "data_batch_9", b"")
+
+
+def test_fetch_into_an_object_store_says_to_fetch_locally_and_copy():
+  with pytest.raises(ValueError, match="local --data_dir, then copy it up"):
+    datasets.fetch("ett", "gs://bucket/data")
