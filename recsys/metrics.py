@@ -12,8 +12,9 @@ of two users' lists averaged over all pairs. A model that shows everyone the sam
 overlap 1 and covers K items; lists that follow each user's history overlap little.
 
 Results are reported overall and per slice: user activity (history length),
-target popularity (training count) and cold targets (never seen in training),
-because an average hides who the model fails.
+target popularity (training count), targets never seen in training, and cold items
+(targets with at most `COLD_ITEM_MAX` training interactions, where an id embedding has
+learned little and content has to carry the item), because an average hides who the model fails.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.features import Examples
+
+# A target whose item has at most this many training interactions is a cold item (issue 18).
+COLD_ITEM_MAX = 5
+COLD_ITEMS = f"cold items: <= {COLD_ITEM_MAX} training interactions"
 
 ScoreFn = Callable[[Examples], np.ndarray]  # rows -> [rows, num_items] scores in catalogue order
 
@@ -132,8 +137,12 @@ def activity_buckets(history_len: np.ndarray, edges=(1, 5, 20, 50, 200)) -> np.n
 
 def evaluate(score_fn: ScoreFn, examples: Examples, item_ids: np.ndarray,
              train_counts: dict[str, int], seen: dict[str, set[str]], user_history_len: np.ndarray,
-             k: int = 10) -> dict:
-  """Overall and per-slice ranking metrics for one model (see the module docstring)."""
+             k: int = 10, with_ranks: bool = False) -> dict:
+  """Overall and per-slice ranking metrics for one model (see the module docstring).
+
+  With `with_ranks`, `result["ranks"]` also holds each query's 0-based target rank (in query
+  order), for per-query analyses (fairness groups, paired comparisons of two models).
+  """
   item_index = {item: i for i, item in enumerate(item_ids)}
   ranks, topk = rank_of_targets(score_fn, examples, item_index, seen, k=k)
   popularity = np.array([train_counts.get(i, 0) for i in item_ids], dtype=np.float64)
@@ -146,5 +155,9 @@ def evaluate(score_fn: ScoreFn, examples: Examples, item_ids: np.ndarray,
     for label in sorted(set(labels)):
       sel = labels == label
       slices[f"{name}: {label}"] = {**ranking_metrics(ranks[sel], k), "n": int(sel.sum())}
+  cold = target_counts <= COLD_ITEM_MAX
+  slices[COLD_ITEMS] = {**ranking_metrics(ranks[cold], k), "n": int(cold.sum())}
   result["slices"] = dict(slices)
+  if with_ranks:
+    result["ranks"] = ranks
   return result

@@ -72,3 +72,26 @@ def test_identical_lists_overlap_fully():
                                    num_users=1000)
   assert out["overlap"] == 1.0
   assert out["user_coverage"] == 0.2
+
+
+def test_cold_item_slice_counts_targets_with_at_most_five_training_interactions():
+  items = np.array(["a", "b", "c", "d"], dtype=object)
+  # Training counts: a 100, b 5 (cold: at most 5), c 6 (not cold), d never trained on (cold, 0).
+  counts = {"a": 100, "b": 5, "c": 6}
+  # Every query ranks a > b > c > d; with k=2 only targets a and b are hits.
+  res = metrics.evaluate(lambda b: np.tile([4.0, 3.0, 2.0, 1.0], (len(b), 1)),
+                         _examples(["u", "v", "w", "x", "y"], ["a", "b", "c", "d", "b"]),
+                         items, counts, {}, np.array([3, 3, 3, 3, 3]), k=2)
+  cold = res["slices"][metrics.COLD_ITEMS]
+  assert metrics.COLD_ITEMS == "cold items: <= 5 training interactions"
+  assert cold["n"] == 3  # targets b, d, b
+  assert cold["recall@2"] == pytest.approx(2 / 3)  # b twice at rank 1; d at rank 3
+  assert "ranks" not in res  # only on request, so result.json stays plain numbers
+
+
+def test_evaluate_returns_each_querys_rank_on_request():
+  items = np.array(["a", "b", "c"], dtype=object)
+  res = metrics.evaluate(lambda b: np.tile([3.0, 2.0, 1.0], (len(b), 1)),
+                         _examples(["u", "v"], ["c", "a"]), items, {"a": 1}, {}, np.array([1, 1]),
+                         k=1, with_ranks=True)
+  assert res["ranks"].tolist() == [2, 0]
