@@ -18,9 +18,19 @@ are the raw request, nothing precomputed:
   query_embedding(query inputs)                          -> embedding [b, d]
   candidate_embedding(item_id, text[, image])            -> embedding [b, d]
       raw item content: how a new item, never seen in training, gets placed
-  rank(query inputs, candidate_ids [b, c])               -> scores [b, c]
+  rank(query inputs, candidate_ids [b, c])               -> scores [b, c] (predicted rating)
   recommend(query inputs, k [] int32)                    -> item_ids [b, k], scores [b, k],
                                                             rank_scores [b, k]
+
+The predicted rating (`rank`'s scores, `recommend`'s rank_scores) comes from one of two models.
+A run trained with `rating_blend.glocal_k_seeds > 0` carries the served rating table
+(`recsys/rating/served.py`: the blend of GLocal-K seeds, biased MF and user + item biases,
+materialised at training time for every user of the training rating matrix and every catalogue
+item); a request whose `user_id` is one of those users gets the table's rating, read from the
+SavedModel's variables. Every other request (a new or anonymous user, or a run without the blend)
+gets the multitask model's DCN rating head on the query and candidate embeddings. The table is a
+fixed function of the training ratings: new events or ratings change it only at the next training
+run and export. `metadata.json`'s `extra.rank_model` says which applies.
 
 Inside the graph, every query signature first keeps the last `max_history` events of each row and
 left-pads them as training did (`features.history_window`, the in-graph `pad_history`), then runs
@@ -57,6 +67,7 @@ from common.export import publish
 from common.training.result import TrainResult
 from recsys import features as features_lib
 from recsys import models, train
+from recsys.rating import served as served_lib
 
 # What the query inputs mean, written into metadata.json (`extra.signature_contract`) so a reader
 # of the export (a server, a batch job, a person) has it without this module.
@@ -70,13 +81,18 @@ SIGNATURE_CONTRACT = {
     "k": "recommend only: [] int32 in [1, catalogue size]",
     "candidate_ids": "rank only: [batch, c] string catalogue item ids",
 }
+# `user_id` when the export carries the served rating table.
+USER_ID_WITH_TABLE = ("[batch] string; may be empty for an anonymous session. A user of the training "
+                      "rating matrix gets rank's scores (and recommend's rank_scores) from the served "
+                      "rating table (extra.rank_model); any other user from the DCN rating head")
 
 
 class RecommenderModule(tf.Module):
   """Holds the trained towers and the catalogue's candidate embeddings."""
 
   def __init__(self, model: models.Recommender, item_ids: np.ndarray, table: np.ndarray,
-               max_history: int, has_text: bool, has_image: bool):
+               max_history: int, has_text: bool, has_image: bool,
+               served: served_lib.ServedRatings | None = None):
     super().__init__()
     self.model = model
     self.max_history = max_history
@@ -87,6 +103,23 @@ class RecommenderModule(tf.Module):
     self.index = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(self.item_ids, tf.range(self.num_items, dtype=tf.int64)),
         default_value=-1)
+    self.has_served = served is not None
+    if served is not None:
+      # The served table's columns put in catalogue order, so a candidate's catalogue row
+      # (self.index) is also its column.
+      column = {x: i for i, x in enumerate(served.items.astype(str))}
+      missing = [x for x in item_ids.astype(str) if x not in column]
+      if missing:
+        raise ValueError(f"the served rating table has no column for {len(missing)} catalogue "
+                         f"item(s) (e.g. {missing[:5]}): it was fitted on another catalogue; "
+                         "retrain the run so the table and the model share one")
+      ratings = served.predictions[:, [column[x] for x in item_ids.astype(str)]]
+      self.served_ratings = tf.Variable(ratings.astype(np.float32), trainable=False,
+                                        name="served_ratings")
+      users = tf.constant(served.users.astype(str))
+      self.served_users = tf.lookup.StaticHashTable(
+          tf.lookup.KeyValueTensorInitializer(users, tf.range(len(served.users), dtype=tf.int64)),
+          default_value=-1)
 
   # -- validation ---------------------------------------------------------------------------
   def _check_history(self, history_ids: tf.Tensor, history_times: tf.Tensor) -> list[tf.Operation]:
@@ -125,6 +158,21 @@ class RecommenderModule(tf.Module):
     # ~0.5 s per exact recommend instead of ~0.1 s).
     return self.table.read_value()
 
+  def _ratings(self, user_id, q, c, rows):
+    """[b, c] predicted ratings of catalogue `rows` [b, c] (candidate embeddings `c` [b, c, d]):
+    the served table's for users in it, the DCN head's for everyone else."""
+    qb = tf.broadcast_to(q[:, None, :], tf.shape(c))
+    d = tf.shape(q)[-1]
+    head = tf.reshape(self.model.predict_rating(tf.reshape(qb, [-1, d]), tf.reshape(c, [-1, d])),
+                      tf.shape(rows))
+    if not self.has_served:
+      return head
+    user = self.served_users.lookup(user_id)  # [b], -1 outside the matrix
+    at = tf.stack([tf.broadcast_to(tf.maximum(user, 0)[:, None], tf.shape(rows)),
+                   tf.cast(rows, tf.int64)], axis=-1)
+    table = tf.gather_nd(self.served_ratings.read_value(), at)
+    return tf.where((user >= 0)[:, None], table, tf.cast(head, table.dtype))
+
   # -- signatures ---------------------------------------------------------------------------
   def query_embedding(self, user_id, history_ids, history_times, timestamp):
     q, _ = self._query(user_id, history_ids, history_times, timestamp)
@@ -147,10 +195,7 @@ class RecommenderModule(tf.Module):
     with tf.control_dependencies([check]):
       rows = tf.identity(rows)
     c = tf.gather(self._read_table(), rows)  # [b, c, d]
-    qb = tf.broadcast_to(q[:, None, :], tf.shape(c))
-    flat = self.model.predict_rating(tf.reshape(qb, [-1, tf.shape(q)[-1]]),
-                                     tf.reshape(c, [-1, tf.shape(q)[-1]]))
-    return {"scores": tf.reshape(flat, tf.shape(candidate_ids))}
+    return {"scores": self._ratings(user_id, q, c, rows)}
 
   def recommend(self, user_id, history_ids, history_times, timestamp, k):
     check_k = tf.debugging.Assert(tf.logical_and(k >= 1, k <= self.num_items), [
@@ -169,10 +214,7 @@ class RecommenderModule(tf.Module):
     top = tf.math.top_k(scores, k=k)
     item_ids = tf.gather(self.item_ids, top.indices)
     c = tf.gather(table, top.indices)
-    qb = tf.broadcast_to(q[:, None, :], tf.shape(c))
-    d = tf.shape(q)[-1]
-    rank_scores = tf.reshape(self.model.predict_rating(tf.reshape(qb, [-1, d]), tf.reshape(c, [-1, d])),
-                             tf.shape(top.indices))
+    rank_scores = self._ratings(user_id, q, c, top.indices)
     return {"item_ids": item_ids, "scores": top.values, "rank_scores": rank_scores}
 
 
@@ -201,10 +243,17 @@ def signatures(module: RecommenderModule) -> dict:
 
 def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *, export_root: str,
            model_name: str, config, metrics: dict, baseline_metrics: dict, data_fingerprint: str,
-           has_text: bool, has_image: bool) -> pathlib.Path | str:
-  """Publishes the recommender under `<export_root>/<model_name>/<version>` atomically."""
+           has_text: bool, has_image: bool,
+           served: served_lib.ServedRatings | None = None) -> pathlib.Path | str:
+  """Publishes the recommender under `<export_root>/<model_name>/<version>` atomically.
+
+  With `served` (a run's served rating table), `rank` answers the table's users from it.
+  """
   max_history = int(config.model.max_history)
-  module = RecommenderModule(model, item_ids, table, max_history, has_text, has_image)
+  module = RecommenderModule(model, item_ids, table, max_history, has_text, has_image, served)
+  contract, rank_model = dict(SIGNATURE_CONTRACT), _rank_model(served)
+  if served is not None:
+    contract["user_id"] = USER_ID_WITH_TABLE
   with tempfile.TemporaryDirectory() as tmp:
     ids_path = pathlib.Path(tmp) / "item_ids.txt"  # local: a temporary file, copied into the export
     ids_path.write_text("\n".join(item_ids.astype(str)) + "\n")  # local: the temporary file
@@ -215,8 +264,24 @@ def export(model: models.Recommender, item_ids: np.ndarray, table: np.ndarray, *
         domain="recsys", config=config, metrics=metrics, baseline_metrics=baseline_metrics,
         data_fingerprint=data_fingerprint,
         assets={"item_ids.txt": str(ids_path), "candidate_embeddings.npy": str(emb_path)},
-        extra_metadata={"max_history": max_history, "signature_contract": SIGNATURE_CONTRACT},
+        extra_metadata={"max_history": max_history, "signature_contract": contract,
+                        "rank_model": rank_model},
         warmup_requests=_warmup_requests(item_ids))
+
+
+def _rank_model(served: served_lib.ServedRatings | None) -> dict:
+  """What `rank` returns, for metadata.json's `extra.rank_model`."""
+  head = "the multitask model's DCN rating head on the query and candidate embeddings"
+  if served is None:
+    return {"all_users": head}
+  names = ", ".join(f"{w:+.3f} x {n}" for n, w in zip(served.blend.names, served.blend.weights,
+                                                       strict=True))
+  return {"matrix_users": f"{len(served.users)} users of the training rating matrix: the served "
+                          f"rating table, {names}, {served.blend.intercept:+.3f} (clipped to [1, 5]; "
+                          "weights fitted on held-out training ratings), fixed at training time: "
+                          "new ratings change it only at the next training run and export",
+          "other_users": head,
+          "validation_rmse": served.validation_rmse}
 
 
 def _warmup_requests(item_ids: np.ndarray) -> dict:
@@ -235,12 +300,14 @@ def export_run(cfg, run: TrainResult, export_root: str, model_name: str) -> path
   table = train.candidate_table(model, data)
   metrics = results.get("model", {}).get("overall", {}) | {
       k: v for k, v in results.get("model", {}).get("rating", {}).items()}
+  metrics |= {f"served_{k}": v for k, v in results.get("served", {}).get("rating", {}).items()}
   baseline = results.get("baseline", {}).get("overall", {})  # item co-occurrence
   return export(
       model, data.catalog.item_id, table, export_root=export_root, model_name=model_name,
       config=cfg, metrics=metrics, baseline_metrics=baseline, data_fingerprint=run.data_fingerprint,
       has_text=model.item_tower.text_encoder is not None,
-      has_image=model.item_tower.image_encoder is not None)
+      has_image=model.item_tower.image_encoder is not None,
+      served=run.extras.get("served_ratings"))
 
 
 def export_workdir(workdir: str, export_root: str, model_name: str = "recsys",

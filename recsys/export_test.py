@@ -1,7 +1,7 @@
 """The export's signature contract, on a small untrained recommender (the contract is about inputs,
 not quality, so nothing is trained): raw histories of any length with "" padding anywhere, the
-window of `max_history` events the model reads, the errors a caller can cause, and the contract
-written into metadata.json. recsys/train_test.py checks a trained export against the model.
+window of `max_history` events the model reads, the errors a caller can cause, the contract
+written into metadata.json, and the served rating table `rank` reads for its users. recsys/train_test.py checks a trained export against the model.
 """
 
 import numpy as np
@@ -12,6 +12,7 @@ from common import config as config_lib
 from common.export import metadata, publish
 from recsys import export, features, models
 from recsys.configs import default
+from recsys.rating import blend, served
 
 MAX_HISTORY = 4
 ITEMS = np.array([f"item_{i:03d}" for i in range(30)])
@@ -124,3 +125,68 @@ def test_metadata_records_the_signature_contract(exported):
 def test_export_workdir_without_a_finished_run_says_how_to_train(tmp_path):
   with pytest.raises(FileNotFoundError, match="train first with `bazel run //recsys:train"):
     export.export_workdir(str(tmp_path), str(tmp_path / "exports"))
+
+
+# -- the served rating table ------------------------------------------------------------------
+MATRIX_USERS = np.array(["u0", "u1", "u2"], dtype=object)
+
+
+@pytest.fixture(scope="module")
+def with_table(exported, tmp_path_factory):
+  """The same model exported with a served rating table over 3 users, its columns shuffled
+  (the export puts them in catalogue order)."""
+  rng = np.random.default_rng(0)
+  order = rng.permutation(len(ITEMS))
+  ratings = rng.uniform(1, 5, (len(MATRIX_USERS), len(ITEMS))).astype(np.float32)
+  table = served.ServedRatings(MATRIX_USERS, ITEMS[order].astype(object), ratings[:, order],
+                               blend.Blend(("GLocal-K mean", "biased MF"), np.array([0.7, 0.3]), 0.0),
+                               {"blend": 0.9})
+  cfg = default.get_config()
+  cfg.model.max_history = MAX_HISTORY
+  path = export.export(exported["model"], ITEMS, exported["table"],
+                       export_root=str(tmp_path_factory.mktemp("exports")), model_name="recsys",
+                       config=cfg, metrics={}, baseline_metrics={}, data_fingerprint="test:0",
+                       has_text=False, has_image=False, served=table)
+  return {"path": path, "loaded": tf.saved_model.load(str(path)), "ratings": ratings}
+
+
+def _rank(loaded, users, candidates):
+  q = _raw([_history(2)] * len(users))
+  q["user_id"] = tf.constant(users)
+  return loaded.signatures["rank"](**q, candidate_ids=tf.constant(candidates))["scores"].numpy()
+
+
+def test_rank_serves_the_table_to_its_users_and_the_dcn_head_to_anyone_else(exported, with_table):
+  candidates = [list(ITEMS[[5, 0, 29]]), list(ITEMS[[7, 7, 1]])]
+  got = _rank(with_table["loaded"], ["u2", "stranger"], candidates)
+  np.testing.assert_allclose(got[0], with_table["ratings"][2, [5, 0, 29]], rtol=1e-5)
+  # A user outside the matrix gets what the export without a table gives: the DCN head.
+  head = _rank(exported["loaded"], ["u2", "stranger"], candidates)
+  np.testing.assert_allclose(got[1], head[1], rtol=1e-5)
+  assert not np.allclose(got[0], head[0])  # the matrix user's scores did come from the table
+
+
+def test_recommend_rank_scores_come_from_the_same_table(with_table):
+  q = _raw([_history(2)])
+  q["user_id"] = tf.constant(["u1"])
+  out = with_table["loaded"].signatures["recommend"](**q, k=tf.constant(5))
+  rows = [list(ITEMS).index(i) for i in out["item_ids"].numpy()[0].astype(str)]
+  np.testing.assert_allclose(out["rank_scores"].numpy()[0], with_table["ratings"][1, rows], rtol=1e-5)
+
+
+def test_the_table_export_uses_stock_ops_and_says_what_rank_serves(with_table):
+  meta = metadata.read(with_table["path"])
+  assert meta["custom_op_names"] == [] and meta["custom_ops"] == []  # a stock TF Serving loads it
+  rank_model = meta["extra"]["rank_model"]
+  assert rank_model["matrix_users"].startswith("3 users of the training rating matrix")
+  assert "next training run" in rank_model["matrix_users"] and "DCN" in rank_model["other_users"]
+  assert "served rating table" in meta["extra"]["signature_contract"]["user_id"]
+
+
+def test_a_table_over_another_catalogue_is_refused(exported):
+  table = served.ServedRatings(MATRIX_USERS, ITEMS[:-1].astype(object),
+                               np.ones((3, len(ITEMS) - 1), np.float32),
+                               blend.Blend(("a",), np.array([1.0]), 0.0), {})
+  with pytest.raises(ValueError, match="no column for 1 catalogue item"):
+    export.RecommenderModule(exported["model"], ITEMS, exported["table"], MAX_HISTORY, False, False,
+                             table)

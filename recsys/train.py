@@ -33,6 +33,7 @@ from common.training import seeds
 from recsys import baselines, input_pipeline, metrics, models
 from recsys import encoders as encoders_lib
 from recsys.features import Examples
+from recsys.rating import served as served_lib
 
 FINAL_WEIGHTS = "final_weights/weights"  # TF checkpoint prefix
 
@@ -159,6 +160,7 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> res
   data = _load(config, data_dir)
   print(f"{config.data.source}/{config.data.protocol}: {len(data.catalog)} items, "
         f"{len(data.train)} train / {len(data.validation)} validation / {len(data.test)} test examples")
+  served_lib.check_config(config, data.train_events.rating is not None)
 
   strategy = strategy_lib.create(config.distribution)
   with strategy.scope():
@@ -196,6 +198,12 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> res
       metrics=_evaluate_splits(model, data, config.eval_k, fitted),
       data_fingerprint=data.fingerprint, epochs=len(history.history.get("loss", [])),
       train_seconds=train_seconds, config=config, extras={"most_popular": fitted["most_popular"]})
+  if config.rating_blend.glocal_k_seeds:  # the rating model `rank` serves (recsys/rating/served.py)
+    served = served_lib.fit_run(config, data.train_events, data.validation, data.catalog.item_id, workdir)
+    result.extras["served_ratings"] = served
+    result.metrics.setdefault("validation", {})["rating_blend"] = served.validation_rmse
+    result.metrics["test"]["served"] = {"rating": served_lib.rating_metrics(
+        served, data.test, predict_ratings(model, data, data.test))}
   if strategy_lib.is_chief():  # one writer: workers share the workdir
     result.write(workdir)
   print(_summary_line(result, config.eval_k))
@@ -221,11 +229,13 @@ def restore(config: ml_collections.ConfigDict, workdir: str,
   build(model, data)
   model.load_weights(os.path.join(workdir, FINAL_WEIGHTS))
   fitted = fit_baselines(data)
+  extras = {"most_popular": fitted["most_popular"]}
+  if config.get("rating_blend") and config.rating_blend.glocal_k_seeds:
+    extras["served_ratings"] = served_lib.load(workdir)
   return result_lib.TrainResult(
       model=model, baseline=fitted["baseline"], data=data, metrics=summary["metrics"],
       data_fingerprint=data.fingerprint, epochs=summary["epochs"],
-      train_seconds=summary["train_seconds"], config=config,
-      extras={"most_popular": fitted["most_popular"]})
+      train_seconds=summary["train_seconds"], config=config, extras=extras)
 
 
 def _load(config: ml_collections.ConfigDict, data_dir: str | None) -> input_pipeline.Data:

@@ -57,5 +57,16 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval_k = 10
   config.verbose = 2  # Keras: 1 = progress bar, 2 = one line per epoch
 
+  # The served rating model (recsys/rating/served.py): a blend of GLocal-K seeds, biased MF and
+  # user + item biases, materialised for every (training user, item) and served by the export's
+  # `rank`. 0 = off (rank is the DCN head). movielens_rating.py turns it on.
+  config.rating_blend = ml_collections.ConfigDict()
+  config.rating_blend.glocal_k_seeds = 0
+  # GLocal-K's hidden units and epoch counts: glocal_k.Config's (the paper's; epochs chosen on validation).
+  config.rating_blend.glocal_k_hidden = 500
+  config.rating_blend.glocal_k_pretrain_epochs = 48
+  config.rating_blend.glocal_k_finetune_epochs = 19
+  config.rating_blend.validation_fraction = 0.05  # of the training ratings: the blend's weights
+
   config.distribution = distribute_config.get_config()
   return config_lib.locked(config)
