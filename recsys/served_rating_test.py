@@ -57,7 +57,7 @@ def test_rank_returns_the_runs_table_for_its_users(run):
 
 
 def test_the_run_records_the_blends_validation_and_the_served_test_rmse(run):
-  workdir, _, result, path = run
+  _, _, result, path = run
   figures = result.metrics["validation"]["rating_blend"]
   assert any(n.startswith("GLocal-K seed 0") for n in figures) and "biased MF (dim 64)" in figures
   served = result.metrics["test"]["served"]["rating"]
