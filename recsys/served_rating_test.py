@@ -14,8 +14,9 @@ import tensorflow as tf
 
 from common.export import metadata
 from common.shopworld import world as shopworld
-from recsys import export, train
+from recsys import export, rating_bench, train
 from recsys.configs import default
+from recsys.data.interactions import Interactions
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,14 @@ def test_a_workdir_export_carries_the_table(run, tmp_path):
   items = list(result.data.catalog.item_id.astype(str))
   np.testing.assert_allclose(_rank(path, str(served.users[1]), items[:4]), served.predictions[1, :4],
                              rtol=1e-5)
+
+
+def test_the_benchs_rank_calls_score_every_rating_with_the_table(run):
+  """rating_bench's exported-model row: users' stored histories, batched rank calls."""
+  _, cfg, result, _ = run
+  t = result.data.test
+  test = Interactions(t.user_id.astype(object), t.item_id.astype(object), t.timestamp, t.rating)
+  got = rating_bench.rank_through_export(cfg, result, test, users_per_call=7)
+  want, known = result.extras["served_ratings"].lookup(test.user_id, test.item_id)
+  np.testing.assert_allclose(got[known], want[known], rtol=1e-5)
+  assert known.mean() > 0.9
