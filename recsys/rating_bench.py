@@ -72,7 +72,8 @@ def table(data_dir: str, workdir: str, epochs: int, glocal_k_seeds: int) -> str:
       sum(fit_seconds[n] for n in glocal))
   mf_err = add(members.MF, member_test[members.MF], fit_seconds[members.MF])
   add(members.BIASES, member_test[members.BIASES], fit_seconds[members.BIASES])
-  add(f"blend: GLocal-K mean of {len(glocal)} + MF + biases (in memory)", _in_matrix(table_, test),
+  in_memory = _in_matrix(table_, test)
+  add(f"blend: GLocal-K mean of {len(glocal)} + MF + biases (in memory)", in_memory,
       sum(fit_seconds.values()))
   served_err = add(EXPORTED, exported, sum(fit_seconds.values()) + run.train_seconds)
   add("global mean", np.full(len(test), base.rating.mean()), 0.0)
@@ -84,7 +85,9 @@ def table(data_dir: str, workdir: str, epochs: int, glocal_k_seeds: int) -> str:
   lines += ["", f"Exported model: u1 RMSE {rmse:.4f} = {ratio:.3f} x GC-MC's 0.910: aim (<= 0.910) "
             f"{'met' if rmse <= PUBLISHED_RMSE[AIM] else 'NOT met'}. Its `train s` is the multitask "
             f"model's training plus the served table's member fits; exporting and the "
-            f"{len(set(test.user_id))} users' rank calls took {export_seconds:.0f} s."]
+            f"{len(set(test.user_id))} users' rank calls took {export_seconds:.0f} s. The export's scores "
+            f"{'equal' if np.allclose(exported, in_memory, rtol=1e-5) else 'DIFFER FROM'} the in-memory "
+            "blend's on every u1.test rating (rtol 1e-5)."]
   lines += ["", f"Validation RMSE (5% of u1.base, members fitted on the other 95%; "
             f"{table_.validation_ratings} ratings):"]
   lines += [f"  {n}: {v:.4f}" for n, v in table_.validation_rmse.items()]
