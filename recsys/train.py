@@ -5,7 +5,9 @@
     score_fn            full-catalogue scores for evaluation
     fit_baselines       the baselines every evaluation reports beside the model
     evaluate_model      Recall/NDCG/MRR per slice and RMSE, beside the baselines
-    train_and_evaluate  the loop: data, model, fit, evaluation, result.json
+    train_and_evaluate  the loop: data, model, fit, evaluation, result.json (and, with
+                        config.rating_blend.glocal_k_seeds > 0, the served rating table that
+                        the export's `rank` reads: recsys/rating/served.py)
     restore             the model and result of a finished run, without training
 
     result = train.train_and_evaluate(config, workdir, data_dir)
