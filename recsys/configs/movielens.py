@@ -31,6 +31,6 @@ def get_config():
   config.model.id_dropout = 0.0  # no content view to carry an item without its id
   config.model.category_weight = 0.0  # no content towers here
   config.epochs = 8
-  config.early_stopping_patience = None  # epochs chosen on validation Recall@10 (docstring)
+  config.early_stopping_patience = 0  # off: epochs chosen on validation Recall@10 (docstring)
   config.batch_size = 512
   return config
