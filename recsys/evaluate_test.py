@@ -7,20 +7,12 @@ shop world, which is all a re-evaluation needs to be compared with.
 import pytest
 
 from common import config as config_lib
-from common.shopworld import world as shopworld
-from recsys import evaluate, train
-from recsys.configs import default
+from recsys import evaluate, tiny_run, train
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-  world = tmp_path_factory.mktemp("world")
-  shopworld.generate(seed=0, size="tiny").write(world, overwrite=True)
-  cfg = default.get_config()
-  cfg.data.path = str(world)
-  cfg.text_tower = cfg.image_tower = False
-  cfg.epochs, cfg.batch_size, cfg.model.max_history, cfg.verbose = 1, 128, 4, 0
-  cfg.model.category_weight = 0.0  # no content towers to predict the category from
+  cfg = tiny_run.id_only_config(tmp_path_factory)
   workdir = str(tmp_path_factory.mktemp("run"))
   return workdir, train.train_and_evaluate(cfg, workdir)
 

@@ -13,21 +13,13 @@ import pytest
 import tensorflow as tf
 
 from common.export import metadata
-from common.shopworld import world as shopworld
-from recsys import export, rating_bench, train
-from recsys.configs import default
+from recsys import export, rating_bench, tiny_run, train
 from recsys.data.interactions import Interactions
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-  world = tmp_path_factory.mktemp("world")
-  shopworld.generate(seed=0, size="tiny").write(world, overwrite=True)
-  cfg = default.get_config()
-  cfg.data.path = str(world)
-  cfg.text_tower = cfg.image_tower = False
-  cfg.epochs, cfg.batch_size, cfg.model.max_history, cfg.verbose = 1, 128, 4, 0
-  cfg.model.category_weight = 0.0  # no content towers to predict the category from
+  cfg = tiny_run.id_only_config(tmp_path_factory)
   cfg.rating_blend.glocal_k_seeds = 1
   cfg.rating_blend.glocal_k_hidden = 8
   cfg.rating_blend.glocal_k_pretrain_epochs = cfg.rating_blend.glocal_k_finetune_epochs = 1
