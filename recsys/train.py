@@ -187,7 +187,7 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> res
   start = time.time()
   history = fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=workdir,
                         validation_data=val_ds,
-                        early_stopping_patience=((config.early_stopping_patience or None)
+                        early_stopping_patience=(config.early_stopping_patience
                                                  if val_ds is not None else None),
                         monitor=config.early_stopping_monitor,
                         verbose=config.verbose)

@@ -39,7 +39,8 @@ def callbacks(workdir: str, *, early_stopping_patience: int | None = None,
   Args:
     workdir: the run's directory; the same workdir resumes the run.
     early_stopping_patience: stop after this many epochs without improvement in `monitor`
-      and restore the best weights; None disables early stopping.
+      and restore the best weights; 0 or None disables early stopping (every epoch runs), so a
+      config field can say "off" with an int.
     monitor: the logged metric early stopping watches.
     backup_every_steps: also back up every N train steps (mid-epoch resume); None = once per epoch.
   """
@@ -57,7 +58,7 @@ def callbacks(workdir: str, *, early_stopping_patience: int | None = None,
     backup_dir = os.path.join(backup_dir, f"rank-{horovod_backend.rank()}")
   result.append(tf.keras.callbacks.BackupAndRestore(
       backup_dir, save_freq=backup_every_steps or "epoch", delete_checkpoint=True))
-  if early_stopping_patience is not None:
+  if early_stopping_patience:
     result.append(tf.keras.callbacks.EarlyStopping(
         monitor=monitor, patience=early_stopping_patience, restore_best_weights=True, verbose=1))
   # MultiWorkerMirroredStrategy: every worker must take part in saving (Keras sends the
@@ -99,7 +100,7 @@ def fit(model: tf.keras.Model, train_data, *, epochs: int, workdir: str, validat
     raise ValueError(f"epochs={epochs} must be a positive number of epochs.")
   if model.optimizer is None:
     raise ValueError("fit() needs a compiled model: call model.compile(optimizer, loss, ...) first.")
-  if early_stopping_patience is not None and validation_data is None and monitor.startswith("val_"):
+  if early_stopping_patience and validation_data is None and monitor.startswith("val_"):
     raise ValueError(f"early stopping monitors {monitor!r} but no validation_data was given; pass "
                      "validation_data or monitor a training metric (monitor='loss').")
   tf.io.gfile.makedirs(workdir)

@@ -55,6 +55,15 @@ def test_early_stopping_stops_when_the_monitor_stalls(tmp_path):
   assert len(history.epoch) == 3  # the first epoch sets the best, then two without improvement
 
 
+@pytest.mark.parametrize("patience", [0, None])
+def test_patience_zero_or_none_runs_every_epoch(tmp_path, patience):
+  model = compiled_model()
+  model.optimizer.learning_rate.assign(0.0)  # nothing improves: any early stopping would stop at 2
+  history = fit_lib.fit(model, data(), epochs=4, workdir=str(tmp_path), validation_data=data(),
+                        early_stopping_patience=patience, verbose=0)
+  assert len(history.epoch) == 4
+
+
 def test_only_the_chief_writes_the_csv_log(tmp_path, monkeypatch):
   monkeypatch.setenv("TF_CONFIG", json.dumps(
       {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}))

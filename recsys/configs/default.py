@@ -51,7 +51,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.batch_size = 256
   config.epochs = 8
   config.learning_rate = 3e-3
-  config.early_stopping_patience = 3  # 0 = off: train every epoch (as sequences/text)
+  config.early_stopping_patience = 3  # 0 = off: train every epoch (common/training/fit.py)
   # What early stopping watches on the validation split (the best epoch's weights are kept).
   config.early_stopping_monitor = "val_loss"
   config.eval_k = 10

@@ -167,7 +167,7 @@ def fit_classifier(config, model_name: str, vocab_size: int, num_classes: int,
   if validation is not None and len(validation[0]):
     validation_ds = input_pipeline.classification_dataset(*validation, config.batch_size,
                                                           training=False)
-    patience = config.early_stopping_patience or None
+    patience = config.early_stopping_patience
   start = time.perf_counter()
   fit_lib.fit(model, train_ds, epochs=config.epochs, workdir=str(workdir),
               validation_data=validation_ds, early_stopping_patience=patience,

@@ -92,7 +92,7 @@ def fit(model: models.Forecaster, data: input_pipeline.Data, config, strategy,
   history = fit_lib.fit(
       model, train_ds, epochs=config.epochs, workdir=os.path.join(workdir, "train"),
       steps_per_epoch=steps_per_epoch, validation_data=val_ds, validation_steps=validation_steps,
-      early_stopping_patience=config.early_stopping_patience or None,
+      early_stopping_patience=config.early_stopping_patience,
       extra_callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay**epoch)],
       verbose=config.verbose)
   return len(history.epoch)
